@@ -1,0 +1,54 @@
+import { isValidChannelName } from '../channels/channel-name.ts';
+import { Errors, HeraldError } from '../errors.ts';
+import type { Herald } from '../herald.ts';
+import { parseJsonObject } from './json-frame.ts';
+
+/**
+ * Seed 001's chat: each user listens on `dm:<user_code>`; a private message goes to every socket
+ * of its recipient on whichever process holds them, from a socket or from `POST /create_chat`.
+ */
+export function privateChat(herald: Herald): void {
+  const sendPrivateMessage = (sender: string, recipient: string, msg: string) =>
+    herald.publish(`dm:${recipient}`, { type: 'private_message', sender, msg, recipient });
+  const system = (recipient: string, msg: string) => ({ type: 'system', msg, sender: 'system', recipient });
+
+  herald.socket('/connect_chat', async (socket) => {
+    const user = socket.query.get('user_code');
+    if (!user || !isValidChannelName(`dm:${user}`)) {
+      throw new HeraldError(Errors.MISSING_PARAMETER, 'user_code is required (letters, digits, _ - . @)');
+    }
+    await socket.subscribe(`dm:${user}`);
+    socket.send(system(user, 'Welcome to the chat app!'));
+    socket.onMessage(async (text) => {
+      const frame = parseJsonObject(text);
+      const recipient = frame?.recipient;
+      if (frame?.type !== 'private_message' || typeof recipient !== 'string' || typeof frame.msg !== 'string' || !isValidChannelName(`dm:${recipient}`)) {
+        socket.send({ type: 'error', msg: 'Expected {"type": "private_message", "recipient": "<user_code>", "msg": "<text>"}', sender: 'system', recipient: user });
+        return;
+      }
+      const { reached } = await sendPrivateMessage(user, recipient, frame.msg);
+      if (reached === 0) socket.send(system(user, `User ${recipient} is not online; the message was not delivered`));
+    });
+  });
+
+  herald.http.post<{ Body: { sender: string; recipient: string; msg: string } }>(
+    '/create_chat',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['sender', 'recipient', 'msg'],
+          properties: {
+            sender: { type: 'string', minLength: 1, maxLength: 100 },
+            recipient: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_\\-.@=+,~]+$' },
+            msg: { type: 'string' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      await sendPrivateMessage(request.body.sender, request.body.recipient, request.body.msg);
+      return { code: 200, msg: '成功', data: '' };
+    },
+  );
+}

@@ -1,0 +1,45 @@
+import type { Publication } from '../channels/publication.ts';
+
+export interface PublishOptions {
+  /** Id of the publishing connection, carried so that subscriptions can skip their own messages. */
+  from?: string | undefined;
+}
+
+export interface PublishResult {
+  /**
+   * How many server processes (and other Redis subscribers) took the publication. 0 means no one
+   * is subscribed to the channel anywhere, which callers may report ("user is not online").
+   */
+  reached: number;
+}
+
+/** Receives every publication on a channel this process is subscribed to, once. */
+export type PublicationSink = (publication: Publication) => void;
+
+export interface BrokerHealth {
+  ready: boolean;
+  /** One entry per connection the broker depends on, e.g. `{ publisher: 'ready' }`. */
+  connections: Record<string, string>;
+}
+
+/**
+ * Moves publications between server processes.
+ *
+ * A process subscribes to a channel in the broker only while it has at least one local subscriber
+ * of it (the `SubscriberRegistry` keeps the count and calls `subscribe` / `unsubscribe` on the first
+ * and last), so a publication is sent only to processes that want it. Each implementation passes
+ * the same conformance suite (test/broker-conformance.test.ts).
+ */
+export interface Broker {
+  readonly kind: 'memory' | 'redis';
+  /** Connects and starts handing publications to `sink`. */
+  start(sink: PublicationSink): Promise<void>;
+  /** Resolves once the broker has accepted the publication; rejects with BROKER_UNAVAILABLE. */
+  publish(channel: string, json: string, options?: PublishOptions): Promise<PublishResult>;
+  /** Resolves once publications on `channel` are being received. Idempotent. */
+  subscribe(channel: string): Promise<void>;
+  /** Stops receiving `channel`. Idempotent. */
+  unsubscribe(channel: string): void;
+  health(): BrokerHealth;
+  close(): Promise<void>;
+}

@@ -1,0 +1,173 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { Errors, HeraldError } from '../errors.ts';
+import type { Broker, BrokerHealth, PublicationSink, PublishOptions, PublishResult } from './broker.ts';
+import { decodeMessage, encodeMessage } from './redis-wire.ts';
+
+export interface RedisBrokerOptions {
+  url: string;
+  /** Prepended to every Herald channel name to form the Redis channel (`herald:` + `news`). */
+  prefix: string;
+}
+
+/**
+ * Redis Pub/Sub between processes.
+ *
+ * Each process holds two connections: one for commands (publish) and ONE subscriber connection for
+ * every channel it has local subscribers of. SUBSCRIBE / UNSUBSCRIBE changes made in the same tick
+ * are reconciled against what Redis already has and sent as one command each, so 1,000 sockets
+ * arriving together cost one SUBSCRIBE, and a subscribe/unsubscribe pair in one tick costs nothing.
+ *
+ * The publisher has no offline queue: while Redis is down a publish fails at once (and the caller
+ * answers 503) instead of waiting in memory and arriving late or never. The subscriber re-subscribes
+ * every wanted channel after a reconnect (ioredis `autoResubscribe`); `health()` reports not ready
+ * until both connections are back, so /readyz cannot stay green while Pub/Sub is dead.
+ */
+export class RedisBroker implements Broker {
+  readonly kind = 'redis' as const;
+  readonly #prefix: string;
+  readonly #publisher: Redis;
+  readonly #subscriber: Redis;
+  /** Channels with local subscribers. */
+  readonly #wanted = new Set<string>();
+  /** Channels we have asked Redis to send us. */
+  readonly #active = new Set<string>();
+  /** Channels whose wanted/active state may differ, reconciled at the end of the tick. */
+  readonly #dirty = new Set<string>();
+  /** Subscribe requests waiting for Redis to confirm. */
+  readonly #confirmations = new Map<string, Promise<void>>();
+  readonly #waiters = new Map<string, Array<{ resolve: () => void; reject: (error: unknown) => void }>>();
+  #flushScheduled = false;
+
+  constructor(options: RedisBrokerOptions) {
+    this.#prefix = options.prefix;
+    const common: RedisOptions = {
+      lazyConnect: true,
+      connectionName: 'herald',
+      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    };
+    this.#publisher = new Redis(options.url, {
+      ...common,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      enableAutoPipelining: true,
+    });
+    this.#subscriber = new Redis(options.url, { ...common, autoResubscribe: true, maxRetriesPerRequest: null });
+    // Errors are reported through health(); without listeners ioredis would print every retry.
+    this.#publisher.on('error', () => {});
+    this.#subscriber.on('error', () => {});
+  }
+
+  async start(sink: PublicationSink): Promise<void> {
+    const prefixLength = this.#prefix.length;
+    this.#subscriber.on('message', (redisChannel: string, payload: string) => {
+      sink(decodeMessage(redisChannel.slice(prefixLength), payload));
+    });
+    await Promise.all([this.#publisher.connect(), this.#subscriber.connect()]);
+  }
+
+  async publish(channel: string, json: string, options: PublishOptions = {}): Promise<PublishResult> {
+    try {
+      const reached = await this.#publisher.publish(this.#prefix + channel, encodeMessage(json, { from: options.from }));
+      return { reached };
+    } catch (error) {
+      throw new HeraldError(Errors.BROKER_UNAVAILABLE, undefined, { cause: error });
+    }
+  }
+
+  subscribe(channel: string): Promise<void> {
+    this.#wanted.add(channel);
+    if (this.#active.has(channel)) return this.#confirmations.get(channel) ?? Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let waiters = this.#waiters.get(channel);
+      if (waiters === undefined) this.#waiters.set(channel, (waiters = []));
+      waiters.push({ resolve, reject });
+      this.#markDirty(channel);
+    });
+  }
+
+  unsubscribe(channel: string): void {
+    this.#wanted.delete(channel);
+    this.#markDirty(channel);
+  }
+
+  /** The Herald channels this process is subscribed to in Redis (for tests and /readyz detail). */
+  activeChannels(): ReadonlySet<string> {
+    return this.#active;
+  }
+
+  #markDirty(channel: string): void {
+    this.#dirty.add(channel);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const add: string[] = [];
+    const remove: string[] = [];
+    for (const channel of this.#dirty) {
+      const wanted = this.#wanted.has(channel);
+      if (wanted && !this.#active.has(channel)) add.push(channel);
+      else if (!wanted && this.#active.has(channel)) remove.push(channel);
+    }
+    this.#dirty.clear();
+    if (remove.length > 0) {
+      for (const channel of remove) {
+        this.#active.delete(channel);
+        this.#confirmations.delete(channel);
+      }
+      this.#subscriber.unsubscribe(...remove.map((c) => this.#prefix + c)).catch(() => {
+        // The connection is gone; Redis forgets its subscriptions with it, and autoResubscribe
+        // follows ioredis' own record, from which these channels were just removed.
+      });
+    }
+    if (add.length > 0) {
+      const confirmed = this.#subscriber.subscribe(...add.map((c) => this.#prefix + c)).then(() => undefined);
+      for (const channel of add) {
+        this.#active.add(channel);
+        this.#confirmations.set(channel, confirmed);
+        const waiters = this.#waiters.get(channel) ?? [];
+        this.#waiters.delete(channel);
+        confirmed.then(
+          () => {
+            if (this.#confirmations.get(channel) === confirmed) this.#confirmations.delete(channel);
+            for (const waiter of waiters) waiter.resolve();
+          },
+          (error: unknown) => {
+            if (this.#confirmations.get(channel) === confirmed) {
+              this.#confirmations.delete(channel);
+              this.#active.delete(channel);
+            }
+            for (const waiter of waiters) waiter.reject(new HeraldError(Errors.BROKER_UNAVAILABLE, undefined, { cause: error }));
+          },
+        );
+      }
+    }
+    // Subscribed and unsubscribed within one tick: nothing was sent, and no one is left waiting.
+    for (const [channel, waiters] of this.#waiters) {
+      if (!this.#wanted.has(channel)) {
+        this.#waiters.delete(channel);
+        for (const waiter of waiters) waiter.resolve();
+      }
+    }
+  }
+
+  health(): BrokerHealth {
+    const publisher = this.#publisher.status;
+    const subscriber = this.#subscriber.status;
+    return { ready: publisher === 'ready' && subscriber === 'ready', connections: { publisher, subscriber } };
+  }
+
+  async close(): Promise<void> {
+    this.#subscriber.removeAllListeners('message');
+    for (const [, waiters] of this.#waiters) {
+      for (const waiter of waiters) waiter.reject(new HeraldError(Errors.SHUTTING_DOWN));
+    }
+    this.#waiters.clear();
+    await Promise.allSettled([this.#publisher.quit(), this.#subscriber.quit()]);
+    this.#publisher.disconnect();
+    this.#subscriber.disconnect();
+  }
+}

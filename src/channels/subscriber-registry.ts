@@ -1,0 +1,62 @@
+import type { Broker } from '../broker/broker.ts';
+import type { Publication } from './publication.ts';
+
+/** Something on this process that receives a channel's publications: usually one socket. */
+export interface Subscriber {
+  deliver(publication: Publication): void;
+}
+
+/**
+ * Who on this process is subscribed to which channel.
+ *
+ * The broker hands each publication to `dispatch` once; the registry hands it to each local
+ * subscriber once. The first subscriber of a channel subscribes this process in the broker and the
+ * last one to leave unsubscribes it, so processes receive only the channels they need.
+ */
+export class SubscriberRegistry {
+  readonly #broker: Broker;
+  readonly #channels = new Map<string, Set<Subscriber>>();
+
+  constructor(broker: Broker) {
+    this.#broker = broker;
+  }
+
+  /** Adds `subscriber` to `channel`; resolves once the broker delivers the channel here. */
+  async add(channel: string, subscriber: Subscriber): Promise<void> {
+    let subscribers = this.#channels.get(channel);
+    if (subscribers === undefined) this.#channels.set(channel, (subscribers = new Set()));
+    subscribers.add(subscriber);
+    try {
+      await this.#broker.subscribe(channel);
+    } catch (error) {
+      this.remove(channel, subscriber);
+      throw error;
+    }
+  }
+
+  remove(channel: string, subscriber: Subscriber): void {
+    const subscribers = this.#channels.get(channel);
+    if (subscribers === undefined || !subscribers.delete(subscriber)) return;
+    if (subscribers.size === 0) {
+      this.#channels.delete(channel);
+      this.#broker.unsubscribe(channel);
+    }
+  }
+
+  /** Hands a publication from the broker to every local subscriber of its channel. */
+  readonly dispatch = (publication: Publication): void => {
+    const subscribers = this.#channels.get(publication.channel);
+    if (subscribers === undefined) return;
+    for (const subscriber of subscribers) subscriber.deliver(publication);
+  };
+
+  /** Number of local subscribers of `channel`. */
+  count(channel: string): number {
+    return this.#channels.get(channel)?.size ?? 0;
+  }
+
+  /** Number of channels with at least one local subscriber. */
+  get channelCount(): number {
+    return this.#channels.size;
+  }
+}

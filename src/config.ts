@@ -1,0 +1,94 @@
+/**
+ * Herald's options, and how they are read from the environment (documented in docs/config.md).
+ * Every value is checked once at start-up; a bad one stops the server with a message naming it.
+ */
+export interface HeraldOptions {
+  /** TCP port; 0 picks a free one. Env `PORT`, default 8000. */
+  port?: number;
+  /** Interface to listen on. Env `HOST`, default `0.0.0.0`. */
+  host?: string;
+  /** Redis URL; when unset the embedded in-memory broker is used. Env `REDIS_URL`. */
+  redisUrl?: string | undefined;
+  /** Prefix of Herald's Redis keys and channels. Env `HERALD_REDIS_PREFIX`, default `herald:`. */
+  redisPrefix?: string;
+  /** Bearer key required by `/api/*`; when unset `/api/*` answers loopback clients only. Env `HERALD_API_KEY`. */
+  apiKey?: string | undefined;
+  /** Largest WebSocket frame accepted, in bytes (larger: close 1009). Env `HERALD_MAX_FRAME_BYTES`, default 65536. */
+  maxFrameBytes?: number;
+  /** Unsent bytes per socket before it is closed as a slow consumer (1013). Env `HERALD_MAX_BACKLOG_BYTES`, default 1 MiB. */
+  maxBacklogBytes?: number;
+  /** Ping interval in ms; a peer silent for two intervals is dropped. Env `HERALD_HEARTBEAT_MS`, default 25000. */
+  heartbeatMs?: number;
+  /** How long shutdown waits for sockets to close, in ms. Env `HERALD_SHUTDOWN_TIMEOUT_MS`, default 3000. */
+  shutdownTimeoutMs?: number;
+  /** Log level (`fatal` … `trace`, or `silent`). Env `LOG_LEVEL`, default `info`. */
+  logLevel?: string;
+}
+
+export type ResolvedOptions = Required<Omit<HeraldOptions, 'redisUrl' | 'apiKey'>> &
+  Pick<HeraldOptions, 'redisUrl' | 'apiKey'>;
+
+export const defaults = {
+  port: 8000,
+  host: '0.0.0.0',
+  redisPrefix: 'herald:',
+  maxFrameBytes: 64 * 1024,
+  maxBacklogBytes: 1024 * 1024,
+  heartbeatMs: 25_000,
+  shutdownTimeoutMs: 3_000,
+  logLevel: 'info',
+} as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    ...defaults,
+    ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
+  };
+  checkInteger('port', resolved.port, 0, 65535);
+  checkInteger('maxFrameBytes', resolved.maxFrameBytes, 1, 256 * 1024 * 1024);
+  checkInteger('maxBacklogBytes', resolved.maxBacklogBytes, 1024, 1024 * 1024 * 1024);
+  checkInteger('heartbeatMs', resolved.heartbeatMs, 100, 3_600_000);
+  checkInteger('shutdownTimeoutMs', resolved.shutdownTimeoutMs, 0, 600_000);
+  if (!LOG_LEVELS.has(resolved.logLevel)) {
+    throw new ConfigError(`logLevel must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(resolved.logLevel)}`);
+  }
+  if (resolved.redisUrl !== undefined && !/^rediss?:\/\//.test(resolved.redisUrl)) {
+    throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got ${JSON.stringify(resolved.redisUrl)}`);
+  }
+  return resolved;
+}
+
+/** Reads the options from environment variables (unset or empty variables keep the defaults). */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOptions {
+  const get = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  return {
+    port: integerFromEnv('PORT', get('PORT')),
+    host: get('HOST'),
+    redisUrl: get('REDIS_URL'),
+    redisPrefix: get('HERALD_REDIS_PREFIX'),
+    apiKey: get('HERALD_API_KEY'),
+    maxFrameBytes: integerFromEnv('HERALD_MAX_FRAME_BYTES', get('HERALD_MAX_FRAME_BYTES')),
+    maxBacklogBytes: integerFromEnv('HERALD_MAX_BACKLOG_BYTES', get('HERALD_MAX_BACKLOG_BYTES')),
+    heartbeatMs: integerFromEnv('HERALD_HEARTBEAT_MS', get('HERALD_HEARTBEAT_MS')),
+    shutdownTimeoutMs: integerFromEnv('HERALD_SHUTDOWN_TIMEOUT_MS', get('HERALD_SHUTDOWN_TIMEOUT_MS')),
+    logLevel: get('LOG_LEVEL'),
+  } as HeraldOptions;
+}
+
+function integerFromEnv(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function checkInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+}

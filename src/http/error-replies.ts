@@ -1,0 +1,25 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { Errors, HeraldError } from '../errors.ts';
+
+/** Every HTTP error is answered as `{"ok": false, "error": {"code", "message"}}` with its status. */
+export function installErrorReplies(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | HeraldError, request, reply) => {
+    if (error instanceof HeraldError) {
+      if (error.statusCode >= 500) request.log.warn({ err: error.cause ?? error }, error.message);
+      return reply.status(error.statusCode).send({ ok: false, error: error.toJSON() });
+    }
+    if (error.validation !== undefined) {
+      return reply.status(400).send({ ok: false, error: { code: Errors.BAD_REQUEST.code, message: error.message } });
+    }
+    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply.status(status).send({ ok: false, error: { code: Errors.INTERNAL.code, message: Errors.INTERNAL.message } });
+    }
+    // Fastify's own client errors (bad JSON body, body too large, wrong content type).
+    return reply.status(status).send({ ok: false, error: { code: error.code ?? Errors.BAD_REQUEST.code, message: error.message } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ ok: false, error: { code: Errors.NOT_FOUND.code, message: `No route for ${request.method} ${request.url}` } });
+  });
+}

@@ -1,0 +1,9 @@
+/** Herald's public API for application code. */
+export { createHerald, Herald, type HeraldAddress } from './herald.ts';
+export type { HeraldOptions } from './config.ts';
+export type { Connection as HeraldSocket, SubscribeOptions } from './transport/connection.ts';
+export type { SocketHandler } from './transport/socket-server.ts';
+export type { NamespaceOptions } from './channels/namespace.ts';
+export type { PublishResult } from './broker/broker.ts';
+export { CloseCode, Errors, HeraldError, shouldReconnect } from './errors.ts';
+export { installDefaultApp } from './app/default-app.ts';

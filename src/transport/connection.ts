@@ -1,0 +1,238 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyBaseLogger } from 'fastify';
+import { WebSocket } from 'ws';
+import type { PublishResult } from '../broker/broker.ts';
+import { assertChannelName } from '../channels/channel-name.ts';
+import type { Publication } from '../channels/publication.ts';
+import type { Publisher } from '../channels/publisher.ts';
+import type { Subscriber, SubscriberRegistry } from '../channels/subscriber-registry.ts';
+import { CloseCode, Errors, HeraldError } from '../errors.ts';
+import { encodeTextFrame } from './frame.ts';
+import { writeCorked } from './write-batch.ts';
+
+/** What every connection shares: the channels, the publisher, the logger and the limits. */
+export interface ConnectionContext {
+  registry: SubscriberRegistry;
+  publisher: Publisher;
+  log: FastifyBaseLogger;
+  /** Unsent bytes a socket may hold before it is closed as a slow consumer (1013). */
+  maxBacklogBytes: number;
+}
+
+export interface ConnectionInit {
+  id: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  remoteAddress: string;
+}
+
+export interface SubscribeOptions {
+  /** Whether this socket receives what it publishes itself to the channel. Default true. */
+  echo?: boolean;
+}
+
+type MessageHandler = (text: string) => unknown;
+type CloseHandler = (code: number, reason: string) => void;
+
+/**
+ * One accepted WebSocket, as a socket route sees it: send to it, subscribe it to channels, publish
+ * as it, and hear what it says.
+ *
+ * Publications are written as prebuilt frames straight to the TCP socket, corked per tick (see
+ * write-batch.ts); `ws` still parses what the client sends and handles ping, pong and close.
+ */
+export class Connection {
+  readonly id: string;
+  /** Path parameters of the route, e.g. `{ channel: 'news' }` for `/ws/:channel`. */
+  readonly params: Record<string, string>;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  readonly remoteAddress: string;
+  /** Set by authentication: the user this connection belongs to. */
+  user: string | undefined;
+  /** Cleared by each ping, set by each pong; a connection still unanswered at the next ping is dropped. */
+  alive = true;
+
+  readonly #ws: WebSocket;
+  readonly #socket: Socket;
+  readonly #context: ConnectionContext;
+  #subscriptions: Map<string, Subscriber> | undefined;
+  #onMessage: MessageHandler | undefined;
+  /** Messages that arrived before the route registered its handler (e.g. while it subscribed). */
+  #early: string[] | undefined;
+  #closeHandlers: CloseHandler[] | undefined;
+
+  constructor(ws: WebSocket, socket: Socket, init: ConnectionInit, context: ConnectionContext) {
+    this.#ws = ws;
+    this.#socket = socket;
+    this.#context = context;
+    this.id = init.id;
+    this.params = init.params;
+    this.query = init.query;
+    this.headers = init.headers;
+    this.remoteAddress = init.remoteAddress;
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#receive(data, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.once('close', (code: number, reason: Buffer) => this.#closed(code, reason.toString()));
+    ws.on('error', (error: Error & { code?: string }) => {
+      // ws has already closed the socket with the matching code (1007 bad UTF-8, 1009 too big).
+      context.log.info({ connection: this.id, err: error.code ?? error.message }, 'websocket protocol error');
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Sends `data`: a string as its text, any other value as JSON. */
+  send(data: unknown): void {
+    this.sendFrame(encodeTextFrame(typeof data === 'string' ? data : JSON.stringify(data)));
+  }
+
+  /** Sends a prebuilt frame (shared by every receiver of one publication). */
+  sendFrame(frame: Buffer): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    writeCorked(this.#socket, frame);
+    if (this.#socket.writableLength > this.#context.maxBacklogBytes) this.#closeSlowConsumer();
+  }
+
+  /** Subscribes this socket to `channel`; resolves once publications on it will arrive. */
+  async subscribe(channel: string, options: SubscribeOptions = {}): Promise<void> {
+    assertChannelName(channel);
+    this.#subscriptions ??= new Map();
+    if (this.#subscriptions.has(channel) || !this.isOpen) return;
+    const subscriber = options.echo === false ? new NoEchoSubscriber(this) : new RawSubscriber(this);
+    this.#subscriptions.set(channel, subscriber);
+    await this.#context.registry.add(channel, subscriber);
+  }
+
+  unsubscribe(channel: string): void {
+    const subscriber = this.#subscriptions?.get(channel);
+    if (subscriber === undefined) return;
+    this.#subscriptions!.delete(channel);
+    this.#context.registry.remove(channel, subscriber);
+  }
+
+  /** Publishes `data` to `channel` as this connection (so no-echo subscriptions skip it). */
+  publish(channel: string, data: unknown): Promise<PublishResult> {
+    return this.#context.publisher.publish(channel, data, this.id);
+  }
+
+  /** Handles each text frame the client sends. Frames that arrived earlier are handed over first. */
+  onMessage(handler: MessageHandler): void {
+    this.#onMessage = handler;
+    const early = this.#early;
+    this.#early = undefined;
+    if (early !== undefined) for (const text of early) this.#handle(text);
+  }
+
+  onClose(handler: CloseHandler): void {
+    (this.#closeHandlers ??= []).push(handler);
+  }
+
+  close(code: number = CloseCode.NORMAL, reason = ''): void {
+    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) {
+      this.#ws.close(code, reason);
+    }
+  }
+
+  /** Closes with the code and message of a Herald error. */
+  fail(error: HeraldError): void {
+    this.close(error.closeCode ?? CloseCode.POLICY_VIOLATION, error.message.slice(0, 120));
+  }
+
+  /** Sends a ping; called by the server's heartbeat. */
+  ping(): void {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.ping();
+  }
+
+  /** Drops the TCP connection without a closing handshake. */
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  #receive(data: Buffer, isBinary: boolean): void {
+    if (isBinary) {
+      this.fail(new HeraldError(Errors.BINARY_NOT_SUPPORTED));
+      return;
+    }
+    const text = data.toString();
+    if (this.#onMessage === undefined) (this.#early ??= []).push(text);
+    else this.#handle(text);
+  }
+
+  #handle(text: string): void {
+    try {
+      const result = this.#onMessage!(text);
+      if (result instanceof Promise) result.catch((error: unknown) => this.#handlerFailed(error));
+    } catch (error) {
+      this.#handlerFailed(error);
+    }
+  }
+
+  #handlerFailed(error: unknown): void {
+    if (error instanceof HeraldError && error.closeCode === undefined) {
+      // The message was refused or could not be published: say so and keep the socket.
+      this.send({ type: 'error', code: error.code, message: error.message });
+      return;
+    }
+    if (error instanceof HeraldError) {
+      this.fail(error);
+      return;
+    }
+    this.#context.log.error({ connection: this.id, err: error }, 'socket message handler failed');
+    this.close(CloseCode.INTERNAL_ERROR, 'internal error');
+  }
+
+  #closeSlowConsumer(): void {
+    this.#context.log.warn(
+      { connection: this.id, backlog: this.#socket.writableLength },
+      'closing slow consumer: unsent backlog over limit',
+    );
+    this.fail(new HeraldError(Errors.SLOW_CONSUMER));
+    // The close frame waits behind the backlog the client is not reading; do not wait for it.
+    setTimeout(() => this.#ws.terminate(), 1000).unref();
+  }
+
+  #closed(code: number, reason: string): void {
+    if (this.#subscriptions !== undefined) {
+      for (const [channel, subscriber] of this.#subscriptions) this.#context.registry.remove(channel, subscriber);
+      this.#subscriptions.clear();
+    }
+    this.#onMessage = undefined;
+    this.#early = undefined;
+    for (const handler of this.#closeHandlers ?? []) {
+      try {
+        handler(code, reason);
+      } catch (error) {
+        this.#context.log.error({ connection: this.id, err: error }, 'socket close handler failed');
+      }
+    }
+  }
+}
+
+/** Delivers every publication of a channel to one connection. */
+class RawSubscriber implements Subscriber {
+  readonly #connection: Connection;
+  constructor(connection: Connection) {
+    this.#connection = connection;
+  }
+  deliver(publication: Publication): void {
+    this.#connection.sendFrame(publication.rawFrame());
+  }
+}
+
+/** Like RawSubscriber, but skips what the connection published itself. */
+class NoEchoSubscriber implements Subscriber {
+  readonly #connection: Connection;
+  constructor(connection: Connection) {
+    this.#connection = connection;
+  }
+  deliver(publication: Publication): void {
+    if (publication.from !== this.#connection.id) this.#connection.sendFrame(publication.rawFrame());
+  }
+}

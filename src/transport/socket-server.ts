@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import FindMyWay from 'find-my-way';
+import { WebSocketServer } from 'ws';
+import { CloseCode, Errors, HeraldError } from '../errors.ts';
+import { Connection, type ConnectionContext } from './connection.ts';
+
+/** Runs for each connection a route accepts. Throwing a HeraldError closes with its close code. */
+export type SocketHandler = (socket: Connection) => void | Promise<void>;
+
+/**
+ * Checks a handshake before it is accepted; returning an error refuses it with that HTTP status
+ * (e.g. 403 for a foreign Origin). Refusals a browser must be able to read (a bad token) belong in
+ * the route instead: accept, then close with a code, since browsers never see a handshake's status.
+ */
+export type HandshakeGuard = (request: IncomingMessage) => HeraldError | undefined;
+
+export interface SocketServerOptions {
+  context: ConnectionContext;
+  /** Largest accepted frame in bytes; larger ones close the socket with 1009. */
+  maxPayloadBytes: number;
+  /** Ping interval; a peer that has not answered the previous ping by the next one is dropped. */
+  heartbeatMs: number;
+}
+
+interface RouteEntry {
+  handler: SocketHandler;
+}
+
+/**
+ * Accepts WebSocket handshakes on the HTTP server's `upgrade` event and hands each accepted socket
+ * to the route whose path matches (find-my-way, the router fastify uses: `/ws/:channel`,
+ * `/ws/:user_id(^\\d+$)`, static paths first).
+ */
+export class SocketServer {
+  readonly connections = new Set<Connection>();
+  readonly #options: SocketServerOptions;
+  readonly #router = FindMyWay<FindMyWay.HTTPVersion.V1>({ ignoreTrailingSlash: false, maxParamLength: 200 });
+  readonly #wss: WebSocketServer;
+  readonly #guards: HandshakeGuard[] = [];
+  /** Process-unique prefix of connection ids, so ids are unique across the cluster. */
+  readonly #idPrefix = randomBytes(6).toString('base64url');
+  #nextId = 0;
+  #closing = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(options: SocketServerOptions) {
+    this.#options = options;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: options.maxPayloadBytes,
+    });
+  }
+
+  route(path: string, handler: SocketHandler): void {
+    const entry: RouteEntry = { handler };
+    this.#router.on('GET', path, () => entry);
+  }
+
+  guard(guard: HandshakeGuard): void {
+    this.#guards.push(guard);
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => this.#upgrade(request, socket, head));
+    this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs).unref();
+  }
+
+  #upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    if (this.#closing) return refuse(socket, new HeraldError(Errors.SHUTTING_DOWN));
+    const url = request.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const path = queryStart === -1 ? url : url.slice(0, queryStart);
+    const match = this.#router.find('GET', path);
+    if (match === null) return refuse(socket, new HeraldError(Errors.NOT_FOUND, `No WebSocket route for ${path}`));
+    for (const guard of this.#guards) {
+      const refusal = guard(request);
+      if (refusal !== undefined) return refuse(socket, refusal);
+    }
+    const entry = (match.handler as unknown as () => RouteEntry)();
+    this.#wss.handleUpgrade(request, socket, head, (ws) => {
+      const connection = new Connection(
+        ws,
+        socket,
+        {
+          id: `${this.#idPrefix}.${(this.#nextId++).toString(36)}`,
+          params: { ...(match.params as Record<string, string>) },
+          query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
+          headers: request.headers,
+          remoteAddress: socket.remoteAddress ?? '',
+        },
+        this.#options.context,
+      );
+      this.connections.add(connection);
+      connection.onClose(() => this.connections.delete(connection));
+      this.#run(entry.handler, connection);
+    });
+  }
+
+  #run(handler: SocketHandler, connection: Connection): void {
+    const failed = (error: unknown): void => {
+      if (error instanceof HeraldError) {
+        if (error.closeCode !== undefined) connection.fail(error);
+        else connection.close(CloseCode.POLICY_VIOLATION, error.message.slice(0, 120));
+        return;
+      }
+      this.#options.context.log.error({ connection: connection.id, err: error }, 'socket route failed');
+      connection.close(CloseCode.INTERNAL_ERROR, 'internal error');
+    };
+    try {
+      const result = handler(connection);
+      if (result instanceof Promise) result.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  #beat(): void {
+    for (const connection of this.connections) {
+      if (!connection.alive) {
+        connection.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.ping();
+    }
+  }
+
+  /**
+   * Stops accepting handshakes and closes every socket with 1001 (clients reconnect elsewhere);
+   * sockets that have not finished the closing handshake within `timeoutMs` are dropped.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#heartbeat);
+    if (this.connections.size === 0) return;
+    const allClosed = new Promise<void>((resolve) => {
+      let open = this.connections.size;
+      for (const connection of this.connections) {
+        connection.onClose(() => {
+          if (--open === 0) resolve();
+        });
+        connection.close(CloseCode.GOING_AWAY, 'server shutting down');
+      }
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([allClosed, timeout]);
+    clearTimeout(timer);
+    for (const connection of this.connections) connection.terminate();
+  }
+}
+
+function refuse(socket: Socket, error: HeraldError): void {
+  const body = JSON.stringify({ ok: false, error: error.toJSON() });
+  socket.end(
+    `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? ''}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
