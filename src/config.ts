@@ -23,6 +23,10 @@ export interface HeraldOptions {
   shutdownTimeoutMs?: number;
   /** Log level (`fatal` … `trace`, or `silent`). Env `LOG_LEVEL`, default `info`. */
   logLevel?: string;
+  /** How long a presence entry outlives its process's last refresh, in ms. Env `HERALD_PRESENCE_TTL_MS`, default 25000. */
+  presenceTtlMs?: number;
+  /** How often idle history channels are checked for publications lost by the broker, in ms (0: never). Env `HERALD_POSITION_CHECK_MS`, default 10000. */
+  positionCheckMs?: number;
 }
 
 export type ResolvedOptions = Required<Omit<HeraldOptions, 'redisUrl' | 'apiKey'>> &
@@ -37,6 +41,8 @@ export const defaults = {
   heartbeatMs: 25_000,
   shutdownTimeoutMs: 3_000,
   logLevel: 'info',
+  presenceTtlMs: 25_000,
+  positionCheckMs: 10_000,
 } as const;
 
 export class ConfigError extends Error {
@@ -55,6 +61,8 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   checkInteger('maxBacklogBytes', resolved.maxBacklogBytes, 1024, 1024 * 1024 * 1024);
   checkInteger('heartbeatMs', resolved.heartbeatMs, 100, 3_600_000);
   checkInteger('shutdownTimeoutMs', resolved.shutdownTimeoutMs, 0, 600_000);
+  checkInteger('presenceTtlMs', resolved.presenceTtlMs, 300, 3_600_000);
+  checkInteger('positionCheckMs', resolved.positionCheckMs, 0, 3_600_000);
   if (!LOG_LEVELS.has(resolved.logLevel)) {
     throw new ConfigError(`logLevel must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(resolved.logLevel)}`);
   }
@@ -78,6 +86,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOpti
     heartbeatMs: integerFromEnv('HERALD_HEARTBEAT_MS', get('HERALD_HEARTBEAT_MS')),
     shutdownTimeoutMs: integerFromEnv('HERALD_SHUTDOWN_TIMEOUT_MS', get('HERALD_SHUTDOWN_TIMEOUT_MS')),
     logLevel: get('LOG_LEVEL'),
+    presenceTtlMs: integerFromEnv('HERALD_PRESENCE_TTL_MS', get('HERALD_PRESENCE_TTL_MS')),
+    positionCheckMs: integerFromEnv('HERALD_POSITION_CHECK_MS', get('HERALD_POSITION_CHECK_MS')),
   } as HeraldOptions;
 }
 
