@@ -48,7 +48,10 @@ export class RedisBroker implements Broker {
     this.#publisher = new Redis(options.url, {
       ...common,
       enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
+      // Fail fast rather than replay after a reconnect: the caller has already been told 503.
+      maxRetriesPerRequest: 0,
+      // A half-open connection would otherwise leave a publish waiting forever.
+      commandTimeout: 5000,
       enableAutoPipelining: true,
     });
     this.#subscriber = new Redis(options.url, { ...common, autoResubscribe: true, maxRetriesPerRequest: null });
