@@ -53,6 +53,8 @@ export class Herald {
     this.http = Fastify({
       logger: { level: o.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
       bodyLimit: 1024 * 1024,
+      // A number where a string belongs is a client bug to report, not to paper over.
+      ajv: { customOptions: { coerceTypes: false } },
       forceCloseConnections: true,
     });
     this.log = this.http.log;
