@@ -86,3 +86,29 @@ describe('HTTP publish API', () => {
     assert.deepEqual([ready.status, await ready.json()], [200, { ok: true, broker: 'memory', connections: { memory: 'ready' } }]);
   });
 });
+
+describe('metrics', () => {
+  test('/metrics reports connections, channels, publications and deliveries in Prometheus format', async () => {
+    const server = await startHerald();
+    try {
+      const a = await TestClient.open(`${server.wsUrl}/ws/metered`);
+      const b = await TestClient.open(`${server.wsUrl}/ws/metered`);
+      a.send('one');
+      await Promise.all([a.next(), b.next()]);
+      const response = await fetch(`${server.url}/metrics`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
+      const text = await response.text();
+      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      assert.equal(value('herald_connections'), 2);
+      assert.equal(value('herald_channels'), 1);
+      assert.equal(value('herald_publications_total'), 1);
+      assert.equal(value('herald_deliveries_total'), 2);
+      assert.equal(value('herald_broker_ready'), 1);
+      assert.match(text, /^process_resident_memory_bytes /m);
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await server.close();
+    }
+  });
+});
