@@ -16,6 +16,8 @@ export interface PublishExtras {
 export class Publisher {
   readonly #broker: Broker;
   readonly #namespaces: Namespaces;
+  /** Publications accepted by the broker, for /metrics. */
+  published = 0;
 
   constructor(broker: Broker, namespaces: Namespaces) {
     this.#broker = broker;
@@ -27,11 +29,13 @@ export class Publisher {
     const envelope = extras.event === undefined ? this.#namespaces.forChannel(channel)?.envelope : undefined;
     const json = JSON.stringify(envelope === undefined ? data : envelope(data));
     if (json === undefined) throw new HeraldError(Errors.BAD_REQUEST, 'Published data must be a JSON value');
-    return this.#broker.publish(channel, json, {
+    const result = await this.#broker.publish(channel, json, {
       from,
       history: extras.event === undefined ? this.#namespaces.historyOf(channel) : undefined,
       idempotencyKey: extras.idempotencyKey,
       event: extras.event,
     });
+    this.published++;
+    return result;
   }
 }

@@ -153,7 +153,7 @@ export class RedisHistory implements History {
 
 /** Redis errors reach callers as the one error they can answer with (503 / an error reply). */
 export function unavailable(error: unknown): never {
-  throw new HeraldError(Errors.BROKER_UNAVAILABLE, 'Redis is not reachable', { cause: error });
+  throw new HeraldError(Errors.BROKER_UNAVAILABLE, undefined, { cause: error });
 }
 
 function newEpoch(): string {

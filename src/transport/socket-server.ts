@@ -91,48 +91,74 @@ export class SocketServer {
       if (refusal !== undefined) return refuse(socket, refusal);
     }
     const entry = (match.handler as unknown as () => RouteEntry)();
-    this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new Connection(
-        ws,
-        socket,
-        {
-          id: `${this.#idPrefix}.${(this.#nextId++).toString(36)}`,
-          params: { ...(match.params as Record<string, string>) },
-          query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
-          headers: request.headers,
-          remoteAddress: socket.remoteAddress ?? '',
-        },
-        this.#options.context,
-      );
-      this.connections.add(connection);
-      connection.onClose(() => this.connections.delete(connection));
-      this.#run(entry.handler, connection);
+    const connection = new Connection(
+      socket,
+      {
+        id: `${this.#idPrefix}.${(this.#nextId++).toString(36)}`,
+        params: { ...(match.params as Record<string, string>) },
+        query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
+        headers: request.headers,
+        remoteAddress: socket.remoteAddress ?? '',
+      },
+      this.#options.context,
+    );
+    // The route runs before the 101: the socket opens once its subscriptions are live (connection.ts).
+    const abandon = (): void => connection.abandon();
+    socket.once('close', abandon);
+    const hooks = this.#run(entry.handler, connection);
+    (hooks ?? Promise.resolve()).then(() => connection.settled()).then(() => {
+      socket.off('close', abandon);
+      if (socket.destroyed) return connection.abandon();
+      this.#wss.handleUpgrade(request, socket, head, (ws) => {
+        this.connections.add(connection);
+        connection.onClose(() => this.connections.delete(connection));
+        connection.attach(ws);
+      });
     });
   }
 
-  #run(handler: SocketHandler, connection: Connection): void {
+  /**
+   * Runs the connection hooks, then the route's handler. Returns a promise when a hook is
+   * asynchronous: the handshake must then wait for it (and for the subscriptions the handler makes).
+   */
+  #run(handler: SocketHandler, connection: Connection): Promise<void> | undefined {
     const failed = (error: unknown): void => {
       if (error instanceof HeraldError) {
         if (error.closeCode !== undefined) connection.fail(error);
-        else connection.close(CloseCode.POLICY_VIOLATION, error.message.slice(0, 120));
+        // A failure of ours (broker down) is worth a retry; a refusal of the request is not.
+        else connection.close(error.statusCode >= 500 ? CloseCode.TRY_AGAIN_LATER : CloseCode.POLICY_VIOLATION, error.message.slice(0, 120));
         return;
       }
       this.#options.context.log.error({ connection: connection.id, err: error }, 'socket route failed');
       connection.close(CloseCode.INTERNAL_ERROR, 'internal error');
     };
-    if (this.#hooks.length > 0) {
-      (async () => {
-        for (const hook of this.#hooks) await hook(connection);
-        if (connection.isOpen) await handler(connection);
-      })().catch(failed);
-      return;
+    const start = (): void => {
+      try {
+        const result = handler(connection);
+        if (result instanceof Promise) result.catch(failed);
+      } catch (error) {
+        failed(error);
+      }
+    };
+    let pending: Promise<void> | undefined;
+    for (const hook of this.#hooks) {
+      if (pending !== undefined) {
+        pending = pending.then(() => hook(connection));
+        continue;
+      }
+      try {
+        const result = hook(connection);
+        if (result instanceof Promise) pending = result;
+      } catch (error) {
+        failed(error);
+        return undefined;
+      }
     }
-    try {
-      const result = handler(connection);
-      if (result instanceof Promise) result.catch(failed);
-    } catch (error) {
-      failed(error);
+    if (pending === undefined) {
+      start();
+      return undefined;
     }
+    return pending.then(start, failed);
   }
 
   #beat(): void {
