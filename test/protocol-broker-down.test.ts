@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Errors } from '../src/errors.ts';
 import { ProtocolClient } from './support/protocol-client.ts';
+import { TestClient } from './support/ws-client.ts';
 import { installProtocolTestApp } from './support/protocol-app.ts';
 import { PrivateRedis } from './support/redis-server.ts';
 import { startHerald, uniquePrefix, waitFor } from './support/servers.ts';
 
 // Needs a Redis it may kill: its own redis-server, never the shared one on 6379.
-test('while Redis is down, publish and history answer HERALD_ERR_BROKER_UNAVAILABLE and the socket stays usable', async () => {
+test('while Redis is down, publish and history answer HERALD_ERR_BROKER_UNAVAILABLE, the socket stays usable, and a new user connection closes 1013', async () => {
   const redis = await PrivateRedis.start();
   const server = await startHerald({ redisUrl: redis.url, redisPrefix: uniquePrefix() }, installProtocolTestApp);
   try {
@@ -20,6 +21,9 @@ test('while Redis is down, publish and history answer HERALD_ERR_BROKER_UNAVAILA
     assert.deepEqual((await client.request({ op: 'history', channel: 'down' })).error, { code, message: Errors.BROKER_UNAVAILABLE.message });
     assert.deepEqual((await client.request({ op: 'ping' })).result, {});
     await client.close();
+    // A user's connection cannot set up its private channel: 1013, try again later.
+    const user = new TestClient(`${server.wsUrl}/connect?as=alice`);
+    assert.deepEqual(await user.closed, { code: 1013, reason: Errors.BROKER_UNAVAILABLE.message });
   } finally {
     await redis.kill();
     await server.close();

@@ -34,13 +34,9 @@ export function connectRoute(context: ProtocolContext): SocketHandler {
       throw new HeraldError(Errors.UNSUPPORTED_PROTOCOL, `Unsupported protocol version ${JSON.stringify(version).slice(0, 40)}: this server speaks ${PROTOCOL_VERSION}`);
     }
     const session = new ProtocolSession(connection, context);
+    // Broker down: BROKER_UNAVAILABLE, which closes with 1013 (try again later).
     if (connection.user !== undefined) {
-      try {
-        await connection.subscribe(userChannel(connection.user), { subscriber: new InboxSubscription(connection), reserved: true });
-      } catch (error) {
-        context.log.warn({ connection: connection.id, err: error }, 'could not subscribe the private channel');
-        throw new HeraldError(Errors.INTERNAL, 'The broker is not reachable; reconnect later');
-      }
+      await connection.subscribe(userChannel(connection.user), { subscriber: new InboxSubscription(connection), reserved: true });
     }
     connection.send({ type: 'welcome', connection: connection.id, user: connection.user ?? null, protocol: PROTOCOL_VERSION });
     connection.onMessage((text) => session.handle(text));
