@@ -11,7 +11,10 @@ import type { SocketHandler } from '../transport/socket-server.ts';
 import { ChannelSubscription, InboxSubscription } from './channel-subscription.ts';
 import { encodeError, encodePublications, encodeResult, parseRequest, PROTOCOL_VERSION, RequestError, type Request, type RequestId } from './frames.ts';
 
-/** What the /connect protocol works with. */
+/**
+ * What the /connect protocol works with. Channel permissions (issue 4) belong in
+ * `ProtocolSession.#run`, before each op that names a channel, through the one shared check.
+ */
 export interface ProtocolContext {
   broker: Broker;
   publisher: Publisher;
