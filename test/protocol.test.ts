@@ -228,7 +228,7 @@ describe('/connect protocol', () => {
     await client.close();
   });
 
-  test('close codes: unsupported protocol 4501, binary frame 1003, oversized frame 1009', async () => {
+  test('close codes: unsupported protocol 4501, binary frame 1003, oversized frame 1009, invalid UTF-8 1007', async () => {
     const wrongVersion = await TestClient.open(`${server.wsUrl}/connect?protocol=2`);
     assert.deepEqual(await wrongVersion.closed, { code: 4501, reason: 'Unsupported protocol version "2": this server speaks 1' });
     const binary = await ProtocolClient.open(`${server.wsUrl}/connect`);
@@ -237,5 +237,8 @@ describe('/connect protocol', () => {
     const big = await ProtocolClient.open(`${server.wsUrl}/connect`);
     big.socket.send({ op: 'publish', channel: 'x', data: 'z'.repeat(5000) });
     assert.equal((await big.socket.closed).code, 1009);
+    const badUtf8 = await ProtocolClient.open(`${server.wsUrl}/connect`);
+    badUtf8.socket.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    assert.equal((await badUtf8.socket.closed).code, 1007);
   });
 });
