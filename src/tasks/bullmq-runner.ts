@@ -36,18 +36,25 @@ const QUEUE = 'herald-tasks';
 export class BullMqTaskRunner implements TaskRunner {
   readonly kind = 'bullmq' as const;
   readonly #options: BullMqTaskRunnerOptions;
-  readonly #connection: Redis;
-  readonly #queue: Queue<JobData>;
+  #connection: Redis | undefined;
+  #queue: Queue<JobData> | undefined;
   #worker: Worker<JobData> | undefined;
   #workerConnection: Redis | undefined;
 
   constructor(options: BullMqTaskRunnerOptions) {
     this.#options = options;
-    // Starting a task fails fast (503) while Redis is down rather than waiting in memory.
-    this.#connection = new Redis(options.url, { connectionName: 'herald-tasks', enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    this.#connection.on('error', () => {});
-    this.#queue = new Queue<JobData>(QUEUE, { connection: this.#connection, prefix: this.#prefix });
-    this.#queue.on('error', () => {});
+  }
+
+  /** The queue, connected on first use: creating a Herald opens no Redis connection by itself. */
+  #queueNow(): Queue<JobData> {
+    if (this.#queue === undefined) {
+      // Starting a task fails fast (503) while Redis is down rather than waiting in memory.
+      this.#connection = new Redis(this.#options.url, { connectionName: 'herald-tasks', enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      this.#connection.on('error', () => {});
+      this.#queue = new Queue<JobData>(QUEUE, { connection: this.#connection, prefix: this.#prefix });
+      this.#queue.on('error', () => {});
+    }
+    return this.#queue;
   }
 
   get #prefix(): string {
@@ -56,12 +63,12 @@ export class BullMqTaskRunner implements TaskRunner {
 
   /** Resolves once the queue's Redis connection is ready (BullMQ connects it). */
   async start(): Promise<void> {
-    await this.#queue.waitUntilReady();
+    await this.#queueNow().waitUntilReady();
   }
 
   async enqueue(id: string, name: string, args: unknown): Promise<void> {
     try {
-      await this.#queue.add(name, { args }, {
+      await this.#queueNow().add(name, { args }, {
         jobId: id,
         attempts: 1,
         removeOnComplete: { age: 3600, count: 10_000 },
@@ -76,7 +83,7 @@ export class BullMqTaskRunner implements TaskRunner {
     let job: Job<JobData> | undefined;
     let state: string;
     try {
-      job = (await this.#queue.getJob(id)) as Job<JobData> | undefined;
+      job = (await this.#queueNow().getJob(id)) as Job<JobData> | undefined;
       if (job === undefined || job === null) return undefined;
       state = await job.getState();
     } catch (error) {
@@ -138,7 +145,7 @@ export class BullMqTaskRunner implements TaskRunner {
       if (await Promise.race([graceful.then(() => false), timedOut])) await worker.close(true).catch(() => {});
       clearTimeout(timer);
     }
-    await this.#queue.close().catch(() => {});
+    await this.#queue?.close().catch(() => {});
     for (const connection of [this.#connection, this.#workerConnection]) {
       if (connection === undefined) continue;
       await connection.quit().catch(() => {});
