@@ -4,9 +4,21 @@ import { REDIS_URL, postJson, spawnHerald, uniquePrefix, waitFor, type HeraldPro
 import { spawnWorker, type WorkerProcess } from './support/workers.ts';
 import { TestClient } from './support/ws-client.ts';
 
-async function stateOf(server: HeraldProcess, id: string): Promise<string> {
+async function statusOf(server: HeraldProcess, id: string): Promise<{ state: string; runs: number }> {
   const response = await fetch(`${server.url}/api/tasks/${id}`);
-  return ((await response.json()) as { state: string }).state;
+  return (await response.json()) as { state: string; runs: number };
+}
+
+async function stateOf(server: HeraldProcess, id: string): Promise<string> {
+  return (await statusOf(server, id)).state;
+}
+
+/** Waits until the task is running for the `run`th time (a task whose worker died stays "running" until the stalled check). */
+async function runningFor(server: HeraldProcess, id: string, run: number): Promise<void> {
+  await waitFor(async () => {
+    const status = await statusOf(server, id);
+    return status.state === 'running' && status.runs === run;
+  }, 15_000, `the task's run ${run}`);
 }
 
 // Tasks started on a server that runs none itself (HERALD_TASK_WORKERS=0) and run by
@@ -44,11 +56,30 @@ describe('tasks across processes (BullMQ)', () => {
   test('a worker killed mid-task: another worker picks the task up and its result still reaches the socket', async () => {
     const { body } = await postJson(`${server.url}/api/tasks`, { name: 'example', args: { value: 8 } });
     const client = await TestClient.open(`${server.wsUrl}/ws/task:${body.id}`);
-    await waitFor(async () => (await stateOf(server, body.id)) === 'running', 10_000, 'the task running on the first worker');
+    await runningFor(server, body.id, 1);
     await workers[0]!.stop('SIGKILL');
     workers.push(await spawnWorker(env));
     assert.deepEqual(await client.nextJson(20_000), { type: 'completed', id: body.id, result: 8 });
-    assert.equal(await stateOf(server, body.id), 'completed');
+    const status = await statusOf(server, body.id);
+    assert.equal(status.state, 'completed');
+    assert.equal(status.runs, 2, 'it ran again on the second worker');
+    await client.close();
+  });
+
+  test('a task whose worker is killed twice is failed, and the failure is pushed to the socket', async () => {
+    const { body } = await postJson(`${server.url}/api/tasks`, { name: 'example', args: { value: 'doomed' } });
+    const client = await TestClient.open(`${server.wsUrl}/ws/task:${body.id}`);
+    for (let death = 0; death < 2; death++) {
+      // The task starts (again) on the newest worker; kill it there and start a fresh one.
+      await runningFor(server, body.id, death + 1);
+      await workers.at(-1)!.stop('SIGKILL');
+      workers.push(await spawnWorker(env));
+    }
+    const failed = (await client.nextJson(20_000)) as { type: string; id: string; reason: string };
+    assert.equal(failed.type, 'failed');
+    assert.equal(failed.id, body.id);
+    assert.match(failed.reason, /stalled/);
+    assert.equal(await stateOf(server, body.id), 'failed');
     await client.close();
   });
 

@@ -31,7 +31,7 @@ const QUEUE = 'herald-tasks';
  * `HERALD_TASK_WORKERS=0`, or `npm run worker`) may run a task; the worker publishes progress and
  * outcome to the task's channel, so they reach the starting socket on whichever process holds it.
  * A task whose worker dies is found by another worker's stalled-job check and run again once
- * (BullMQ `maxStalledCount: 1`); a second death fails it.
+ * (BullMQ `maxStalledCount: 1`); a second death fails it, and that too is published.
  */
 export class BullMqTaskRunner implements TaskRunner {
   readonly kind = 'bullmq' as const;
@@ -89,7 +89,7 @@ export class BullMqTaskRunner implements TaskRunner {
     } catch (error) {
       throw new HeraldError(Errors.BROKER_UNAVAILABLE, 'The task queue is not reachable', { cause: error });
     }
-    const status: TaskStatus = { id, name: job.name, state: stateOf(state), progress: (job.progress ?? 0) as TaskProgress };
+    const status: TaskStatus = { id, name: job.name, state: stateOf(state), runs: job.attemptsStarted ?? 0, progress: (job.progress ?? 0) as TaskProgress };
     if (status.state === 'completed') status.result = job.returnvalue ?? null;
     if (status.state === 'failed') status.reason = job.failedReason;
     return status;
@@ -128,6 +128,16 @@ export class BullMqTaskRunner implements TaskRunner {
     this.#worker.on('completed', (job, result) => announce({ type: 'completed', id: job.id!, result: result ?? null }));
     this.#worker.on('failed', (job, error) => {
       if (job !== undefined && job.id !== undefined) announce({ type: 'failed', id: job.id, reason: failureReason(error) });
+    });
+    // A task whose worker died once too often is failed by the stalled-job check, which emits no
+    // 'failed' event: the worker that ran the check announces it.
+    this.#worker.on('stalled', (id) => {
+      this.status(id).then(
+        (status) => {
+          if (status?.state === 'failed') announce({ type: 'failed', id, reason: status.reason ?? 'stalled' });
+        },
+        (error: unknown) => log.warn({ task: id, err: error }, 'could not read a stalled task'),
+      );
     });
     this.#worker.on('error', (error) => log.warn({ err: error }, 'task worker error'));
     await this.#worker.waitUntilReady();

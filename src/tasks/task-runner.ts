@@ -9,6 +9,8 @@ export interface TaskStatus {
   id: string;
   name: string;
   state: TaskState;
+  /** How many times the task has started running: more than 1 when a worker died running it. */
+  runs: number;
   /** The latest progress report; 0 until the first. */
   progress: TaskProgress;
   /** The handler's return value, once `completed`. */
