@@ -139,7 +139,13 @@ export class BullMqTaskRunner implements TaskRunner {
         (error: unknown) => log.warn({ task: id, err: error }, 'could not read a stalled task'),
       );
     });
-    this.#worker.on('error', (error) => log.warn({ err: error }, 'task worker error'));
+    // While Redis is down the worker fails on every retry: log the first error of a burst only.
+    let lastErrorLog = 0;
+    this.#worker.on('error', (error) => {
+      if (Date.now() - lastErrorLog < 10_000) return;
+      lastErrorLog = Date.now();
+      log.warn({ err: error }, 'task worker error (repeats within 10 s are not logged)');
+    });
     await this.#worker.waitUntilReady();
   }
 

@@ -26,6 +26,8 @@ export class InProcessTaskRunner implements TaskRunner {
     this.#log = log;
   }
 
+  async start(): Promise<void> {}
+
   async enqueue(id: string, name: string, args: unknown): Promise<void> {
     if (this.#statuses.has(id)) return;
     this.#statuses.set(id, { id, name, state: 'queued', runs: 0, progress: 0 });

@@ -30,6 +30,8 @@ export type TaskEventSink = (event: TaskEvent) => Promise<void>;
  */
 export interface TaskRunner {
   readonly kind: 'in-process' | 'bullmq';
+  /** Connects (BullMQ: the queue's Redis connection). */
+  start(): Promise<void>;
   /** Queues a task. Idempotent per id. */
   enqueue(id: string, name: string, args: unknown): Promise<void>;
   /** The task's status; undefined for an unknown (or long-expired) id. */
