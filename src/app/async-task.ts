@@ -1,4 +1,4 @@
-import { CloseCode, Errors, HeraldError } from '../errors.ts';
+import { CloseCode, HeraldError } from '../errors.ts';
 import type { Herald } from '../herald.ts';
 import { parseJsonObject } from './json-frame.ts';
 
@@ -44,7 +44,8 @@ export function asyncTask(herald: Herald, settings: { delayMs: number; timeoutMs
         const result = await herald.tasks.run('example', { value: taskId });
         answer({ msg: 'success', flag: true, data: { result } });
       } catch (error) {
-        if (!(error instanceof HeraldError) || error.code !== Errors.TASK_FAILED.code) throw error;
+        // A failed task, or one that could not be started (Redis down): the seed's shape, with the reason.
+        if (!(error instanceof HeraldError)) throw error;
         answer({ msg: 'failed', flag: false, data: { reason: error.message } });
       }
     });
