@@ -15,7 +15,8 @@ test('while Redis is down, publish and history answer HERALD_ERR_BROKER_UNAVAILA
     const client = await ProtocolClient.open(`${server.wsUrl}/connect`);
     assert.equal((await client.request({ op: 'subscribe', channel: 'down' })).result.recoverable, true);
     await redis.kill();
-    await waitFor(() => !server.herald.broker.health().ready, 5000, 'the broker to notice');
+    const down = (): boolean => Object.values(server.herald.broker.health().connections).every((status) => status !== 'ready');
+    await waitFor(down, 10_000, 'both Redis connections to notice');
     const code = Errors.BROKER_UNAVAILABLE.code;
     assert.deepEqual((await client.request({ op: 'publish', channel: 'down', data: 1 })).error, { code, message: `${Errors.BROKER_UNAVAILABLE.message}; nothing was published` });
     assert.deepEqual((await client.request({ op: 'history', channel: 'down' })).error, { code, message: Errors.BROKER_UNAVAILABLE.message });
