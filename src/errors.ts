@@ -26,6 +26,8 @@ export const CloseCode = {
   SERVICE_RESTART: 1012,
   /** Slow consumer: the unsent backlog passed its byte limit. Reconnect. */
   TRY_AGAIN_LATER: 1013,
+  /** The connection's token expired and was not refreshed in time. Reconnect with a fresh token. */
+  TOKEN_EXPIRED: 4100,
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
@@ -60,6 +62,15 @@ export const Errors = {
   SLOW_CONSUMER: define('HERALD_ERR_SLOW_CONSUMER', 'The client did not read fast enough', 503, CloseCode.TRY_AGAIN_LATER),
   BINARY_NOT_SUPPORTED: define('HERALD_ERR_BINARY_NOT_SUPPORTED', 'Binary frames are not accepted', 400, CloseCode.UNSUPPORTED_DATA),
   INTERNAL: define('HERALD_ERR_INTERNAL', 'Internal server error', 500, CloseCode.INTERNAL_ERROR),
+  // Authentication, permissions and limits (docs/security.md).
+  TOKEN_INVALID: define('HERALD_ERR_TOKEN_INVALID', 'Invalid token', 401, CloseCode.POLICY_VIOLATION),
+  TOKEN_EXPIRED: define('HERALD_ERR_TOKEN_EXPIRED', 'Token expired', 401, CloseCode.TOKEN_EXPIRED),
+  ORIGIN_NOT_ALLOWED: define('HERALD_ERR_ORIGIN_NOT_ALLOWED', 'This origin may not open WebSockets here', 403),
+  PERMISSION_DENIED: define('HERALD_ERR_PERMISSION_DENIED', 'Permission denied', 403),
+  RATE_LIMITED: define('HERALD_ERR_RATE_LIMITED', 'Too many messages: this one was dropped', 429),
+  MESSAGE_FLOOD: define('HERALD_ERR_MESSAGE_FLOOD', 'Too many messages', 429, CloseCode.POLICY_VIOLATION),
+  TOO_MANY_SUBSCRIPTIONS: define('HERALD_ERR_TOO_MANY_SUBSCRIPTIONS', 'Too many subscriptions on this connection', 429),
+  TOO_MANY_CONNECTIONS: define('HERALD_ERR_TOO_MANY_CONNECTIONS', 'Too many connections from this address', 429),
 } as const;
 
 export type ErrorName = keyof typeof Errors;

@@ -1,4 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ChannelPermissions } from './auth/channel-permissions.ts';
+import { ConnectionAuthenticator } from './auth/connection-authenticator.ts';
+import { originGuard } from './auth/origin-check.ts';
+import { TokenVerifier } from './auth/token-verifier.ts';
 import type { Broker, PublishResult } from './broker/broker.ts';
 import { MemoryBroker } from './broker/memory-broker.ts';
 import { RedisBroker } from './broker/redis-broker.ts';
@@ -9,8 +13,10 @@ import { resolveOptions, type HeraldOptions, type ResolvedOptions } from './conf
 import { apiAccessHook } from './http/api-access.ts';
 import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
+import { logSerializers } from './http/log-redaction.ts';
 import { publishRoute } from './http/publish-route.ts';
-import { SocketServer, type SocketHandler } from './transport/socket-server.ts';
+import { Refusals } from './transport/refusals.ts';
+import { SocketServer, type SocketHandler, type SocketRouteOptions } from './transport/socket-server.ts';
 
 export interface HeraldAddress {
   port: number;
@@ -40,6 +46,13 @@ export class Herald {
   readonly log: FastifyBaseLogger;
   readonly options: ResolvedOptions;
   readonly broker: Broker;
+  /**
+   * The channel permission check every client-requested subscribe, publish, history or presence
+   * read goes through (auth/channel-permissions.ts).
+   */
+  readonly permissions: ChannelPermissions;
+  readonly #authenticator: ConnectionAuthenticator;
+  readonly #refusals: Refusals;
   readonly #registry: SubscriberRegistry;
   readonly #namespaces = new Namespaces();
   readonly #publisher: Publisher;
@@ -51,19 +64,51 @@ export class Herald {
     this.options = resolveOptions(options);
     const o = this.options;
     this.http = Fastify({
-      logger: { level: o.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
-      bodyLimit: 1024 * 1024,
+      // No secret in a log line: the request serializer drops headers and masks ?token= and the like.
+      logger: {
+        level: o.logLevel,
+        serializers: logSerializers,
+        redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
+      },
+      bodyLimit: o.maxBodyBytes,
       forceCloseConnections: true,
     });
     this.log = this.http.log;
+    this.#refusals = new Refusals(this.log);
+    for (const [name, rules] of Object.entries(o.namespaces ?? {})) this.#namespaces.define(name, rules);
+    this.permissions = new ChannelPermissions(this.#namespaces, this.#refusals);
+    const verifier =
+      o.jwtSecret !== undefined || o.jwtPublicKey !== undefined || o.jwtJwksUrl !== undefined
+        ? new TokenVerifier({
+            secret: o.jwtSecret,
+            publicKey: o.jwtPublicKey,
+            jwksUrl: o.jwtJwksUrl,
+            algorithms: o.jwtAlgorithms,
+            issuer: o.jwtIssuer,
+            audience: o.jwtAudience,
+          })
+        : undefined;
+    this.#authenticator = new ConnectionAuthenticator(verifier, o.allowAnonymous, this.#refusals);
     this.broker = o.redisUrl === undefined ? new MemoryBroker() : new RedisBroker({ url: o.redisUrl, prefix: o.redisPrefix });
     this.#registry = new SubscriberRegistry(this.broker);
     this.#publisher = new Publisher(this.broker, this.#namespaces);
     this.#sockets = new SocketServer({
-      context: { registry: this.#registry, publisher: this.#publisher, log: this.log, maxBacklogBytes: o.maxBacklogBytes },
+      context: {
+        registry: this.#registry,
+        publisher: this.#publisher,
+        log: this.log,
+        maxBacklogBytes: o.maxBacklogBytes,
+        maxMessagesPerSecond: o.maxMessagesPerSecond,
+        maxSubscriptions: o.maxSubscriptionsPerConnection,
+        refusals: this.#refusals,
+        tokens: this.#authenticator,
+      },
       maxPayloadBytes: o.maxFrameBytes,
       heartbeatMs: o.heartbeatMs,
+      authenticator: this.#authenticator,
+      maxConnectionsPerIp: o.maxConnectionsPerIp,
     });
+    if (o.allowedOrigins !== undefined) this.#sockets.guard(originGuard(o.allowedOrigins));
     installErrorReplies(this.http);
     healthRoutes(this.http, this.broker, () => this.#shuttingDown);
     this.http.register(
@@ -78,16 +123,30 @@ export class Herald {
 
   /**
    * Adds a WebSocket route. `path` may have parameters (`/ws/:channel`) and regular-expression
-   * constraints (`/ws/:user_id(^\\d+$)`); static paths win over parametric ones.
+   * constraints (`/ws/:user_id(^\\d+$)`); static paths win over parametric ones. The connection is
+   * authenticated before `handler` runs (see `options.authentication` and docs/security.md).
    */
-  socket(path: string, handler: SocketHandler): this {
-    this.#sockets.route(path, handler);
+  socket(path: string, handler: SocketHandler, options?: SocketRouteOptions): this {
+    this.#sockets.route(path, handler, options);
     return this;
   }
 
-  /** Sets the options of every channel named `<name>:...`. */
+  /** Whether JWT authentication is configured (a secret, public key or JWKS URL). */
+  get authenticationConfigured(): boolean {
+    return this.#authenticator.enabled;
+  }
+
+  /**
+   * Sets the options of every channel named `<name>:...` (`''`: channels without a colon),
+   * including its permissions.
+   *
+   * @example
+   * herald.namespace('user', { subscribe: 'owner', publish: false });
+   * herald.namespace('vip', { subscribe: { claim: 'channels' } });
+   */
   namespace(name: string, options: NamespaceOptions): this {
-    this.#namespaces.define(name, options);
+    // Rules from configuration (HERALD_NAMESPACES) win over an app's defaults for the same field.
+    this.#namespaces.define(name, { ...options, ...this.options.namespaces?.[name] });
     return this;
   }
 
@@ -97,8 +156,13 @@ export class Herald {
   }
 
   /** Counts for monitoring and tests: open sockets and channels with local subscribers. */
-  stats(): { connections: number; channels: number; broker: string } {
-    return { connections: this.#sockets.connections.size, channels: this.#registry.channelCount, broker: this.broker.kind };
+  stats(): { connections: number; channels: number; broker: string; refusals: Record<string, number> } {
+    return {
+      connections: this.#sockets.connections.size,
+      channels: this.#registry.channelCount,
+      broker: this.broker.kind,
+      refusals: { ...this.#refusals.counts },
+    };
   }
 
   async listen(): Promise<HeraldAddress> {

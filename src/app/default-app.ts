@@ -5,6 +5,7 @@ import { echo } from './echo.ts';
 import { groupChat } from './group-chat.ts';
 import { privateChat } from './private-chat.ts';
 import { roomChat } from './room-chat.ts';
+import { secureEcho } from './secure-echo.ts';
 import { userEvents } from './user-events.ts';
 
 /** What `npm start` serves: every seed scenario, each written with the public API. */
@@ -13,6 +14,7 @@ export function installDefaultApp(herald: Herald): Herald {
   channelSockets(herald);
   privateChat(herald);
   echo(herald);
+  secureEcho(herald);
   roomChat(herald);
   broadcastRoom(herald);
   groupChat(herald);

@@ -1,7 +1,11 @@
+import type { ChannelRules } from '../auth/channel-permissions.ts';
 import { namespaceOf } from './channel-name.ts';
 
-/** Behaviour shared by every channel whose name starts with `<namespace>:`. */
-export interface NamespaceOptions {
+/**
+ * Behaviour shared by every channel whose name starts with `<namespace>:`, including who may
+ * subscribe, publish and read history and presence (ChannelRules, checked by ChannelPermissions).
+ */
+export interface NamespaceOptions extends ChannelRules {
   /**
    * Wraps data published through Herald (sockets, HTTP API, server code) before it is sent, e.g.
    * `(data) => ({ type: 'user_event', data })`. Messages published straight to Redis by other

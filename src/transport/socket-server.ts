@@ -3,8 +3,10 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import FindMyWay from 'find-my-way';
 import { WebSocketServer } from 'ws';
+import type { ConnectionAuthenticator, RouteAuthentication } from '../auth/connection-authenticator.ts';
 import { CloseCode, Errors, HeraldError } from '../errors.ts';
 import { Connection, type ConnectionContext } from './connection.ts';
+import { ConnectionsPerIp } from './connections-per-ip.ts';
 
 /** Runs for each connection a route accepts. Throwing a HeraldError closes with its close code. */
 export type SocketHandler = (socket: Connection) => void | Promise<void>;
@@ -22,10 +24,21 @@ export interface SocketServerOptions {
   maxPayloadBytes: number;
   /** Ping interval; a peer that has not answered the previous ping by the next one is dropped. */
   heartbeatMs: number;
+  /** Runs before every route's handler (auth/connection-authenticator.ts). */
+  authenticator: ConnectionAuthenticator;
+  /** Open sockets per client IP (0: no limit); more are refused at the handshake with 429. */
+  maxConnectionsPerIp: number;
+}
+
+/** Per-route settings: `herald.socket(path, handler, options)`. */
+export interface SocketRouteOptions {
+  /** How the route treats tokens; default from configuration (see RouteAuthentication). */
+  authentication?: RouteAuthentication;
 }
 
 interface RouteEntry {
   handler: SocketHandler;
+  authentication: RouteAuthentication | undefined;
 }
 
 /**
@@ -44,9 +57,11 @@ export class SocketServer {
   #nextId = 0;
   #closing = false;
   #heartbeat: NodeJS.Timeout | undefined;
+  readonly #perIp: ConnectionsPerIp;
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
+    this.#perIp = new ConnectionsPerIp(options.maxConnectionsPerIp);
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -55,8 +70,8 @@ export class SocketServer {
     });
   }
 
-  route(path: string, handler: SocketHandler): void {
-    const entry: RouteEntry = { handler };
+  route(path: string, handler: SocketHandler, options: SocketRouteOptions = {}): void {
+    const entry: RouteEntry = { handler, authentication: options.authentication };
     this.#router.on('GET', path, () => entry);
   }
 
@@ -77,10 +92,22 @@ export class SocketServer {
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const match = this.#router.find('GET', path);
     if (match === null) return refuse(socket, new HeraldError(Errors.NOT_FOUND, `No WebSocket route for ${path}`));
+    const refusals = this.#options.context.refusals;
     for (const guard of this.#guards) {
       const refusal = guard(request);
-      if (refusal !== undefined) return refuse(socket, refusal);
+      if (refusal !== undefined) {
+        refusals.record(refusal.code === Errors.ORIGIN_NOT_ALLOWED.code ? 'origin-refused' : 'auth-refused', { path, origin: request.headers.origin, remoteAddress: socket.remoteAddress }, 'handshake refused');
+        return refuse(socket, refusal);
+      }
     }
+    // Refused before the upgrade: cheaper than accepting, and a client that hits the limit is told
+    // by a status it should back off on (the SDK reconnects with backoff after a failed handshake).
+    const ip = socket.remoteAddress ?? '';
+    if (!this.#perIp.acquire(ip)) {
+      refusals.record('too-many-connections', { remoteAddress: ip, limit: this.#options.maxConnectionsPerIp }, 'handshake refused: connections per IP');
+      return refuse(socket, new HeraldError(Errors.TOO_MANY_CONNECTIONS));
+    }
+    socket.once('close', () => this.#perIp.release(ip));
     const entry = (match.handler as unknown as () => RouteEntry)();
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
       const connection = new Connection(
@@ -97,11 +124,12 @@ export class SocketServer {
       );
       this.connections.add(connection);
       connection.onClose(() => this.connections.delete(connection));
-      this.#run(entry.handler, connection);
+      this.#run(entry, connection);
     });
   }
 
-  #run(handler: SocketHandler, connection: Connection): void {
+  /** Authenticates, then hands the connection to its route. Messages sent meanwhile are kept. */
+  #run(entry: RouteEntry, connection: Connection): void {
     const failed = (error: unknown): void => {
       if (error instanceof HeraldError) {
         if (error.closeCode !== undefined) connection.fail(error);
@@ -111,17 +139,22 @@ export class SocketServer {
       this.#options.context.log.error({ connection: connection.id, err: error }, 'socket route failed');
       connection.close(CloseCode.INTERNAL_ERROR, 'internal error');
     };
-    try {
-      const result = handler(connection);
-      if (result instanceof Promise) result.catch(failed);
-    } catch (error) {
-      failed(error);
-    }
+    this.#options.authenticator.authenticate(connection, entry.authentication).then((refusal) => {
+      if (refusal !== undefined) return connection.fail(refusal);
+      if (!connection.isOpen) return;
+      try {
+        const result = entry.handler(connection);
+        if (result instanceof Promise) result.catch(failed);
+      } catch (error) {
+        failed(error);
+      }
+    }, failed);
   }
 
   #beat(): void {
     for (const connection of this.connections) {
       if (!connection.alive) {
+        this.#options.context.refusals.record('ping-timeout', { connection: connection.id }, 'no pong since the last ping: connection dropped');
         connection.terminate();
         continue;
       }
