@@ -70,6 +70,7 @@ export const Errors = {
   RATE_LIMITED: define('HERALD_ERR_RATE_LIMITED', 'Too many messages: this one was dropped', 429),
   MESSAGE_FLOOD: define('HERALD_ERR_MESSAGE_FLOOD', 'Too many messages', 429, CloseCode.POLICY_VIOLATION),
   TOO_MANY_SUBSCRIPTIONS: define('HERALD_ERR_TOO_MANY_SUBSCRIPTIONS', 'Too many subscriptions on this connection', 429),
+  BODY_TOO_LARGE: define('HERALD_ERR_BODY_TOO_LARGE', 'The request body is larger than the limit', 413),
   TOO_MANY_CONNECTIONS: define('HERALD_ERR_TOO_MANY_CONNECTIONS', 'Too many connections from this address', 429),
 } as const;
 

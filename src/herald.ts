@@ -71,6 +71,8 @@ export class Herald {
         redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
       },
       bodyLimit: o.maxBodyBytes,
+      // Validate bodies as written: no "5" for 5, no silently dropped fields.
+      ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
       forceCloseConnections: true,
     });
     this.log = this.http.log;
