@@ -116,9 +116,13 @@ export class Connection {
   /** Sends a prebuilt frame (shared by every receiver of one publication). */
   sendFrame(frame: Buffer): void {
     if (this.#ws.readyState !== WebSocket.OPEN) return;
-    writeCorked(this.#socket, frame);
-    if (this.#socket.writableLength > this.#context.maxBacklogBytes) this.#closeSlowConsumer();
+    writeCorked(this.#socket, frame, this.#checkBacklog);
   }
+
+  /** After each flush: what the kernel did not take is what the client has not read. */
+  readonly #checkBacklog = (): void => {
+    if (this.#socket.writableLength > this.#context.maxBacklogBytes && this.#ws.readyState === WebSocket.OPEN) this.#closeSlowConsumer();
+  };
 
   /** Subscribes this socket to `channel`; resolves once publications on it will arrive. */
   async subscribe(channel: string, options: SubscribeOptions = {}): Promise<void> {
