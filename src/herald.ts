@@ -14,6 +14,7 @@ import { apiAccessHook } from './http/api-access.ts';
 import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { logSerializers } from './http/log-redaction.ts';
+import { metricsRoute } from './http/metrics-route.ts';
 import { publishRoute } from './http/publish-route.ts';
 import { Refusals } from './transport/refusals.ts';
 import { SocketServer, type SocketHandler, type SocketRouteOptions } from './transport/socket-server.ts';
@@ -71,7 +72,8 @@ export class Herald {
         redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
       },
       bodyLimit: o.maxBodyBytes,
-      // Validate bodies as written: no "5" for 5, no silently dropped fields.
+      // A number where a string belongs is a client bug to report, not to paper over; and no
+      // field is silently dropped.
       ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
       forceCloseConnections: true,
     });
@@ -113,9 +115,17 @@ export class Herald {
     if (o.allowedOrigins !== undefined) this.#sockets.guard(originGuard(o.allowedOrigins));
     installErrorReplies(this.http);
     healthRoutes(this.http, this.broker, () => this.#shuttingDown);
+    const apiAccess = apiAccessHook(o.apiKey);
+    metricsRoute(this.http, {
+      connections: () => this.#sockets.connections.size,
+      channels: () => this.#registry.channelCount,
+      published: () => this.#publisher.published,
+      delivered: () => this.#registry.delivered,
+      brokerReady: () => this.broker.health().ready,
+    }, apiAccess);
     this.http.register(
       async (api) => {
-        api.addHook('onRequest', apiAccessHook(o.apiKey));
+        api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
         api.get('/stats', async () => this.stats());
       },

@@ -47,26 +47,31 @@ export class ConnectionAuthenticator {
   /**
    * Authenticates `connection` as `mode` says (the route's, or the configured default). Resolves
    * with the refusal to close it with (always 1008, since a client refused at connect should not
-   * retry the same token), or undefined when it may proceed.
+   * retry the same token), or undefined when it may proceed; returns undefined at once when there
+   * is nothing to verify.
    */
-  async authenticate(connection: Connection, mode: RouteAuthentication | undefined): Promise<HeraldError | undefined> {
+  authenticate(connection: Connection, mode: RouteAuthentication | undefined): Promise<HeraldError | undefined> | undefined {
     const effective = mode ?? (this.#verifier === undefined ? 'none' : this.#allowAnonymous ? 'optional' : 'required');
+    // Nothing to verify: answered synchronously, so open routes pay nothing for authentication.
     if (effective === 'none') return undefined;
     if (this.#verifier === undefined) {
-      return this.#refuse(connection, new HeraldError(Errors.UNAUTHORIZED, 'Authentication is not configured on this server'));
+      return Promise.resolve(this.#refuse(connection, new HeraldError(Errors.UNAUTHORIZED, 'Authentication is not configured on this server')));
     }
     const token = tokenFrom(connection.headers, connection.query);
     if (token === undefined) {
       if (effective === 'optional') return undefined;
-      return this.#refuse(connection, new HeraldError(Errors.UNAUTHORIZED, 'Token required'));
+      return Promise.resolve(this.#refuse(connection, new HeraldError(Errors.UNAUTHORIZED, 'Token required')));
     }
-    try {
-      this.#adopt(connection, await this.#verifier.verify(token));
-      return undefined;
-    } catch (error) {
-      if (!(error instanceof HeraldError)) throw error;
-      return this.#refuse(connection, error);
-    }
+    return this.#verifier.verify(token).then(
+      (verified) => {
+        this.#adopt(connection, verified);
+        return undefined;
+      },
+      (error: unknown) => {
+        if (!(error instanceof HeraldError)) throw error;
+        return this.#refuse(connection, error);
+      },
+    );
   }
 
   /**

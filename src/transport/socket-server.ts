@@ -96,7 +96,8 @@ export class SocketServer {
     for (const guard of this.#guards) {
       const refusal = guard(request);
       if (refusal !== undefined) {
-        refusals.record(refusal.code === Errors.ORIGIN_NOT_ALLOWED.code ? 'origin-refused' : 'auth-refused', { path, origin: request.headers.origin, remoteAddress: socket.remoteAddress }, 'handshake refused');
+        const kind = refusal.code === Errors.ORIGIN_NOT_ALLOWED.code ? 'origin-refused' : 'auth-refused';
+        refusals.record(kind, { path, origin: request.headers.origin, remoteAddress: socket.remoteAddress }, 'handshake refused');
         return refuse(socket, refusal);
       }
     }
@@ -109,46 +110,72 @@ export class SocketServer {
     }
     socket.once('close', () => this.#perIp.release(ip));
     const entry = (match.handler as unknown as () => RouteEntry)();
-    this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new Connection(
-        ws,
-        socket,
-        {
-          id: `${this.#idPrefix}.${(this.#nextId++).toString(36)}`,
-          params: { ...(match.params as Record<string, string>) },
-          query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
-          headers: request.headers,
-          remoteAddress: socket.remoteAddress ?? '',
-        },
-        this.#options.context,
-      );
-      this.connections.add(connection);
-      connection.onClose(() => this.connections.delete(connection));
-      this.#run(entry, connection);
+    const connection = new Connection(
+      socket,
+      {
+        id: `${this.#idPrefix}.${(this.#nextId++).toString(36)}`,
+        params: { ...(match.params as Record<string, string>) },
+        query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
+        headers: request.headers,
+        remoteAddress: socket.remoteAddress ?? '',
+      },
+      this.#options.context,
+    );
+    // The route runs before the 101: the socket opens once its subscriptions are live (connection.ts).
+    const abandon = (): void => connection.abandon();
+    socket.once('close', abandon);
+    this.#run(entry, connection).then(() => {
+      socket.off('close', abandon);
+      if (socket.destroyed) return connection.abandon();
+      this.#wss.handleUpgrade(request, socket, head, (ws) => {
+        this.connections.add(connection);
+        connection.onClose(() => this.connections.delete(connection));
+        connection.attach(ws);
+      });
     });
   }
 
-  /** Authenticates, then hands the connection to its route. Messages sent meanwhile are kept. */
-  #run(entry: RouteEntry, connection: Connection): void {
+  /**
+   * Authenticates the connection, then runs its route; resolves once the subscriptions the route
+   * made have settled. A refused connection still completes the handshake, to be closed with 1008
+   * and its reason right after the 101 (browsers never see a handshake's status).
+   */
+  #run(entry: RouteEntry, connection: Connection): Promise<void> {
+    const authenticating = this.#options.authenticator.authenticate(connection, entry.authentication);
+    if (authenticating === undefined) {
+      this.#runHandler(entry.handler, connection);
+      return connection.settled();
+    }
+    return authenticating.then(
+      (refusal) => {
+        if (refusal !== undefined) connection.fail(refusal);
+        else this.#runHandler(entry.handler, connection);
+        return connection.settled();
+      },
+      (error: unknown) => {
+        this.#options.context.log.error({ connection: connection.id, err: error }, 'socket authentication failed');
+        connection.close(CloseCode.INTERNAL_ERROR, 'internal error');
+      },
+    );
+  }
+
+  #runHandler(handler: SocketHandler, connection: Connection): void {
     const failed = (error: unknown): void => {
       if (error instanceof HeraldError) {
         if (error.closeCode !== undefined) connection.fail(error);
-        else connection.close(CloseCode.POLICY_VIOLATION, error.message.slice(0, 120));
+        // A failure of ours (broker down) is worth a retry; a refusal of the request is not.
+        else connection.close(error.statusCode >= 500 ? CloseCode.TRY_AGAIN_LATER : CloseCode.POLICY_VIOLATION, error.message.slice(0, 120));
         return;
       }
       this.#options.context.log.error({ connection: connection.id, err: error }, 'socket route failed');
       connection.close(CloseCode.INTERNAL_ERROR, 'internal error');
     };
-    this.#options.authenticator.authenticate(connection, entry.authentication).then((refusal) => {
-      if (refusal !== undefined) return connection.fail(refusal);
-      if (!connection.isOpen) return;
-      try {
-        const result = entry.handler(connection);
-        if (result instanceof Promise) result.catch(failed);
-      } catch (error) {
-        failed(error);
-      }
-    }, failed);
+    try {
+      const result = handler(connection);
+      if (result instanceof Promise) result.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
   }
 
   #beat(): void {
