@@ -161,6 +161,12 @@ export class Connection {
    * when the old one expires (the /connect protocol's refresh op calls this). On an anonymous
    * connection it authenticates it. Rejects with a HeraldError and changes nothing if the token is
    * invalid, expired or names another user.
+   *
+   * @example
+   * socket.onMessage(async (token) => {
+   *   await socket.refreshToken(token); // a refusal becomes an error frame
+   *   socket.send({ refreshed: true });
+   * });
    */
   refreshToken(token: string): Promise<void> {
     return this.#context.tokens.refresh(this, token);

@@ -30,7 +30,12 @@ export interface SocketServerOptions {
   maxConnectionsPerIp: number;
 }
 
-/** Per-route settings: `herald.socket(path, handler, options)`. */
+/**
+ * Per-route settings.
+ *
+ * @example
+ * herald.socket('/public', handler, { authentication: 'optional' });
+ */
 export interface SocketRouteOptions {
   /** How the route treats tokens; default from configuration (see RouteAuthentication). */
   authentication?: RouteAuthentication;
