@@ -65,6 +65,7 @@ export const Errors = {
   // Authentication, permissions and limits (docs/security.md).
   TOKEN_INVALID: define('HERALD_ERR_TOKEN_INVALID', 'Invalid token', 401, CloseCode.POLICY_VIOLATION),
   TOKEN_EXPIRED: define('HERALD_ERR_TOKEN_EXPIRED', 'Token expired', 401, CloseCode.TOKEN_EXPIRED),
+  AUTH_UNAVAILABLE: define('HERALD_ERR_AUTH_UNAVAILABLE', 'Cannot verify tokens right now', 503, CloseCode.TRY_AGAIN_LATER),
   ORIGIN_NOT_ALLOWED: define('HERALD_ERR_ORIGIN_NOT_ALLOWED', 'This origin may not open WebSockets here', 403),
   PERMISSION_DENIED: define('HERALD_ERR_PERMISSION_DENIED', 'Permission denied', 403),
   RATE_LIMITED: define('HERALD_ERR_RATE_LIMITED', 'Too many messages: this one was dropped', 429),

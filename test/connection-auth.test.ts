@@ -228,6 +228,20 @@ describe('connection authentication with public keys', () => {
   });
 });
 
+describe('an unreachable key set', () => {
+  test('a token that cannot be checked because the JWKS is unreachable closes with 1013 (retry), not 1008', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    // Port 1 on loopback: nothing listens there, so the fetch fails at once.
+    const server = await start({ jwtJwksUrl: 'http://127.0.0.1:1/jwks.json' });
+    try {
+      const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('u').setExpirationTime('1h').sign(privateKey);
+      assert.deepEqual(await refusedWith(`${server.wsUrl}/whoami?token=${token}`), { code: 1013, reason: 'Cannot verify tokens right now' });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('anonymous connections', () => {
   test('with allowAnonymous, a socket without a token is anonymous, but a bad token is still refused', async () => {
     const server = await start({ jwtSecret: TEST_SECRET, allowAnonymous: true });

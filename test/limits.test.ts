@@ -163,6 +163,21 @@ describe('refusal logging', () => {
       // Five rate-limited messages, one log line: a flood cannot flood the log.
       assert.equal(server.output().split('"refusal":"rate-limited"').length - 1, 1);
       assert.ok(!server.output().includes('yyyyyyyy'));
+
+      // A burst of refusals logs at most 20 lines a second per kind; a later line sums up the rest.
+      const evil = { headers: { Origin: 'https://evil.example' } };
+      await Promise.all(Array.from({ length: 60 }, () => assert.rejects(TestClient.open(`${server.wsUrl}/echo`, evil), { statusCode: 403 })));
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // let the one-second log window pass
+      await assert.rejects(TestClient.open(`${server.wsUrl}/echo`, evil), { statusCode: 403 });
+      const tally = () => {
+        const lines = server.output().split('\n').filter((line) => line.includes('"refusal":"origin-refused"'));
+        const detailed = lines.filter((line) => !line.includes('"suppressed":')).length;
+        const suppressed = lines.reduce((sum, line) => sum + Number(/"suppressed":(\d+)/.exec(line)?.[1] ?? 0), 0);
+        return { detailed, suppressed };
+      };
+      // Every refusal is logged or summed up, and fewer than all of them in lines of their own.
+      await waitFor(() => tally().detailed + tally().suppressed === 62, 5000, `62 refusals accounted for in the log: ${JSON.stringify(tally())}`);
+      assert.ok(tally().suppressed > 0, JSON.stringify(tally()));
     } finally {
       await server.stop();
     }

@@ -122,7 +122,10 @@ export class ConnectionAuthenticator {
 
   #refuse(connection: Connection, error: HeraldError): HeraldError {
     this.#refusals.record('auth-refused', { connection: connection.id, code: error.code, reason: error.message }, 'connection refused');
-    // Refused at connect: always 1008, whatever the error's own close code.
+    // Our failure (the key set is unreachable): the client should retry, so keep its 1013.
+    if (error.statusCode >= 500) return error;
+    // Refused at connect: 1008, whatever the error's own close code (an expired token is 4100
+    // mid-connection, but presenting it again would be refused again).
     return new HeraldError({ code: error.code, message: error.message, statusCode: error.statusCode, closeCode: CloseCode.POLICY_VIOLATION }, error.message);
   }
 }

@@ -31,7 +31,8 @@ export interface VerifiedToken {
  * key as its secret) is refused before its signature is even considered.
  *
  * Every refusal is a HeraldError: `HERALD_ERR_TOKEN_EXPIRED` for an expired token,
- * `HERALD_ERR_TOKEN_INVALID` with a short reason otherwise. Reasons never contain the token.
+ * `HERALD_ERR_AUTH_UNAVAILABLE` when a JWKS could not be fetched, `HERALD_ERR_TOKEN_INVALID` with a
+ * short reason otherwise. Reasons never contain the token.
  */
 export class TokenVerifier {
   readonly #key: Uint8Array | KeyObject | JWTVerifyGetKey;
@@ -87,12 +88,16 @@ export class TokenVerifier {
 
 function refusal(error: unknown): HeraldError {
   if (error instanceof joseErrors.JWTExpired) return new HeraldError(Errors.TOKEN_EXPIRED, 'Token expired');
+  // Not a verdict on the token: the key set could not be fetched. The client should retry.
+  if (!(error instanceof joseErrors.JOSEError) || error instanceof joseErrors.JWKSTimeout) {
+    return new HeraldError(Errors.AUTH_UNAVAILABLE, undefined, { cause: error });
+  }
   let reason = 'malformed';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) reason = 'algorithm not allowed';
   else if (error instanceof joseErrors.JWSSignatureVerificationFailed) reason = 'bad signature';
   else if (error instanceof joseErrors.JWTClaimValidationFailed) reason = `${error.claim} claim rejected`;
   else if (error instanceof joseErrors.JWKSNoMatchingKey) reason = 'no matching key';
-  else if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) reason = 'key set unavailable';
+  else if (error instanceof joseErrors.JWKSInvalid) reason = 'key set invalid';
   else if (error instanceof joseErrors.JOSENotSupported) reason = 'unsupported algorithm';
   return new HeraldError(Errors.TOKEN_INVALID, `Invalid token: ${reason}`, { cause: error });
 }
