@@ -122,6 +122,7 @@ export class Herald {
       published: () => this.#publisher.published,
       delivered: () => this.#registry.delivered,
       brokerReady: () => this.broker.health().ready,
+      refusals: () => this.#refusals.counts,
     }, apiAccess);
     this.http.register(
       async (api) => {

@@ -45,6 +45,7 @@ describe('protective limits', () => {
     client.send('x'.repeat(1025));
     assert.equal((await client.closed).code, 1009);
     assert.equal(server.herald.stats().refusals['frame-too-big'], 1);
+    assert.match(await (await fetch(`${server.url}/metrics`)).text(), /^herald_refusals_total\{kind="frame-too-big"\} 1$/m);
   });
 
   test('a text frame that is not valid UTF-8 closes with 1007', async () => {
