@@ -7,5 +7,12 @@ export type { ChannelAccess, ChannelRules, ChannelPermissions } from './auth/cha
 export type { RouteAuthentication } from './auth/connection-authenticator.ts';
 export type { NamespaceOptions } from './channels/namespace.ts';
 export type { PublishResult } from './broker/broker.ts';
+export type { TaskContext, TaskHandler, TaskOptions, TaskProgress } from './tasks/task-registry.ts';
+export type { TaskState, TaskStatus } from './tasks/task-runner.ts';
+export type { TaskEvent } from './tasks/task-channel.ts';
+export type { StartTaskOptions, Tasks } from './tasks/tasks.ts';
+export type { ScheduleHandler, ScheduleTick } from './schedules/schedule-registry.ts';
+export type { ScheduleTiming } from './schedules/schedule-timing.ts';
 export { CloseCode, Errors, HeraldError, shouldReconnect } from './errors.ts';
 export { installDefaultApp } from './app/default-app.ts';
+export type { DefaultAppSettings } from './app/app-settings.ts';
