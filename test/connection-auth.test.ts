@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { exportJWK, SignJWT } from 'jose';
+import { decodeJwt, exportJWK, SignJWT } from 'jose';
 import { installDefaultApp } from '../src/app/default-app.ts';
 import type { HeraldOptions } from '../src/config.ts';
 import type { Herald } from '../src/herald.ts';
@@ -21,7 +21,7 @@ function installProbes(herald: Herald): void {
     socket.onMessage(async (token) => {
       try {
         await socket.refreshToken(token);
-        socket.send({ refreshed: socket.user });
+        socket.send({ refreshed: socket.user, expiresAt: socket.tokenExpiresAt });
       } catch (error) {
         socket.send({ error: (error as { code: string }).code, message: (error as Error).message });
       }
@@ -115,8 +115,9 @@ describe('connection authentication with an HS256 secret', () => {
     const original = await hs256Token('carol', { expiresInSeconds: 2 });
     const refreshed = await TestClient.open(`${server.wsUrl}/refreshable?token=${original}`);
     const control = await TestClient.open(`${server.wsUrl}/refreshable?token=${original}`);
-    refreshed.send(await hs256Token('carol', { expiresInSeconds: 4 }));
-    assert.deepEqual(await refreshed.nextJson(), { refreshed: 'carol' });
+    const replacement = await hs256Token('carol', { expiresInSeconds: 4 });
+    refreshed.send(replacement);
+    assert.deepEqual(await refreshed.nextJson(), { refreshed: 'carol', expiresAt: decodeJwt(replacement).exp! * 1000 });
     // The unrefreshed twin closes at the original expiry; the refreshed one outlives it.
     assert.equal((await control.closed).code, 4100);
     assert.equal(refreshed.ws.readyState, refreshed.ws.OPEN);
@@ -134,8 +135,9 @@ describe('connection authentication with an HS256 secret', () => {
     assert.deepEqual(await client.nextJson(), { error: 'HERALD_ERR_TOKEN_INVALID', message: 'Invalid token: algorithm not allowed' });
     client.send(await hs256Token('dave', { expiresInSeconds: -5 }));
     assert.deepEqual(await client.nextJson(), { error: 'HERALD_ERR_TOKEN_EXPIRED', message: 'Token expired' });
-    client.send(await hs256Token('dave'));
-    assert.deepEqual(await client.nextJson(), { refreshed: 'dave' });
+    const replacement = await hs256Token('dave');
+    client.send(replacement);
+    assert.deepEqual(await client.nextJson(), { refreshed: 'dave', expiresAt: decodeJwt(replacement).exp! * 1000 });
     await client.close();
   });
 

@@ -92,6 +92,7 @@ export class ConnectionAuthenticator {
   #adopt(connection: Connection, verified: VerifiedToken): void {
     connection.user = verified.user;
     connection.claims = verified.claims;
+    connection.tokenExpiresAt = verified.expiresAt;
     this.#armExpiry(connection, verified.expiresAt);
   }
 

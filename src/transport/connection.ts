@@ -73,6 +73,8 @@ export class Connection {
   user: string | undefined;
   /** Set by authentication: the verified token's claims (channel permissions may look at them). */
   claims: Readonly<Record<string, unknown>> | undefined;
+  /** Set by authentication: when the token expires (ms since the epoch); the socket closes then unless refreshed. */
+  tokenExpiresAt: number | undefined;
   /** Cleared by each ping, set by each pong; a connection still unanswered at the next ping is dropped. */
   alive = true;
 
