@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Errors } from '../src/errors.ts';
+import { asUser, protocolTestEnv } from './support/protocol-app.ts';
 import { ProtocolClient } from './support/protocol-client.ts';
 import { PrivateRedis } from './support/redis-server.ts';
 import { spawnHerald, uniquePrefix, waitFor } from './support/servers.ts';
@@ -10,7 +11,7 @@ import { TestClient } from './support/ws-client.ts';
 // as its own process and is killed at the end, so nothing waits for the dead Redis on shutdown.
 test('while Redis is down, publish and history answer HERALD_ERR_BROKER_UNAVAILABLE, the socket stays usable, and a new user connection closes 1013', async () => {
   const redis = await PrivateRedis.start();
-  const server = await spawnHerald({ REDIS_URL: redis.url, HERALD_REDIS_PREFIX: uniquePrefix() }, 'test/support/protocol-server.ts');
+  const server = await spawnHerald({ ...protocolTestEnv, REDIS_URL: redis.url, HERALD_REDIS_PREFIX: uniquePrefix() }, 'test/support/protocol-server.ts');
   try {
     const client = await ProtocolClient.open(`${server.wsUrl}/connect`);
     assert.equal((await client.request({ op: 'subscribe', channel: 'down' })).result.recoverable, true);
@@ -26,7 +27,7 @@ test('while Redis is down, publish and history answer HERALD_ERR_BROKER_UNAVAILA
     assert.deepEqual((await client.request({ op: 'ping' })).result, {});
     await client.close();
     // A user's connection cannot set up its private channel: 1013, try again later.
-    const user = new TestClient(`${server.wsUrl}/connect?as=alice`);
+    const user = new TestClient(`${server.wsUrl}/connect${await asUser('alice')}`);
     assert.deepEqual(await user.closed, { code: 1013, reason: Errors.BROKER_UNAVAILABLE.message });
   } finally {
     await server.stop('SIGKILL');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Herald, type SubscribedEvent } from '../client/node.ts';
+import { protocolTestEnv } from './support/protocol-app.ts';
 import { REDIS_URL, redisClient, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 import { TcpProxy } from './support/tcp-proxy.ts';
 
@@ -21,7 +22,7 @@ async function publishStream(publisher: Herald, channel: string, at: (i: number)
 // The SDK against two server processes and the real Redis: subscriber on A, publisher on B.
 describe('recovery across processes (Redis)', () => {
   const prefix = uniquePrefix();
-  const env = { REDIS_URL, HERALD_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', HERALD_POSITION_CHECK_MS: '500' };
+  const env = { ...protocolTestEnv, REDIS_URL, HERALD_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', HERALD_POSITION_CHECK_MS: '500' };
   let a: HeraldProcess;
   let b: HeraldProcess;
   const clients: Herald[] = [];
