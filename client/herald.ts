@@ -201,6 +201,10 @@ export class Herald extends Emitter<HeraldEvents> {
    * first gets the events the task's channel still keeps (the latest progress and, if it is over,
    * the outcome), then what follows. Resolves with the subscription, or undefined when the task was
    * already over (nothing more will come).
+   *
+   * @example
+   * // After a reload: the id was kept in sessionStorage by the page that started the task.
+   * await herald.watchTask(sessionStorage.taskId, (event) => render(event));
    */
   async watchTask(id: string, onEvent: TaskEventHandler): Promise<Subscription | undefined> {
     const channel = `task:${id}`;
