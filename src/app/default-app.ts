@@ -1,6 +1,7 @@
 import type { Herald } from '../herald.ts';
 import { broadcastRoom } from './broadcast-room.ts';
 import { channelSockets } from './channel-sockets.ts';
+import { demoPages } from './demo-pages.ts';
 import { echo } from './echo.ts';
 import { groupChat } from './group-chat.ts';
 import { privateChat } from './private-chat.ts';
@@ -16,5 +17,6 @@ export function installDefaultApp(herald: Herald): Herald {
   roomChat(herald);
   broadcastRoom(herald);
   groupChat(herald);
+  demoPages(herald);
   return herald;
 }

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { demoPages } from '../src/app/demo-pages.ts';
+import { buildWeb } from '../web/build.ts';
+import { launchBrowser, openPage, screenshot, type WatchedPage } from './support/browser.ts';
+import { spawnHerald, startHerald, type HeraldProcess } from './support/servers.ts';
+
+// The single-process demo pages (index, echo, clock, task) driven in a real Chromium, against the
+// server `npm start` runs. The chat across two processes is in web-chat.test.ts.
+describe('demo pages in Chromium', () => {
+  let browser: Browser;
+  let server: HeraldProcess;
+  const pages: WatchedPage[] = [];
+  const open = async (path: string): Promise<WatchedPage> => {
+    const watched = await openPage(browser, `${server.url}${path}`);
+    pages.push(watched);
+    return watched;
+  };
+
+  before(async () => {
+    await buildWeb();
+    [browser, server] = await Promise.all([launchBrowser(), spawnHerald()]);
+  });
+  after(async () => {
+    for (const { errors, outsideRequests } of pages) {
+      assert.deepEqual(errors, [], 'no script errors on any page');
+      assert.deepEqual(outsideRequests, [], 'no request leaves the server');
+    }
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('the index lists every demo and shows that the browser is connected, and to which broker', async () => {
+    const { page } = await open('/');
+    await page.locator('#status[data-state="connected"]').waitFor();
+    assert.equal(await page.locator('#status').textContent(), 'Connected');
+    const links = page.locator('.demos a');
+    assert.deepEqual(
+      await links.evaluateAll((anchors) => anchors.map((a) => [a.getAttribute('href'), a.querySelector('strong')!.textContent])),
+      [['/chat.html', 'Chat'], ['/echo.html', 'Echo'], ['/clock.html', 'Live clock'], ['/task.html', 'Task']],
+    );
+    await page.locator('#facts', { hasText: 'ready' }).waitFor();
+    assert.equal(await page.locator('#facts').textContent(), 'Broker: embedded, in memory (one process); ready.');
+    await screenshot(page, 'index');
+  });
+
+  test('echo: your messages and the server\'s replies appear in order, in two colours', async () => {
+    const { page } = await open('/echo.html');
+    await page.locator('#status[data-state="connected"]').waitFor();
+    for (const text of ['hello', 'Grüße, 世界 <b>not bold</b>']) {
+      await page.locator('#text').fill(text);
+      await page.locator('#text').press('Enter');
+      await page.locator('.msg.theirs', { hasText: `Message text was: ${text}` }).waitFor();
+    }
+    const messages = await page.locator('#messages li').evaluateAll((items) =>
+      items.map((item) => [item.className, item.querySelector('.who')!.textContent, item.lastChild!.textContent]),
+    );
+    assert.deepEqual(messages, [
+      ['msg mine', 'You', 'hello'],
+      ['msg theirs', 'Server', 'Message text was: hello'],
+      ['msg mine', 'You', 'Grüße, 世界 <b>not bold</b>'],
+      ['msg theirs', 'Server', 'Message text was: Grüße, 世界 <b>not bold</b>'],
+    ]);
+    assert.equal(await page.locator('#messages b').count(), 0, 'text is shown as text, never as markup');
+    const colours = await page.locator('#messages li').evaluateAll((items) => items.slice(0, 2).map((item) => getComputedStyle(item).backgroundColor));
+    assert.notEqual(colours[0], colours[1]);
+    assert.equal(await page.locator('#text').inputValue(), '', 'the box is cleared after sending');
+    await screenshot(page, 'echo');
+  });
+
+  test('pages and assets are served with their types and a policy that allows only this server', async () => {
+    for (const [path, type] of [['/', 'text/html'], ['/echo.html', 'text/html'], ['/assets/echo-page.js', 'text/javascript'], ['/assets/style.css', 'text/css']] as const) {
+      const response = await fetch(`${server.url}${path}`);
+      assert.equal(response.status, 200, path);
+      assert.equal(response.headers.get('content-type'), `${type}; charset=utf-8`, path);
+      assert.match(response.headers.get('content-security-policy')!, /^default-src 'self'; connect-src 'self';/, path);
+      assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+    }
+    for (const path of ['/assets/nothing.js', '/assets/..%2F..%2Fpackage.json', '/nothing.html', '/web/dist/index.html']) {
+      const response = await fetch(`${server.url}${path}`);
+      assert.equal(response.status, 404, path);
+      assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'HERALD_ERR_NOT_FOUND', path);
+    }
+  });
+});
+
+describe('demo pages before a build', () => {
+  test('a page asked for before web/dist is built gets 503 HERALD_ERR_PAGES_NOT_BUILT saying how to build it', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'herald-web-'));
+    const server = await startHerald({}, (herald) => demoPages(herald, empty));
+    try {
+      for (const path of ['/', '/chat.html', '/assets/chat-page.js']) {
+        const response = await fetch(`${server.url}${path}`);
+        assert.equal(response.status, 503, path);
+        assert.deepEqual(await response.json(), {
+          ok: false,
+          error: { code: 'HERALD_ERR_PAGES_NOT_BUILT', message: 'The demo pages are not built: run npm run build:web (npm start does it for you)' },
+        });
+      }
+    } finally {
+      await server.close();
+      await rm(empty, { recursive: true });
+    }
+  });
+});
