@@ -21,6 +21,17 @@ export interface HeraldOptions {
   heartbeatMs?: number;
   /** How long shutdown waits for sockets to close, in ms. Env `HERALD_SHUTDOWN_TIMEOUT_MS`, default 3000. */
   shutdownTimeoutMs?: number;
+  /**
+   * How many tasks this process runs at once. With Redis, 0 makes a server only start tasks and
+   * leave running them to worker processes (`npm run worker`). Env `HERALD_TASK_WORKERS`, default 4.
+   */
+  taskWorkers?: number;
+  /**
+   * With Redis: the lock time of a running task and the interval of the check for tasks whose
+   * worker died; such a task runs again elsewhere after one to two of these. Env
+   * `HERALD_TASK_STALL_MS`, default 30000.
+   */
+  taskStallMs?: number;
   /** Log level (`fatal` … `trace`, or `silent`). Env `LOG_LEVEL`, default `info`. */
   logLevel?: string;
 }
@@ -36,6 +47,8 @@ export const defaults = {
   maxBacklogBytes: 1024 * 1024,
   heartbeatMs: 25_000,
   shutdownTimeoutMs: 3_000,
+  taskWorkers: 4,
+  taskStallMs: 30_000,
   logLevel: 'info',
 } as const;
 
@@ -55,6 +68,8 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   checkInteger('maxBacklogBytes', resolved.maxBacklogBytes, 1024, 1024 * 1024 * 1024);
   checkInteger('heartbeatMs', resolved.heartbeatMs, 100, 3_600_000);
   checkInteger('shutdownTimeoutMs', resolved.shutdownTimeoutMs, 0, 600_000);
+  checkInteger('taskWorkers', resolved.taskWorkers, 0, 1000);
+  checkInteger('taskStallMs', resolved.taskStallMs, 500, 3_600_000);
   if (!LOG_LEVELS.has(resolved.logLevel)) {
     throw new ConfigError(`logLevel must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(resolved.logLevel)}`);
   }
@@ -77,11 +92,13 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOpti
     maxBacklogBytes: integerFromEnv('HERALD_MAX_BACKLOG_BYTES', get('HERALD_MAX_BACKLOG_BYTES')),
     heartbeatMs: integerFromEnv('HERALD_HEARTBEAT_MS', get('HERALD_HEARTBEAT_MS')),
     shutdownTimeoutMs: integerFromEnv('HERALD_SHUTDOWN_TIMEOUT_MS', get('HERALD_SHUTDOWN_TIMEOUT_MS')),
+    taskWorkers: integerFromEnv('HERALD_TASK_WORKERS', get('HERALD_TASK_WORKERS')),
+    taskStallMs: integerFromEnv('HERALD_TASK_STALL_MS', get('HERALD_TASK_STALL_MS')),
     logLevel: get('LOG_LEVEL'),
   } as HeraldOptions;
 }
 
-function integerFromEnv(name: string, value: string | undefined): number | undefined {
+export function integerFromEnv(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(value)}`);
   return Number(value);

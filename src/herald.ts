@@ -5,12 +5,22 @@ import { RedisBroker } from './broker/redis-broker.ts';
 import { Namespaces, type NamespaceOptions } from './channels/namespace.ts';
 import { Publisher } from './channels/publisher.ts';
 import { SubscriberRegistry } from './channels/subscriber-registry.ts';
-import { resolveOptions, type HeraldOptions, type ResolvedOptions } from './config.ts';
+import { ConfigError, resolveOptions, type HeraldOptions, type ResolvedOptions } from './config.ts';
 import { apiAccessHook } from './http/api-access.ts';
 import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { publishRoute } from './http/publish-route.ts';
+import { taskRoutes } from './http/task-routes.ts';
+import { ScheduleRegistry, type ScheduleHandler } from './schedules/schedule-registry.ts';
+import type { ScheduleTiming } from './schedules/schedule-timing.ts';
+import { LocalTickElection, RedisTickElection, type TickElection } from './schedules/tick-election.ts';
+import { BullMqTaskRunner } from './tasks/bullmq-runner.ts';
+import { InProcessTaskRunner } from './tasks/in-process-runner.ts';
+import { taskChannel, taskNamespaceOptions } from './tasks/task-channel.ts';
+import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-registry.ts';
+import type { TaskRunner } from './tasks/task-runner.ts';
+import { Tasks } from './tasks/tasks.ts';
 import { SocketServer, type SocketHandler } from './transport/socket-server.ts';
 
 export interface HeraldAddress {
@@ -41,6 +51,12 @@ export class Herald {
   readonly log: FastifyBaseLogger;
   readonly options: ResolvedOptions;
   readonly broker: Broker;
+  /** Start tasks and read their status; see {@link Herald.task} and docs/tasks.md. */
+  readonly tasks: Tasks;
+  readonly #taskRegistry = new TaskRegistry();
+  readonly #taskRunner: TaskRunner;
+  readonly #schedules: ScheduleRegistry;
+  #election: TickElection | undefined;
   readonly #registry: SubscriberRegistry;
   readonly #namespaces = new Namespaces();
   readonly #publisher: Publisher;
@@ -67,6 +83,16 @@ export class Herald {
       maxPayloadBytes: o.maxFrameBytes,
       heartbeatMs: o.heartbeatMs,
     });
+    const publishTaskEvent = async (event: { id: string }): Promise<void> => {
+      await this.#publisher.publish(taskChannel(event.id), event);
+    };
+    this.#taskRunner =
+      o.redisUrl === undefined
+        ? new InProcessTaskRunner(this.#taskRegistry, publishTaskEvent, this.log)
+        : new BullMqTaskRunner({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.taskStallMs, registry: this.#taskRegistry, publish: publishTaskEvent, log: this.log });
+    this.tasks = new Tasks(this.#taskRegistry, this.#taskRunner, this.#registry);
+    this.#namespaces.define('task', taskNamespaceOptions);
+    this.#schedules = new ScheduleRegistry(this.log);
     installErrorReplies(this.http);
     healthRoutes(this.http, this.broker, () => this.#shuttingDown);
     const apiAccess = apiAccessHook(o.apiKey);
@@ -81,6 +107,7 @@ export class Herald {
       async (api) => {
         api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
+        taskRoutes(api, this.tasks);
         api.get('/stats', async () => this.stats());
       },
       { prefix: '/api' },
@@ -107,6 +134,39 @@ export class Herald {
     return this.#publisher.publish(channel, data);
   }
 
+  /**
+   * Registers a task handler under `name`. Every process that may run tasks (servers, and
+   * `npm run worker` processes) must register the same tasks. Start one with
+   * `herald.tasks.start(name, args)`, `herald.tasks.run(name, args)` or `POST /api/tasks`.
+   *
+   * @example
+   * herald.task('report', async ({ month }: { month: string }, ctx) => {
+   *   await ctx.progress(50);
+   *   return { month, total: 42 };
+   * }, { timeoutMs: 60_000 });
+   * const { id } = await herald.tasks.start('report', { month: '2026-11' });
+   * // progress and the outcome are published to channel `task:${id}`
+   */
+  task<Args = any, Result = unknown>(name: string, handler: TaskHandler<Args, Result>, options?: TaskOptions): this {
+    this.#taskRegistry.define(name, handler as TaskHandler, options);
+    return this;
+  }
+
+  /**
+   * Runs `handler` on every tick of a cron pattern (six fields, seconds first) or a fixed interval.
+   * With Redis, each tick runs on exactly one process of the cluster (if that process dies, another
+   * takes the next tick); without, on this process. Schedules run while the server listens.
+   *
+   * @example
+   * herald.schedule('clock', { cron: '*\/5 * * * * *' }, (tick) =>
+   *   herald.publish('ws_example_channel', `The time is ${tick.time.toISOString()}`));
+   * herald.schedule('heartbeat', { everyMs: 60_000 }, () => herald.publish('status', 'alive'));
+   */
+  schedule(name: string, timing: ScheduleTiming, handler: ScheduleHandler): this {
+    this.#schedules.define(name, timing, handler);
+    return this;
+  }
+
   /** Counts for monitoring and tests: open sockets and channels with local subscribers. */
   stats(): { connections: number; channels: number; broker: string } {
     return { connections: this.#sockets.connections.size, channels: this.#registry.channelCount, broker: this.broker.kind };
@@ -114,6 +174,11 @@ export class Herald {
 
   async listen(): Promise<HeraldAddress> {
     await this.broker.start(this.#registry.dispatch);
+    await this.#startTaskRunner();
+    // Without Redis there is no worker process to leave tasks to: always run them here.
+    const workers = this.#taskRunner.kind === 'in-process' ? Math.max(1, this.options.taskWorkers) : this.options.taskWorkers;
+    await this.#taskRunner.startWorkers(workers);
+    await this.#startSchedules();
     if (this.options.apiKey === undefined) {
       this.log.warn('HERALD_API_KEY is not set: /api/* answers only clients on this machine');
     }
@@ -125,12 +190,43 @@ export class Herald {
     return { port, host, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
   }
 
-  /** Stops accepting, closes every socket with 1001, and releases the broker. Idempotent. */
+  /**
+   * Runs this process as a task worker only: connects to Redis and runs queued tasks (at most
+   * `taskWorkers` at a time), without HTTP, sockets or schedules. What `npm run worker` does.
+   */
+  async work(): Promise<void> {
+    if (this.#taskRunner.kind !== 'bullmq') throw new ConfigError('a worker process needs REDIS_URL: without Redis, tasks run inside the server');
+    if (this.options.taskWorkers < 1) throw new ConfigError('a worker process needs HERALD_TASK_WORKERS of at least 1');
+    await this.broker.start(this.#registry.dispatch);
+    await this.#startTaskRunner();
+    await this.#taskRunner.startWorkers(this.options.taskWorkers);
+  }
+
+  async #startTaskRunner(): Promise<void> {
+    if (this.#taskRunner instanceof BullMqTaskRunner) await this.#taskRunner.start();
+  }
+
+  async #startSchedules(): Promise<void> {
+    if (this.#schedules.size === 0) return;
+    if (this.options.redisUrl === undefined) {
+      this.#election = new LocalTickElection();
+    } else {
+      const election = new RedisTickElection(this.options.redisUrl, this.options.redisPrefix);
+      this.#election = election;
+      await election.start();
+    }
+    this.#schedules.start(this.#election);
+  }
+
+  /** Stops schedules and accepting, closes every socket with 1001, lets running tasks finish (up to the shutdown timeout), and releases Redis. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#shuttingDown = true;
+      this.#schedules.stop();
       await this.#sockets.close(this.options.shutdownTimeoutMs);
       await this.http.close();
+      await this.#taskRunner.close(this.options.shutdownTimeoutMs);
+      await this.#election?.close();
       await this.broker.close();
     })();
     return this.#closed;

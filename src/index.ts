@@ -5,5 +5,11 @@ export type { Connection as HeraldSocket, SubscribeOptions } from './transport/c
 export type { SocketHandler } from './transport/socket-server.ts';
 export type { NamespaceOptions } from './channels/namespace.ts';
 export type { PublishResult } from './broker/broker.ts';
+export type { TaskContext, TaskHandler, TaskOptions, TaskProgress } from './tasks/task-registry.ts';
+export type { TaskState, TaskStatus } from './tasks/task-runner.ts';
+export type { TaskEvent } from './tasks/task-channel.ts';
+export type { StartTaskOptions, Tasks } from './tasks/tasks.ts';
+export type { ScheduleHandler, ScheduleTick } from './schedules/schedule-registry.ts';
+export type { ScheduleTiming } from './schedules/schedule-timing.ts';
 export { CloseCode, Errors, HeraldError, shouldReconnect } from './errors.ts';
 export { installDefaultApp } from './app/default-app.ts';
