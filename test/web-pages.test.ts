@@ -23,7 +23,11 @@ describe('demo pages in Chromium', () => {
 
   before(async () => {
     await buildWeb();
-    [browser, server] = await Promise.all([launchBrowser(), spawnHerald()]);
+    // A 1 s clock and a 1.5 s example task keep the test short; the pages do not assume 5 s.
+    [browser, server] = await Promise.all([
+      launchBrowser(),
+      spawnHerald({ HERALD_CLOCK_INTERVAL_MS: '1000', HERALD_EXAMPLE_TASK_DELAY_MS: '1500' }),
+    ]);
   });
   after(async () => {
     for (const { errors, outsideRequests } of pages) {
@@ -70,6 +74,48 @@ describe('demo pages in Chromium', () => {
     assert.notEqual(colours[0], colours[1]);
     assert.equal(await page.locator('#text').inputValue(), '', 'the box is cleared after sending');
     await screenshot(page, 'echo');
+  });
+
+  test('live clock: the scheduled time appears and moves on with every tick', async () => {
+    const { page } = await open('/clock.html');
+    await page.locator('#status[data-state="connected"]').waitFor();
+    await page.locator('#ticks li:nth-child(3)').waitFor();
+    const ticks = await page.locator('#ticks li').allTextContents();
+    for (const tick of ticks) assert.match(tick, /^当前时间: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    assert.equal(new Set(ticks).size, ticks.length, 'each tick once');
+    assert.deepEqual([...ticks].sort().reverse(), ticks, 'newest first');
+    assert.equal(await page.locator('#clock').textContent(), ticks[0]!.slice(-8));
+    assert.match((await page.locator('#cadence').textContent())!, /ticks 1 s apart\.$/);
+    await screenshot(page, 'clock');
+  });
+
+  test('task: starting the example task shows its progress, then its result', async () => {
+    const { page } = await open('/task.html');
+    await page.locator('#status[data-state="connected"]').waitFor();
+    await page.locator('#task-value').fill('7');
+    const seen = page.evaluate(
+      () =>
+        new Promise<number[]>((resolve) => {
+          // Every value the progress bar shows, until the result appears.
+          const values: number[] = [];
+          const bar = document.getElementById('progress') as HTMLProgressElement;
+          new MutationObserver(() => {
+            if (values.at(-1) !== bar.value) values.push(bar.value);
+            if (!document.getElementById('result')!.hidden) resolve(values);
+          }).observe(document.getElementById('run')!, { attributes: true, childList: true, subtree: true, characterData: true });
+        }),
+    );
+    await page.locator('#start').click();
+    await page.locator('#task-state[data-state="running"]').waitFor();
+    await screenshot(page, 'task-running');
+    await page.locator('#task-state[data-state="completed"]').waitFor();
+    assert.equal(await page.locator('#result').textContent(), 'Result: 7');
+    assert.equal(await page.locator('#progress').evaluate((bar: HTMLProgressElement) => bar.value), 100);
+    const values = await seen;
+    assert.ok(values.length >= 3, `the bar moved in steps: ${values}`);
+    assert.deepEqual([...values].sort((a, b) => a - b), values, 'progress only goes forward');
+    assert.equal(await page.locator('#start').isEnabled(), true, 'another task can be started');
+    await screenshot(page, 'task-done');
   });
 
   test('pages and assets are served with their types and a policy that allows only this server', async () => {

@@ -11,13 +11,17 @@ export function asyncTask(herald: Herald, settings: { delayMs: number; timeoutMs
   herald.task(
     'example',
     async ({ value }: { value: unknown }, ctx) => {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, settings.delayMs);
-        ctx.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          reject(ctx.signal.reason);
+      // The delay in ten steps, each reported, so the task page can draw a progress bar.
+      for (let percent = 10; percent <= 100; percent += 10) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, settings.delayMs / 10);
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(ctx.signal.reason);
+          });
         });
-      });
+        await ctx.progress(percent);
+      }
       return value;
     },
     { timeoutMs: settings.timeoutMs },

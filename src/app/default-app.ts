@@ -9,6 +9,7 @@ import { echo } from './echo.ts';
 import { groupChat } from './group-chat.ts';
 import { privateChat } from './private-chat.ts';
 import { roomChat } from './room-chat.ts';
+import { taskProgress } from './task-progress.ts';
 import { timedEcho } from './timed-echo.ts';
 import { userEvents } from './user-events.ts';
 
@@ -28,6 +29,7 @@ export function installDefaultApp(herald: Herald, settings: Partial<DefaultAppSe
   timedEcho(herald, s.timedEchoIntervalMs);
   asyncTask(herald, { delayMs: s.exampleTaskDelayMs, timeoutMs: s.exampleTaskTimeoutMs });
   clock(herald, s.clockIntervalMs);
+  taskProgress(herald);
   demoPages(herald);
   return herald;
 }
