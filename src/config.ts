@@ -34,6 +34,10 @@ export interface HeraldOptions {
   taskStallMs?: number;
   /** Log level (`fatal` … `trace`, or `silent`). Env `LOG_LEVEL`, default `info`. */
   logLevel?: string;
+  /** How long a presence entry outlives its process's last refresh, in ms. Env `HERALD_PRESENCE_TTL_MS`, default 25000. */
+  presenceTtlMs?: number;
+  /** How often idle history channels are checked for publications lost by the broker, in ms (0: never). Env `HERALD_POSITION_CHECK_MS`, default 10000. */
+  positionCheckMs?: number;
 }
 
 export type ResolvedOptions = Required<Omit<HeraldOptions, 'redisUrl' | 'apiKey'>> &
@@ -50,6 +54,8 @@ export const defaults = {
   taskWorkers: 4,
   taskStallMs: 30_000,
   logLevel: 'info',
+  presenceTtlMs: 25_000,
+  positionCheckMs: 10_000,
 } as const;
 
 export class ConfigError extends Error {
@@ -70,6 +76,8 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   checkInteger('shutdownTimeoutMs', resolved.shutdownTimeoutMs, 0, 600_000);
   checkInteger('taskWorkers', resolved.taskWorkers, 0, 1000);
   checkInteger('taskStallMs', resolved.taskStallMs, 500, 3_600_000);
+  checkInteger('presenceTtlMs', resolved.presenceTtlMs, 300, 3_600_000);
+  checkInteger('positionCheckMs', resolved.positionCheckMs, 0, 3_600_000);
   if (!LOG_LEVELS.has(resolved.logLevel)) {
     throw new ConfigError(`logLevel must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(resolved.logLevel)}`);
   }
@@ -95,6 +103,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOpti
     taskWorkers: integerFromEnv('HERALD_TASK_WORKERS', get('HERALD_TASK_WORKERS')),
     taskStallMs: integerFromEnv('HERALD_TASK_STALL_MS', get('HERALD_TASK_STALL_MS')),
     logLevel: get('LOG_LEVEL'),
+    presenceTtlMs: integerFromEnv('HERALD_PRESENCE_TTL_MS', get('HERALD_PRESENCE_TTL_MS')),
+    positionCheckMs: integerFromEnv('HERALD_POSITION_CHECK_MS', get('HERALD_POSITION_CHECK_MS')),
   } as HeraldOptions;
 }
 

@@ -26,6 +26,14 @@ export const CloseCode = {
   SERVICE_RESTART: 1012,
   /** Slow consumer: the unsent backlog passed its byte limit. Reconnect. */
   TRY_AGAIN_LATER: 1013,
+  /**
+   * /connect: publications of a subscribed channel were lost between processes and could not be
+   * refilled from history. Reconnect: the client's recovery then returns them or says
+   * `recovered: false`.
+   */
+  GAP_DETECTED: 4001,
+  /** /connect: the client asked for a protocol version this server does not speak. Give up. */
+  UNSUPPORTED_PROTOCOL: 4501,
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
@@ -64,6 +72,16 @@ export const Errors = {
   TASK_NOT_FOUND: define('HERALD_ERR_TASK_NOT_FOUND', 'No task with this id (unknown, or expired)', 404),
   TASK_FAILED: define('HERALD_ERR_TASK_FAILED', 'The task failed', 500),
   INTERNAL: define('HERALD_ERR_INTERNAL', 'Internal server error', 500, CloseCode.INTERNAL_ERROR),
+  // The /connect protocol (docs/protocol.md). Reply errors leave the socket open.
+  UNKNOWN_OP: define('HERALD_ERR_UNKNOWN_OP', 'Unknown op', 400),
+  ALREADY_SUBSCRIBED: define('HERALD_ERR_ALREADY_SUBSCRIBED', 'Already subscribed to this channel', 409),
+  NOT_SUBSCRIBED: define('HERALD_ERR_NOT_SUBSCRIBED', 'Not subscribed to this channel', 409),
+  PUBLISH_FORBIDDEN: define('HERALD_ERR_PUBLISH_FORBIDDEN', 'Clients may not publish to this channel', 403),
+  HISTORY_DISABLED: define('HERALD_ERR_HISTORY_DISABLED', 'This channel keeps no history', 400),
+  PRESENCE_DISABLED: define('HERALD_ERR_PRESENCE_DISABLED', 'This channel keeps no presence', 400),
+  IDENTITY_REQUIRED: define('HERALD_ERR_IDENTITY_REQUIRED', 'This operation needs an authenticated user', 401),
+  GAP_DETECTED: define('HERALD_ERR_GAP_DETECTED', 'Publications were lost and could not be recovered here; reconnect to recover', 503, CloseCode.GAP_DETECTED),
+  UNSUPPORTED_PROTOCOL: define('HERALD_ERR_UNSUPPORTED_PROTOCOL', 'Unsupported protocol version', 400, CloseCode.UNSUPPORTED_PROTOCOL),
 } as const;
 
 export type ErrorName = keyof typeof Errors;

@@ -21,7 +21,12 @@ import { taskChannel, taskNamespaceOptions } from './tasks/task-channel.ts';
 import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-registry.ts';
 import type { TaskRunner } from './tasks/task-runner.ts';
 import { Tasks } from './tasks/tasks.ts';
-import { SocketServer, type SocketHandler } from './transport/socket-server.ts';
+import { GapRepair } from './history/gap-repair.ts';
+import { MemoryPresence } from './presence/memory-presence.ts';
+import type { Presence } from './presence/presence.ts';
+import { RedisPresence } from './presence/redis-presence.ts';
+import { connectRoute } from './protocol/connect-route.ts';
+import { SocketServer, type ConnectionHook, type SocketHandler } from './transport/socket-server.ts';
 
 export interface HeraldAddress {
   port: number;
@@ -57,6 +62,9 @@ export class Herald {
   readonly #taskRunner: TaskRunner;
   readonly #schedules: ScheduleRegistry;
   #election: TickElection | undefined;
+  /** Who is subscribed to presence channels, across processes. */
+  readonly presence: Presence;
+  readonly #gapRepair: GapRepair;
   readonly #registry: SubscriberRegistry;
   readonly #namespaces = new Namespaces();
   readonly #publisher: Publisher;
@@ -75,8 +83,16 @@ export class Herald {
       forceCloseConnections: true,
     });
     this.log = this.http.log;
-    this.broker = o.redisUrl === undefined ? new MemoryBroker() : new RedisBroker({ url: o.redisUrl, prefix: o.redisPrefix });
+    if (o.redisUrl === undefined) {
+      this.broker = new MemoryBroker();
+      this.presence = new MemoryPresence();
+    } else {
+      const broker = new RedisBroker({ url: o.redisUrl, prefix: o.redisPrefix });
+      this.broker = broker;
+      this.presence = new RedisPresence(broker.commands, o.redisPrefix, o.presenceTtlMs);
+    }
     this.#registry = new SubscriberRegistry(this.broker);
+    this.#gapRepair = new GapRepair(this.broker.history, this.#registry, this.log, o.positionCheckMs);
     this.#publisher = new Publisher(this.broker, this.#namespaces);
     this.#sockets = new SocketServer({
       context: { registry: this.#registry, publisher: this.#publisher, log: this.log, maxBacklogBytes: o.maxBacklogBytes },
@@ -93,6 +109,10 @@ export class Herald {
     this.tasks = new Tasks(this.#taskRegistry, this.#taskRunner, this.#registry);
     this.#namespaces.define('task', taskNamespaceOptions);
     this.#schedules = new ScheduleRegistry(this.log);
+    this.#sockets.route(
+      '/connect',
+      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, log: this.log }),
+    );
     installErrorReplies(this.http);
     healthRoutes(this.http, this.broker, () => this.#shuttingDown);
     const apiAccess = apiAccessHook(o.apiKey);
@@ -123,15 +143,33 @@ export class Herald {
     return this;
   }
 
+  /**
+   * Runs `hook` for every accepted socket before its route's handler, e.g. to set
+   * `socket.user` (authentication does it here).
+   *
+   * @example
+   * herald.onSocket((socket) => { socket.user = lookUpSession(socket.headers.cookie); });
+   */
+  onSocket(hook: ConnectionHook): this {
+    this.#sockets.hook(hook);
+    return this;
+  }
+
   /** Sets the options of every channel named `<name>:...`. */
   namespace(name: string, options: NamespaceOptions): this {
     this.#namespaces.define(name, options);
     return this;
   }
 
-  /** Publishes `data` to `channel` on every process; resolves once the broker has it. */
-  publish(channel: string, data: unknown): Promise<PublishResult> {
-    return this.#publisher.publish(channel, data);
+  /**
+   * Publishes `data` to `channel` on every process; resolves once the broker has it (with the
+   * publication's offset and epoch when the channel keeps history).
+   *
+   * @example
+   * await herald.publish('news', { headline: 'Herald is up' }, { idempotencyKey: 'headline-1' });
+   */
+  publish(channel: string, data: unknown, options: { idempotencyKey?: string } = {}): Promise<PublishResult> {
+    return this.#publisher.publish(channel, data, undefined, { idempotencyKey: options.idempotencyKey });
   }
 
   /**
@@ -173,7 +211,7 @@ export class Herald {
   }
 
   async listen(): Promise<HeraldAddress> {
-    await this.broker.start(this.#registry.dispatch);
+    await this.broker.start(this.#gapRepair.dispatch);
     await this.#startTaskRunner();
     // Without Redis there is no worker process to leave tasks to: always run them here.
     const workers = this.#taskRunner.kind === 'in-process' ? Math.max(1, this.options.taskWorkers) : this.options.taskWorkers;
@@ -227,6 +265,8 @@ export class Herald {
       await this.http.close();
       await this.#taskRunner.close(this.options.shutdownTimeoutMs);
       await this.#election?.close();
+      this.#gapRepair.close();
+      await this.presence.close();
       await this.broker.close();
     })();
     return this.#closed;

@@ -5,7 +5,7 @@ import { WebSocket } from 'ws';
 import type { PublishResult } from '../broker/broker.ts';
 import { assertChannelName } from '../channels/channel-name.ts';
 import type { Publication } from '../channels/publication.ts';
-import type { Publisher } from '../channels/publisher.ts';
+import type { PublishExtras, Publisher } from '../channels/publisher.ts';
 import type { Subscriber, SubscriberRegistry } from '../channels/subscriber-registry.ts';
 import { CloseCode, Errors, HeraldError } from '../errors.ts';
 import { encodeTextFrame } from './frame.ts';
@@ -31,6 +31,13 @@ export interface ConnectionInit {
 export interface SubscribeOptions {
   /** Whether this socket receives what it publishes itself to the channel. Default true. */
   echo?: boolean;
+  /**
+   * Delivers the channel's publications instead of the default raw frames (the /connect protocol
+   * uses its own, which picks the protocol frame form and handles recovery). `echo` is then ignored.
+   */
+  subscriber?: Subscriber;
+  /** Allows server-internal `#` channels (per-user inboxes). Never set for a client-supplied name. */
+  reserved?: boolean;
 }
 
 type MessageHandler = (text: string) => unknown;
@@ -107,11 +114,11 @@ export class Connection {
 
   /** Subscribes this socket to `channel`; resolves once publications on it will arrive. */
   subscribe(channel: string, options: SubscribeOptions = {}): Promise<void> {
-    assertChannelName(channel);
+    if (!(options.reserved === true && channel.startsWith('#'))) assertChannelName(channel);
     if (this.#state === 'closed') return Promise.resolve();
     this.#subscriptions ??= new Map();
     if (this.#subscriptions.has(channel)) return Promise.resolve();
-    const subscriber = options.echo === false ? new NoEchoSubscriber(this) : new RawSubscriber(this);
+    const subscriber = options.subscriber ?? (options.echo === false ? new NoEchoSubscriber(this) : new RawSubscriber(this));
     this.#subscriptions.set(channel, subscriber);
     const subscribed = this.#context.registry.add(channel, subscriber);
     if (this.#state === 'opening') (this.#pendingSubscriptions ??= []).push(subscribed);
@@ -126,8 +133,8 @@ export class Connection {
   }
 
   /** Publishes `data` to `channel` as this connection (so no-echo subscriptions skip it). */
-  publish(channel: string, data: unknown): Promise<PublishResult> {
-    return this.#context.publisher.publish(channel, data, this.id);
+  publish(channel: string, data: unknown, extras?: PublishExtras): Promise<PublishResult> {
+    return this.#context.publisher.publish(channel, data, this.id, extras);
   }
 
   /** Handles each text frame the client sends. Frames that arrived earlier are handed over first. */
@@ -165,6 +172,16 @@ export class Connection {
   terminate(): void {
     if (this.#ws !== undefined) this.#ws.terminate();
     else this.#socket.destroy();
+  }
+
+  /** True once the socket has closed, or a close is waiting for the handshake to complete. */
+  get isClosed(): boolean {
+    return this.#state === 'closed' || this.#pendingClose !== undefined;
+  }
+
+  /** Delays the handshake until `work` settles (hooks that run before the route, e.g. authentication). */
+  holdOpening(work: Promise<unknown>): void {
+    if (this.#state === 'opening') (this.#pendingSubscriptions ??= []).push(work.then(() => {}, () => {}));
   }
 
   /** Resolves when the subscriptions made so far by the route are confirmed (or failed). */
@@ -275,7 +292,8 @@ class RawSubscriber implements Subscriber {
     this.#connection = connection;
   }
   deliver(publication: Publication): void {
-    this.#connection.sendFrame(publication.rawFrame());
+    // Presence events exist for /connect clients; raw sockets get only the channel's data.
+    if (publication.event === undefined) this.#connection.sendFrame(publication.rawFrame());
   }
 }
 
@@ -286,6 +304,6 @@ class NoEchoSubscriber implements Subscriber {
     this.#connection = connection;
   }
   deliver(publication: Publication): void {
-    if (publication.from !== this.#connection.id) this.#connection.sendFrame(publication.rawFrame());
+    if (publication.from !== this.#connection.id && publication.event === undefined) this.#connection.sendFrame(publication.rawFrame());
   }
 }

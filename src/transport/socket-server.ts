@@ -14,6 +14,9 @@ export type SocketHandler = (socket: Connection) => void | Promise<void>;
  * (e.g. 403 for a foreign Origin). Refusals a browser must be able to read (a bad token) belong in
  * the route instead: accept, then close with a code, since browsers never see a handshake's status.
  */
+/** Runs for every accepted socket before its route's handler (e.g. to set `connection.user`). */
+export type ConnectionHook = (connection: Connection) => void | Promise<void>;
+
 export type HandshakeGuard = (request: IncomingMessage) => HeraldError | undefined;
 
 export interface SocketServerOptions {
@@ -39,6 +42,7 @@ export class SocketServer {
   readonly #router = FindMyWay<FindMyWay.HTTPVersion.V1>({ ignoreTrailingSlash: false, maxParamLength: 200 });
   readonly #wss: WebSocketServer;
   readonly #guards: HandshakeGuard[] = [];
+  readonly #hooks: ConnectionHook[] = [];
   /** Process-unique prefix of connection ids, so ids are unique across the cluster. */
   readonly #idPrefix = randomBytes(6).toString('base64url');
   #nextId = 0;
@@ -62,6 +66,11 @@ export class SocketServer {
 
   guard(guard: HandshakeGuard): void {
     this.#guards.push(guard);
+  }
+
+  /** Adds a hook that runs for every accepted socket, in order, before its route's handler. */
+  hook(hook: ConnectionHook): void {
+    this.#hooks.push(hook);
   }
 
   attach(server: Server): void {
@@ -119,6 +128,16 @@ export class SocketServer {
       this.#options.context.log.error({ connection: connection.id, err: error }, 'socket route failed');
       connection.close(CloseCode.INTERNAL_ERROR, 'internal error');
     };
+    if (this.#hooks.length > 0) {
+      const work = (async () => {
+        for (const hook of this.#hooks) await hook(connection);
+        if (!connection.isClosed) await handler(connection);
+      })();
+      // The handshake waits for the hooks and the route, as it does for a route without hooks.
+      connection.holdOpening(work);
+      work.catch(failed);
+      return;
+    }
     try {
       const result = handler(connection);
       if (result instanceof Promise) result.catch(failed);
