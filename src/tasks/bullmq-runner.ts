@@ -55,7 +55,9 @@ export class BullMqTaskRunner implements TaskRunner {
   }
 
   async start(): Promise<void> {
-    await this.#connection.connect();
+    // BullMQ's Queue may already have started connecting the shared connection.
+    if (this.#connection.status === 'wait') await this.#connection.connect();
+    else await this.#queue.waitUntilReady();
   }
 
   async enqueue(id: string, name: string, args: unknown): Promise<void> {
