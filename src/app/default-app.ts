@@ -3,6 +3,7 @@ import { appSettings, type DefaultAppSettings } from './app-settings.ts';
 import { asyncTask } from './async-task.ts';
 import { broadcastRoom } from './broadcast-room.ts';
 import { channelSockets } from './channel-sockets.ts';
+import { chatRooms } from './chat-rooms.ts';
 import { clock } from './clock.ts';
 import { demoPages } from './demo-pages.ts';
 import { echo } from './echo.ts';
@@ -30,6 +31,7 @@ export function installDefaultApp(herald: Herald, settings: Partial<DefaultAppSe
   asyncTask(herald, { delayMs: s.exampleTaskDelayMs, timeoutMs: s.exampleTaskTimeoutMs });
   clock(herald, s.clockIntervalMs);
   taskProgress(herald);
+  chatRooms(herald);
   demoPages(herald);
   return herald;
 }
