@@ -118,6 +118,14 @@ describe('demo pages in Chromium', () => {
     await screenshot(page, 'task-done');
   });
 
+  test('POST /example_task refuses what is not a value to return, or an id that cannot name a channel', async () => {
+    for (const body of [{}, { value: '' }, { value: { a: 1 } }, { value: 1, id: 'bad id!' }, { value: 1, id: '123' }]) {
+      const response = await fetch(`${server.url}/example_task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'HERALD_ERR_BAD_REQUEST', JSON.stringify(body));
+    }
+  });
+
   test('pages and assets are served with their types and a policy that allows only this server', async () => {
     for (const [path, type] of [['/', 'text/html'], ['/echo.html', 'text/html'], ['/assets/echo-page.js', 'text/javascript'], ['/assets/style.css', 'text/css']] as const) {
       const response = await fetch(`${server.url}${path}`);

@@ -7,10 +7,10 @@ import { chatRooms } from './chat-rooms.ts';
 import { clock } from './clock.ts';
 import { demoPages } from './demo-pages.ts';
 import { echo } from './echo.ts';
+import { exampleTaskRoute } from './example-task-route.ts';
 import { groupChat } from './group-chat.ts';
 import { privateChat } from './private-chat.ts';
 import { roomChat } from './room-chat.ts';
-import { taskProgress } from './task-progress.ts';
 import { timedEcho } from './timed-echo.ts';
 import { userEvents } from './user-events.ts';
 
@@ -30,7 +30,7 @@ export function installDefaultApp(herald: Herald, settings: Partial<DefaultAppSe
   timedEcho(herald, s.timedEchoIntervalMs);
   asyncTask(herald, { delayMs: s.exampleTaskDelayMs, timeoutMs: s.exampleTaskTimeoutMs });
   clock(herald, s.clockIntervalMs);
-  taskProgress(herald);
+  exampleTaskRoute(herald);
   chatRooms(herald);
   demoPages(herald);
   return herald;

@@ -1,9 +1,9 @@
-import { showConnectionState } from './lib/connection-status.ts';
 import { byId } from './lib/dom.ts';
-import { RawSocket } from './lib/raw-socket.ts';
+import { connectToServer } from './lib/herald-client.ts';
 
-// The index shows whether this browser can reach the server, and which broker it runs on.
-new RawSocket('/echo', { onMessage: () => {}, onState: showConnectionState });
+// The index shows whether this browser can reach the server (a client SDK connection), and
+// which broker the server runs on.
+connectToServer();
 
 const facts = byId('facts');
 fetch('/readyz')

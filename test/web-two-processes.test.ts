@@ -5,9 +5,9 @@ import { buildWeb } from '../web/build.ts';
 import { launchBrowser, openPage, screenshot, type WatchedPage } from './support/browser.ts';
 import { REDIS_URL, spawnHerald, uniquePrefix, type HeraldProcess } from './support/servers.ts';
 
-// The chat page in Chromium, as two people use it: each on their own server process, the two
-// processes sharing Redis, as behind a load balancer.
-describe('chat page across two server processes', () => {
+// The chat and task pages in Chromium, as people use them: each on their own server process, the
+// two processes sharing Redis, as behind a load balancer, and one of them restarted.
+describe('demo pages across two server processes sharing Redis', () => {
   const env = { REDIS_URL, HERALD_REDIS_PREFIX: uniquePrefix() };
   let browser: Browser;
   let serverA: HeraldProcess;
@@ -137,5 +137,25 @@ describe('chat page across two server processes', () => {
     assert.deepEqual(await conversation(bob), expected);
     await ada.locator('.msg.notice', { hasText: 'Reconnected: messages sent meanwhile are shown.' }).waitFor();
     await screenshot(ada, 'chat-after-restart');
+  });
+
+  test('a task page whose server restarts mid-task catches up: the progress it missed and the result', async () => {
+    const watched = await openPage(browser, `${serverA.url}/task.html`);
+    pages.push(watched);
+    const { page } = watched;
+    await page.locator('#status[data-state="connected"]').waitFor();
+    await page.locator('#task-value').fill('99');
+    await page.locator('#start').click();
+    await page.locator('#task-state[data-state="running"]').waitFor();
+
+    const port = new URL(serverA.url).port;
+    await serverA.stop();
+    await page.locator('#status[data-state="reconnecting"]').waitFor();
+    serverA = await spawnHerald({ ...env, PORT: port });
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    await page.locator('#task-state[data-state="completed"]').waitFor();
+    assert.equal(await page.locator('#result').textContent(), 'Result: 99');
+    assert.equal(await page.locator('#progress').evaluate((bar: HTMLProgressElement) => bar.value), 100);
+    await screenshot(page, 'task-after-restart');
   });
 });
