@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -124,6 +124,14 @@ describe('demo pages in Chromium', () => {
       assert.equal(response.status, 400, JSON.stringify(body));
       assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'HERALD_ERR_BAD_REQUEST', JSON.stringify(body));
     }
+  });
+
+  test('every page the README\'s "Chat between two tabs" sends a reader to is served', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Chat between two tabs'), readme.indexOf('\n## ', readme.indexOf('## Chat between two tabs') + 1));
+    const paths = [...section.matchAll(/<http:\/\/127\.0\.0\.1:8000(\/[^>]*)>/g)].map((match) => match[1]!);
+    assert.deepEqual(paths, ['/', '/chat.html']);
+    for (const path of paths) assert.equal((await fetch(`${server.url}${path}`)).status, 200, path);
   });
 
   test('pages and assets are served with their types and a policy that allows only this server', async () => {

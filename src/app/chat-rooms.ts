@@ -13,7 +13,7 @@ const USER_NAME = /^[A-Za-z0-9_\-.@=+,~]{1,100}$/;
  * It also names the chatters. The default app is a demo without accounts: while no
  * authentication has set a socket's user, `?user=<name>` on the socket's URL sets it, so anyone
  * may claim any name, as with seed 001's `user_code`. Applications with real users set
- * `socket.user` from a verified token instead (docs/security.md).
+ * `socket.user` from a verified token instead.
  */
 export function chatRooms(herald: Herald): void {
   herald.namespace('chat', { presence: true, history: { size: 200, ttlSeconds: 3600 } });
