@@ -37,7 +37,7 @@ describe('Redis restart', () => {
     assert.equal(refused.status, 503);
     assert.deepEqual(refused.body, {
       ok: false,
-      error: { code: 'HERALD_ERR_BROKER_UNAVAILABLE', message: 'The broker is not reachable; nothing was published' },
+      error: { code: 'HERALD_ERR_BROKER_UNAVAILABLE', message: 'The broker (Redis) is not reachable; nothing was published' },
     });
     // A socket that publishes meanwhile is told, and keeps its connection.
     const talker = await TestClient.open(`${b.wsUrl}/echo`);
@@ -61,12 +61,34 @@ describe('Redis restart', () => {
     assert.deepEqual(await client.nextJson(), {
       type: 'error',
       code: 'HERALD_ERR_BROKER_UNAVAILABLE',
-      message: 'The broker is not reachable; nothing was published',
+      message: 'The broker (Redis) is not reachable; nothing was published',
     });
     await redis.restart();
     await waitFor(async () => (await readyStatus(a)) === 200, 15_000, 'readyz 200 again');
     client.send('back');
     assert.equal(await client.next(), 'back');
     await client.close();
+  });
+});
+
+describe('Redis down at connect time', () => {
+  test('a socket that needs a new channel while Redis is down is closed with 1013 at once, and works after Redis returns', async () => {
+    const redis = await PrivateRedis.start();
+    const server = await spawnHerald({ REDIS_URL: redis.url, HERALD_REDIS_PREFIX: uniquePrefix() });
+    try {
+      await redis.kill();
+      await waitFor(async () => (await fetch(`${server.url}/readyz`)).status === 503, 10_000, 'readyz 503');
+      const refused = await TestClient.open(`${server.wsUrl}/ws/new-channel`);
+      assert.deepEqual(await refused.closed, { code: 1013, reason: 'The broker (Redis) is not reachable' });
+      await redis.restart();
+      await waitFor(async () => (await fetch(`${server.url}/readyz`)).status === 200, 15_000, 'readyz 200');
+      const client = await TestClient.open(`${server.wsUrl}/ws/new-channel`);
+      client.send('works');
+      assert.equal(await client.next(), 'works');
+      await client.close();
+    } finally {
+      await server.stop();
+      await redis.kill();
+    }
   });
 });

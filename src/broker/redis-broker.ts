@@ -84,13 +84,19 @@ export class RedisBroker implements Broker {
       const result = await this.history.publish(channel, json, message, options.from, history, options.idempotencyKey);
       return { reached: result.reached, ...result.position, ...(result.duplicate ? { duplicate: true } : {}) };
     } catch (error) {
-      throw new HeraldError(Errors.BROKER_UNAVAILABLE, undefined, { cause: error });
+      throw new HeraldError(Errors.BROKER_UNAVAILABLE, 'The broker (Redis) is not reachable; nothing was published', { cause: error });
     }
   }
 
   subscribe(channel: string): Promise<void> {
+    if (this.#active.has(channel)) {
+      this.#wanted.add(channel);
+      return this.#confirmations.get(channel) ?? Promise.resolve();
+    }
+    // Refuse a new channel while Redis is unreachable rather than let the socket's handshake wait
+    // for however long the outage lasts; the route closes with 1013 and the client retries.
+    if (this.#subscriber.status !== 'ready') return Promise.reject(new HeraldError(Errors.BROKER_UNAVAILABLE));
     this.#wanted.add(channel);
-    if (this.#active.has(channel)) return this.#confirmations.get(channel) ?? Promise.resolve();
     return new Promise((resolve, reject) => {
       let waiters = this.#waiters.get(channel);
       if (waiters === undefined) this.#waiters.set(channel, (waiters = []));
