@@ -44,7 +44,7 @@ export class BullMqTaskRunner implements TaskRunner {
   constructor(options: BullMqTaskRunnerOptions) {
     this.#options = options;
     // Starting a task fails fast (503) while Redis is down rather than waiting in memory.
-    this.#connection = new Redis(options.url, { connectionName: 'herald-tasks', enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+    this.#connection = new Redis(options.url, { connectionName: 'herald-tasks', enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.#connection.on('error', () => {});
     this.#queue = new Queue<JobData>(QUEUE, { connection: this.#connection, prefix: this.#prefix });
     this.#queue.on('error', () => {});
@@ -54,10 +54,9 @@ export class BullMqTaskRunner implements TaskRunner {
     return `${this.#options.prefix}bull`;
   }
 
+  /** Resolves once the queue's Redis connection is ready (BullMQ connects it). */
   async start(): Promise<void> {
-    // BullMQ's Queue may already have started connecting the shared connection.
-    if (this.#connection.status === 'wait') await this.#connection.connect();
-    else await this.#queue.waitUntilReady();
+    await this.#queue.waitUntilReady();
   }
 
   async enqueue(id: string, name: string, args: unknown): Promise<void> {

@@ -30,7 +30,8 @@ export class InProcessTaskRunner implements TaskRunner {
     if (this.#statuses.has(id)) return;
     this.#statuses.set(id, { id, name, state: 'queued', progress: 0 });
     this.#waiting.push({ id, args });
-    this.#pump();
+    // Never run within the caller's turn: like a queue, start() resolves before the task runs.
+    setImmediate(() => this.#pump());
   }
 
   async status(id: string): Promise<TaskStatus | undefined> {
