@@ -234,21 +234,16 @@ export class Herald extends Emitter<HeraldEvents> {
     const request: Record<string, unknown> = { op: 'subscribe', ...subscription.subscribeRequest() };
     if (this.#options.info !== undefined) request.info = this.#options.info;
     const socket = this.#socket;
-    this.#send(request).then(
-      (result) => {
-        if (this.#subscriptions.get(subscription.channel) === subscription && this.#socket === socket) subscription.confirmed(result as SubscribeResult);
-      },
-      (error: HeraldClientError) => {
-        if (this.#subscriptions.get(subscription.channel) !== subscription || this.#socket !== socket) return;
-        if (error.code === ClientErrorCode.CONNECTION_LOST) return; // resubscribed on the next connection
-        if (error.code === ClientErrorCode.TIMEOUT || error.code === 'HERALD_ERR_BROKER_UNAVAILABLE' || error.code === 'HERALD_ERR_INTERNAL') {
-          // Transient: try again on a fresh connection.
-          socket?.close();
-          return;
-        }
-        subscription.refused(error);
-      },
-    );
+    const current = (): boolean => this.#subscriptions.get(subscription.channel) === subscription && this.#socket === socket;
+    this.#send(request, (result, error) => {
+      if (!current()) return;
+      if (error === undefined) subscription.confirmed(result as SubscribeResult);
+      else if (error.code === 'HERALD_ERR_BROKER_UNAVAILABLE' || error.code === 'HERALD_ERR_INTERNAL') socket?.close(); // transient: retry on a fresh connection
+      else subscription.refused(error);
+    }).catch((error: HeraldClientError) => {
+      // No reply in time: the connection is not working; a fresh one resubscribes.
+      if (error.code === ClientErrorCode.TIMEOUT && current()) socket?.close();
+    });
   }
 
   /** A gap or a new epoch: replace the server-side subscription with one recovering from our position. */
@@ -281,12 +276,12 @@ export class Herald extends Emitter<HeraldEvents> {
     });
   }
 
-  #send(request: Record<string, unknown>): Promise<unknown> {
+  #send(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void): Promise<unknown> {
     const socket = this.#socket;
     if (socket === undefined || socket.readyState !== OPEN) {
       return Promise.reject(new HeraldClientError(ClientErrorCode.CONNECTION_LOST, 'The connection is not open'));
     }
-    const { id, reply } = this.#requests.add(this.#options.requestTimeoutMs);
+    const { id, reply } = this.#requests.add(this.#options.requestTimeoutMs, onReply);
     socket.send(JSON.stringify({ id, ...request }));
     return reply;
   }

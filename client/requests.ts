@@ -1,6 +1,9 @@
 import { ClientErrorCode, HeraldClientError } from './errors.ts';
 
+type ReplyListener = (result: unknown, error: HeraldClientError | undefined) => void;
+
 interface Pending {
+  onReply: ReplyListener | undefined;
   resolve: (result: unknown) => void;
   reject: (error: HeraldClientError) => void;
   timer: ReturnType<typeof setTimeout>;
@@ -11,15 +14,20 @@ export class PendingRequests {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
 
-  /** Registers a request; returns its id and the promise its reply settles. */
-  add(timeoutMs: number): { id: number; reply: Promise<unknown> } {
+  /**
+   * Registers a request; returns its id and the promise its reply settles. `onReply`, if given, runs
+   * synchronously when the reply is read, before any later frame: a subscribe reply must take
+   * effect before the publications that follow it on the socket (a promise callback would run only
+   * after the rest of the TCP chunk had been read).
+   */
+  add(timeoutMs: number, onReply?: ReplyListener): { id: number; reply: Promise<unknown> } {
     const id = this.#nextId++;
     const reply = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new HeraldClientError(ClientErrorCode.TIMEOUT, `No reply within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { onReply, resolve, reject, timer });
     });
     return { id, reply };
   }
@@ -31,7 +39,9 @@ export class PendingRequests {
     if (pending === undefined) return;
     this.#pending.delete(id);
     clearTimeout(pending.timer);
-    if (error !== undefined) pending.reject(new HeraldClientError(error.code, error.message));
+    const failure = error === undefined ? undefined : new HeraldClientError(error.code, error.message);
+    pending.onReply?.(result, failure);
+    if (failure !== undefined) pending.reject(failure);
     else pending.resolve(result);
   }
 

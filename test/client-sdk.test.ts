@@ -161,6 +161,25 @@ describe('client SDK close codes', () => {
     await server.close();
   });
 
+  test('an unexpected server error (1011) is followed by a reconnect', async () => {
+    let failures = 1;
+    const server = await startHerald({}, (herald) => {
+      installProtocolTestApp(herald);
+      herald.onSocket(() => {
+        if (failures-- > 0) throw new Error('boom');
+      });
+    });
+    const herald = new Herald(`${server.wsUrl}/connect`, { minReconnectDelayMs: 20 });
+    const disconnected = nextEvent<{ code: number; reason: string; reconnect: boolean }>((l) => herald.on('disconnected', l));
+    const connected = nextEvent<{ connection: string }>((l) => herald.on('connected', l));
+    herald.connect();
+    assert.deepEqual(await disconnected, { code: 1011, reason: 'internal error', reconnect: true });
+    await connected;
+    await herald.ping();
+    herald.close();
+    await server.close();
+  });
+
   test('a give-up code (1008, refused token) stops reconnecting and tells the app', async () => {
     const server = await startHerald({}, (herald) => {
       installProtocolTestApp(herald);

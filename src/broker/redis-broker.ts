@@ -191,7 +191,8 @@ export class RedisBroker implements Broker {
       for (const waiter of waiters) waiter.reject(new HeraldError(Errors.SHUTTING_DOWN));
     }
     this.#waiters.clear();
-    await Promise.allSettled([this.#publisher.quit(), this.#subscriber.quit()]);
+    // QUIT only over a working connection: to a Redis that is down it would wait forever.
+    await Promise.allSettled([this.#publisher, this.#subscriber].map((redis) => (redis.status === 'ready' ? redis.quit() : undefined)));
     this.#publisher.disconnect();
     this.#subscriber.disconnect();
   }

@@ -123,8 +123,11 @@ export class GapRepair {
     if (!refilled) {
       this.#log.warn({ channel, after: since.offset }, 'publications lost and not in history: telling subscribers');
       this.#registry.lost(channel);
-      // Start again from whatever comes next.
+      // Hand on what was held as it is and start afresh with the next publication: sequencing
+      // the held ones against a history that cannot fill them would only repeat this.
       this.#channels.delete(channel);
+      for (const publication of held) this.#registry.dispatch(publication);
+      return;
     }
     for (const publication of held) this.dispatch(publication);
   }

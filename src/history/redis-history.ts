@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { HistoryOptions } from '../channels/namespace.ts';
+import { Errors, HeraldError } from '../errors.ts';
 import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
 
 /**
@@ -120,7 +121,8 @@ export class RedisHistory implements History {
 
   async read(channel: string, query: HistoryQuery = {}): Promise<HistoryPage> {
     const since = query.since;
-    const [offset, epoch, entries] = await this.#redis.heraldHistory(
+    const [offset, epoch, entries] = await this.#redis
+      .heraldHistory(
       2,
       this.#metaKey(channel),
       this.#streamKey(channel),
@@ -128,15 +130,16 @@ export class RedisHistory implements History {
       POSITION_TTL_SECONDS,
       since === undefined ? '' : since.offset,
       since === undefined ? '' : since.epoch,
-      query.limit ?? -1,
-    );
+        query.limit ?? -1,
+      )
+      .catch(unavailable);
     const publications = entries.map(([id, fields]) => ({ offset: Number.parseInt(id, 10), json: fields[1]! }));
     if (since === undefined) publications.reverse();
     return { position: { offset, epoch }, publications };
   }
 
   async remove(channel: string): Promise<void> {
-    await this.#redis.del(this.#metaKey(channel), this.#streamKey(channel));
+    await this.#redis.del(this.#metaKey(channel), this.#streamKey(channel)).catch(unavailable);
   }
 
   #metaKey(channel: string): string {
@@ -146,6 +149,11 @@ export class RedisHistory implements History {
   #streamKey(channel: string): string {
     return `${this.#prefix}history:${channel}`;
   }
+}
+
+/** Redis errors reach callers as the one error they can answer with (503 / an error reply). */
+export function unavailable(error: unknown): never {
+  throw new HeraldError(Errors.BROKER_UNAVAILABLE, undefined, { cause: error });
 }
 
 function newEpoch(): string {

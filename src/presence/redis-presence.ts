@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { unavailable } from '../history/redis-history.ts';
 import type { Presence, PresenceEntry } from './presence.ts';
 
 /**
@@ -57,7 +58,7 @@ export class RedisPresence implements Presence {
     let entries = this.#local.get(channel);
     if (entries === undefined) this.#local.set(channel, (entries = new Map()));
     entries.set(entry.connection, json);
-    await this.#redis.heraldPresenceJoin(2, ...this.#keys(channel), this.#ttlMs, entry.connection, json);
+    await this.#redis.heraldPresenceJoin(2, ...this.#keys(channel), this.#ttlMs, entry.connection, json).catch(unavailable);
   }
 
   async leave(channel: string, connection: string): Promise<void> {
@@ -67,11 +68,11 @@ export class RedisPresence implements Presence {
       if (entries.size === 0) this.#local.delete(channel);
     }
     const [hash, expiry] = this.#keys(channel);
-    await this.#redis.multi().hdel(hash, connection).zrem(expiry, connection).exec();
+    await this.#redis.multi().hdel(hash, connection).zrem(expiry, connection).exec().catch(unavailable);
   }
 
   async list(channel: string): Promise<PresenceEntry[]> {
-    const values = await this.#redis.heraldPresenceList(2, ...this.#keys(channel));
+    const values = await this.#redis.heraldPresenceList(2, ...this.#keys(channel)).catch(unavailable);
     return values.map((json) => JSON.parse(json) as PresenceEntry);
   }
 

@@ -174,16 +174,6 @@ export class Connection {
     else this.#socket.destroy();
   }
 
-  /** True once the socket has closed, or a close is waiting for the handshake to complete. */
-  get isClosed(): boolean {
-    return this.#state === 'closed' || this.#pendingClose !== undefined;
-  }
-
-  /** Delays the handshake until `work` settles (hooks that run before the route, e.g. authentication). */
-  holdOpening(work: Promise<unknown>): void {
-    if (this.#state === 'opening') (this.#pendingSubscriptions ??= []).push(work.then(() => {}, () => {}));
-  }
-
   /** Resolves when the subscriptions made so far by the route are confirmed (or failed). */
   async settled(): Promise<void> {
     while (this.#pendingSubscriptions !== undefined && this.#pendingSubscriptions.length > 0) {

@@ -105,8 +105,8 @@ export class SocketServer {
     // The route runs before the 101: the socket opens once its subscriptions are live (connection.ts).
     const abandon = (): void => connection.abandon();
     socket.once('close', abandon);
-    this.#run(entry.handler, connection);
-    connection.settled().then(() => {
+    const hooks = this.#run(entry.handler, connection);
+    (hooks ?? Promise.resolve()).then(() => connection.settled()).then(() => {
       socket.off('close', abandon);
       if (socket.destroyed) return connection.abandon();
       this.#wss.handleUpgrade(request, socket, head, (ws) => {
@@ -117,7 +117,11 @@ export class SocketServer {
     });
   }
 
-  #run(handler: SocketHandler, connection: Connection): void {
+  /**
+   * Runs the connection hooks, then the route's handler. Returns a promise when a hook is
+   * asynchronous: the handshake must then wait for it (and for the subscriptions the handler makes).
+   */
+  #run(handler: SocketHandler, connection: Connection): Promise<void> | undefined {
     const failed = (error: unknown): void => {
       if (error instanceof HeraldError) {
         if (error.closeCode !== undefined) connection.fail(error);
@@ -128,22 +132,33 @@ export class SocketServer {
       this.#options.context.log.error({ connection: connection.id, err: error }, 'socket route failed');
       connection.close(CloseCode.INTERNAL_ERROR, 'internal error');
     };
-    if (this.#hooks.length > 0) {
-      const work = (async () => {
-        for (const hook of this.#hooks) await hook(connection);
-        if (!connection.isClosed) await handler(connection);
-      })();
-      // The handshake waits for the hooks and the route, as it does for a route without hooks.
-      connection.holdOpening(work);
-      work.catch(failed);
-      return;
+    const start = (): void => {
+      try {
+        const result = handler(connection);
+        if (result instanceof Promise) result.catch(failed);
+      } catch (error) {
+        failed(error);
+      }
+    };
+    let pending: Promise<void> | undefined;
+    for (const hook of this.#hooks) {
+      if (pending !== undefined) {
+        pending = pending.then(() => hook(connection));
+        continue;
+      }
+      try {
+        const result = hook(connection);
+        if (result instanceof Promise) pending = result;
+      } catch (error) {
+        failed(error);
+        return undefined;
+      }
     }
-    try {
-      const result = handler(connection);
-      if (result instanceof Promise) result.catch(failed);
-    } catch (error) {
-      failed(error);
+    if (pending === undefined) {
+      start();
+      return undefined;
     }
+    return pending.then(start, failed);
   }
 
   #beat(): void {
