@@ -212,7 +212,7 @@ export class Herald {
 
   async listen(): Promise<HeraldAddress> {
     await this.broker.start(this.#gapRepair.dispatch);
-    await this.#startTaskRunner();
+    await this.#taskRunner.start();
     // Without Redis there is no worker process to leave tasks to: always run them here.
     const workers = this.#taskRunner.kind === 'in-process' ? Math.max(1, this.options.taskWorkers) : this.options.taskWorkers;
     await this.#taskRunner.startWorkers(workers);
@@ -236,12 +236,8 @@ export class Herald {
     if (this.#taskRunner.kind !== 'bullmq') throw new ConfigError('a worker process needs REDIS_URL: without Redis, tasks run inside the server');
     if (this.options.taskWorkers < 1) throw new ConfigError('a worker process needs HERALD_TASK_WORKERS of at least 1');
     await this.broker.start(this.#registry.dispatch);
-    await this.#startTaskRunner();
+    await this.#taskRunner.start();
     await this.#taskRunner.startWorkers(this.options.taskWorkers);
-  }
-
-  async #startTaskRunner(): Promise<void> {
-    if (this.#taskRunner instanceof BullMqTaskRunner) await this.#taskRunner.start();
   }
 
   async #startSchedules(): Promise<void> {

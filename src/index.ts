@@ -13,3 +13,4 @@ export type { ScheduleHandler, ScheduleTick } from './schedules/schedule-registr
 export type { ScheduleTiming } from './schedules/schedule-timing.ts';
 export { CloseCode, Errors, HeraldError, shouldReconnect } from './errors.ts';
 export { installDefaultApp } from './app/default-app.ts';
+export type { DefaultAppSettings } from './app/app-settings.ts';

@@ -17,15 +17,15 @@ describe('schedules', () => {
   test('an interval schedule fires on every epoch-aligned tick, with the tick time', async () => {
     const herald = quietHerald();
     const ticks: number[] = [];
-    herald.schedule('every-200', { everyMs: 200 }, (tick) => {
-      assert.equal(tick.name, 'every-200');
+    herald.schedule('every-300', { everyMs: 300 }, (tick) => {
+      assert.equal(tick.name, 'every-300');
       ticks.push(tick.time.getTime());
     });
     await herald.listen();
-    await waitFor(() => ticks.length >= 5, 5000, '5 ticks');
+    await waitFor(() => ticks.length >= 4, 5000, '4 ticks');
     await herald.close();
-    for (const tick of ticks) assert.equal(tick % 200, 0);
-    assertConsecutive(ticks, 200);
+    for (const tick of ticks) assert.equal(tick % 300, 0);
+    assertConsecutive(ticks, 300);
   });
 
   test('a cron schedule with seconds fires on the matching seconds', async () => {
@@ -39,6 +39,26 @@ describe('schedules', () => {
     await herald.close();
     for (const tick of ticks) assert.equal(tick % 1000, 0);
     assertConsecutive(ticks, 1000);
+  });
+
+  test('a tick up to one period overdue still fires late; after a longer stall the stale ticks are skipped', async () => {
+    const herald = quietHerald();
+    const ticks: number[] = [];
+    const busyUntil = (ms: number): void => {
+      while (Date.now() < ms);
+    };
+    herald.schedule('stalls', { everyMs: 500 }, (tick) => {
+      const t = tick.time.getTime();
+      ticks.push(t);
+      // Block the event loop, as a busy process would.
+      if (ticks.length === 1) busyUntil(t + 650); // the next tick is 150 ms overdue: it fires
+      if (ticks.length === 3) busyUntil(t + 1800); // ticks 1300 and 800 ms overdue are skipped; 300 ms overdue fires
+    });
+    await herald.listen();
+    await waitFor(() => ticks.length >= 4, 8000, '4 ticks');
+    await herald.close();
+    const t0 = ticks[0]!;
+    assert.deepEqual(ticks.slice(0, 4).map((t) => t - t0), [0, 500, 1000, 2500]);
   });
 
   test('a handler that throws is logged and the schedule keeps firing', async () => {

@@ -67,7 +67,7 @@ for (const runner of ['in-process', 'bullmq'] as const) {
       );
       assert.deepEqual(await getStatus(server, id), {
         status: 200,
-        body: { id, name: 'double', state: 'completed', progress: { step: 'almost' }, result: 42 },
+        body: { id, name: 'double', state: 'completed', runs: 1, progress: { step: 'almost' }, result: 42 },
       });
       await client.close();
     });

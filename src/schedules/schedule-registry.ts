@@ -72,11 +72,14 @@ export class ScheduleRegistry {
     const delay = Math.min(Math.max(0, tick - Date.now()), 2 ** 31 - 1);
     schedule.timer = setTimeout(() => {
       if (this.#election === undefined) return;
-      if (Date.now() < tick) return this.#arm(schedule, afterMs);
-      // Re-arm from the later of the tick and now: a process that was stalled past several
-      // ticks skips them instead of firing them all at once.
-      this.#arm(schedule, Math.max(tick, Date.now()));
-      void this.#fire(schedule, tick);
+      const now = Date.now();
+      if (now < tick) return this.#arm(schedule, afterMs);
+      // A tick at most one period overdue (a busy event loop) still fires, late; older ones are
+      // skipped, so a process that was stalled does not fire a burst of stale ticks.
+      const period = schedule.clock.next(tick) - tick;
+      this.#arm(schedule, Math.max(tick, now - period));
+      if (now - tick <= period) void this.#fire(schedule, tick);
+      else this.#log.warn({ schedule: schedule.name, tick: new Date(tick).toISOString() }, 'schedule tick skipped: the process was busy for over a period');
     }, delay);
     schedule.timer.unref();
   }

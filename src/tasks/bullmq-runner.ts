@@ -31,23 +31,30 @@ const QUEUE = 'herald-tasks';
  * `HERALD_TASK_WORKERS=0`, or `npm run worker`) may run a task; the worker publishes progress and
  * outcome to the task's channel, so they reach the starting socket on whichever process holds it.
  * A task whose worker dies is found by another worker's stalled-job check and run again once
- * (BullMQ `maxStalledCount: 1`); a second death fails it.
+ * (BullMQ `maxStalledCount: 1`); a second death fails it, and that too is published.
  */
 export class BullMqTaskRunner implements TaskRunner {
   readonly kind = 'bullmq' as const;
   readonly #options: BullMqTaskRunnerOptions;
-  readonly #connection: Redis;
-  readonly #queue: Queue<JobData>;
+  #connection: Redis | undefined;
+  #queue: Queue<JobData> | undefined;
   #worker: Worker<JobData> | undefined;
   #workerConnection: Redis | undefined;
 
   constructor(options: BullMqTaskRunnerOptions) {
     this.#options = options;
-    // Starting a task fails fast (503) while Redis is down rather than waiting in memory.
-    this.#connection = new Redis(options.url, { connectionName: 'herald-tasks', enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    this.#connection.on('error', () => {});
-    this.#queue = new Queue<JobData>(QUEUE, { connection: this.#connection, prefix: this.#prefix });
-    this.#queue.on('error', () => {});
+  }
+
+  /** The queue, connected on first use: creating a Herald opens no Redis connection by itself. */
+  #queueNow(): Queue<JobData> {
+    if (this.#queue === undefined) {
+      // Starting a task fails fast (503) while Redis is down rather than waiting in memory.
+      this.#connection = new Redis(this.#options.url, { connectionName: 'herald-tasks', enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      this.#connection.on('error', () => {});
+      this.#queue = new Queue<JobData>(QUEUE, { connection: this.#connection, prefix: this.#prefix });
+      this.#queue.on('error', () => {});
+    }
+    return this.#queue;
   }
 
   get #prefix(): string {
@@ -56,12 +63,12 @@ export class BullMqTaskRunner implements TaskRunner {
 
   /** Resolves once the queue's Redis connection is ready (BullMQ connects it). */
   async start(): Promise<void> {
-    await this.#queue.waitUntilReady();
+    await this.#queueNow().waitUntilReady();
   }
 
   async enqueue(id: string, name: string, args: unknown): Promise<void> {
     try {
-      await this.#queue.add(name, { args }, {
+      await this.#queueNow().add(name, { args }, {
         jobId: id,
         attempts: 1,
         removeOnComplete: { age: 3600, count: 10_000 },
@@ -76,13 +83,13 @@ export class BullMqTaskRunner implements TaskRunner {
     let job: Job<JobData> | undefined;
     let state: string;
     try {
-      job = (await this.#queue.getJob(id)) as Job<JobData> | undefined;
+      job = (await this.#queueNow().getJob(id)) as Job<JobData> | undefined;
       if (job === undefined || job === null) return undefined;
       state = await job.getState();
     } catch (error) {
       throw new HeraldError(Errors.BROKER_UNAVAILABLE, 'The task queue is not reachable', { cause: error });
     }
-    const status: TaskStatus = { id, name: job.name, state: stateOf(state), progress: (job.progress ?? 0) as TaskProgress };
+    const status: TaskStatus = { id, name: job.name, state: stateOf(state), runs: job.attemptsStarted ?? 0, progress: (job.progress ?? 0) as TaskProgress };
     if (status.state === 'completed') status.result = job.returnvalue ?? null;
     if (status.state === 'failed') status.reason = job.failedReason;
     return status;
@@ -122,7 +129,23 @@ export class BullMqTaskRunner implements TaskRunner {
     this.#worker.on('failed', (job, error) => {
       if (job !== undefined && job.id !== undefined) announce({ type: 'failed', id: job.id, reason: failureReason(error) });
     });
-    this.#worker.on('error', (error) => log.warn({ err: error }, 'task worker error'));
+    // A task whose worker died once too often is failed by the stalled-job check, which emits no
+    // 'failed' event: the worker that ran the check announces it.
+    this.#worker.on('stalled', (id) => {
+      this.status(id).then(
+        (status) => {
+          if (status?.state === 'failed') announce({ type: 'failed', id, reason: status.reason ?? 'stalled' });
+        },
+        (error: unknown) => log.warn({ task: id, err: error }, 'could not read a stalled task'),
+      );
+    });
+    // While Redis is down the worker fails on every retry: log the first error of a burst only.
+    let lastErrorLog = 0;
+    this.#worker.on('error', (error) => {
+      if (Date.now() - lastErrorLog < 10_000) return;
+      lastErrorLog = Date.now();
+      log.warn({ err: error }, 'task worker error (repeats within 10 s are not logged)');
+    });
     await this.#worker.waitUntilReady();
   }
 
@@ -138,7 +161,7 @@ export class BullMqTaskRunner implements TaskRunner {
       if (await Promise.race([graceful.then(() => false), timedOut])) await worker.close(true).catch(() => {});
       clearTimeout(timer);
     }
-    await this.#queue.close().catch(() => {});
+    await this.#queue?.close().catch(() => {});
     for (const connection of [this.#connection, this.#workerConnection]) {
       if (connection === undefined) continue;
       await connection.quit().catch(() => {});

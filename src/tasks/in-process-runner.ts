@@ -26,9 +26,11 @@ export class InProcessTaskRunner implements TaskRunner {
     this.#log = log;
   }
 
+  async start(): Promise<void> {}
+
   async enqueue(id: string, name: string, args: unknown): Promise<void> {
     if (this.#statuses.has(id)) return;
-    this.#statuses.set(id, { id, name, state: 'queued', progress: 0 });
+    this.#statuses.set(id, { id, name, state: 'queued', runs: 0, progress: 0 });
     this.#waiting.push({ id, args });
     // Never run within the caller's turn: like a queue, start() resolves before the task runs.
     setImmediate(() => this.#pump());
@@ -70,6 +72,7 @@ export class InProcessTaskRunner implements TaskRunner {
   async #run(id: string, args: unknown): Promise<void> {
     const status = this.#statuses.get(id)!;
     status.state = 'running';
+    status.runs = 1;
     const definition = this.#registry.get(status.name);
     try {
       if (definition === undefined) throw new Error(`No handler for task ${status.name} in this process`);

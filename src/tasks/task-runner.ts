@@ -9,6 +9,8 @@ export interface TaskStatus {
   id: string;
   name: string;
   state: TaskState;
+  /** How many times the task has started running: more than 1 when a worker died running it. */
+  runs: number;
   /** The latest progress report; 0 until the first. */
   progress: TaskProgress;
   /** The handler's return value, once `completed`. */
@@ -28,6 +30,8 @@ export type TaskEventSink = (event: TaskEvent) => Promise<void>;
  */
 export interface TaskRunner {
   readonly kind: 'in-process' | 'bullmq';
+  /** Connects (BullMQ: the queue's Redis connection). */
+  start(): Promise<void>;
   /** Queues a task. Idempotent per id. */
   enqueue(id: string, name: string, args: unknown): Promise<void>;
   /** The task's status; undefined for an unknown (or long-expired) id. */
