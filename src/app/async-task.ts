@@ -10,9 +10,10 @@ import { parseJsonObject } from './json-frame.ts';
 export function asyncTask(herald: Herald, settings: { delayMs: number; timeoutMs: number }): void {
   herald.task(
     'example',
-    async ({ value }: { value: unknown }, ctx) => {
-      // The delay in ten steps, each reported, so the task page can draw a progress bar.
-      for (let percent = 10; percent <= 100; percent += 10) {
+    async ({ value, reportProgress }: { value: unknown; reportProgress?: boolean }, ctx) => {
+      // The task page (POST /example_task) asks for progress in ten steps; the seed's socket does not.
+      const steps = reportProgress === true ? 10 : 1;
+      for (let step = 1; step <= steps; step++) {
         await new Promise<void>((resolve, reject) => {
           const aborted = (): void => {
             clearTimeout(timer);
@@ -21,10 +22,10 @@ export function asyncTask(herald: Herald, settings: { delayMs: number; timeoutMs
           const timer = setTimeout(() => {
             ctx.signal.removeEventListener('abort', aborted);
             resolve();
-          }, settings.delayMs / 10);
+          }, settings.delayMs / steps);
           ctx.signal.addEventListener('abort', aborted, { once: true });
         });
-        await ctx.progress(percent);
+        if (steps > 1) await ctx.progress((100 * step) / steps);
       }
       return value;
     },

@@ -7,10 +7,11 @@ interface StartBody {
 
 /**
  * `POST /example_task {"value": 42, "id": "<uuid>"}` → 202 `{"id", "channel"}`: starts seed 004's
- * `example` task for the task page, which follows it on channel `task:<id>` with the client SDK.
- * The page picks the id and subscribes first, so it misses no event; the channel keeps history,
- * so a page that reconnects mid-task still gets the progress and the result. Unlike `/api/tasks`
- * it needs no API key: like `/async_task/`, it is the demo's to use from any browser.
+ * `example` task, asking it to report its progress in ten steps, for the task page, which follows
+ * it on channel `task:<id>` with the client SDK. The page picks the id and subscribes first, so it
+ * misses no event; the channel keeps history, so a page that reconnects mid-task still gets the
+ * progress and the result. Unlike `/api/tasks` it needs no API key: like `/async_task/`, it is the
+ * demo's to use from any browser.
  *
  * Task channels are written by the server only: clients may subscribe to them but not publish.
  */
@@ -32,7 +33,7 @@ export function exampleTaskRoute(herald: Herald): void {
     },
     async (request, reply) => {
       const { value, id } = request.body;
-      const started = await herald.tasks.start('example', { value }, id === undefined ? {} : { id });
+      const started = await herald.tasks.start('example', { value, reportProgress: true }, id === undefined ? {} : { id });
       return reply.status(202).send({ id: started.id, channel: `task:${started.id}` });
     },
   );
