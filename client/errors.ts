@@ -14,7 +14,7 @@ export const ClientErrorCode = {
  *
  * @example
  * try { await herald.publish('news', 'hi'); }
- * catch (error) { if (error instanceof HeraldClientError && error.code === 'HERALD_ERR_PUBLISH_FORBIDDEN') … }
+ * catch (error) { if (error instanceof HeraldClientError && error.code === 'HERALD_ERR_PERMISSION_DENIED') … }
  */
 export class HeraldClientError extends Error {
   readonly code: string;

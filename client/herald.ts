@@ -28,7 +28,8 @@ export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
 
 export interface HeraldEvents extends Record<string, unknown> {
   connecting: { attempt: number };
-  connected: { connection: string; user: string | null };
+  /** `expiresAt`: when the connection's token expires (ms since the epoch), if it does. */
+  connected: { connection: string; user: string | null; expiresAt?: number };
   /** The socket closed. `reconnect` says whether the client will try again (see docs/protocol.md close codes). */
   disconnected: { code: number; reason: string; reconnect: boolean };
   /** The state changed (any of the three events above). */
@@ -155,6 +156,14 @@ export class Herald extends Emitter<HeraldEvents> {
     return this.#request({ op: 'history', channel, ...options }) as Promise<HistoryResult>;
   }
 
+  /**
+   * Gives the connection a fresh token before its current one expires (`connected` and the welcome
+   * tell when: the server closes with 4100 at expiry otherwise).
+   */
+  refresh(token: string): Promise<{ user: string | null; expiresAt?: number }> {
+    return this.#request({ op: 'refresh', token }) as Promise<{ user: string | null; expiresAt?: number }>;
+  }
+
   /** A round trip to the server. */
   async ping(): Promise<void> {
     await this.#request({ op: 'ping' });
@@ -210,7 +219,7 @@ export class Herald extends Emitter<HeraldEvents> {
         this.#connection = frame.connection;
         this.#attempt = 0;
         this.#setState('connected');
-        this.emit('connected', { connection: frame.connection, user: frame.user });
+        this.emit('connected', frame.expiresAt === undefined ? { connection: frame.connection, user: frame.user } : { connection: frame.connection, user: frame.user, expiresAt: frame.expiresAt });
         for (const subscription of this.#subscriptions.values()) this.#sendSubscribe(subscription);
         this.#flushQueue();
         this.#startPing();
@@ -324,7 +333,9 @@ export class Herald extends Emitter<HeraldEvents> {
   }
 
   #detachSocket(socket: WebSocketLike): void {
-    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    // Closing a socket that is still connecting reports an error; nothing is listening any more.
+    socket.onerror = () => {};
   }
 
   #setState(state: ConnectionState): void {

@@ -1,4 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ChannelPermissions } from './auth/channel-permissions.ts';
+import { ConnectionAuthenticator } from './auth/connection-authenticator.ts';
+import { originGuard } from './auth/origin-check.ts';
+import { TokenVerifier } from './auth/token-verifier.ts';
 import type { Broker, PublishResult } from './broker/broker.ts';
 import { MemoryBroker } from './broker/memory-broker.ts';
 import { RedisBroker } from './broker/redis-broker.ts';
@@ -9,8 +13,14 @@ import { ConfigError, resolveOptions, type HeraldOptions, type ResolvedOptions }
 import { apiAccessHook } from './http/api-access.ts';
 import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
+import { logSerializers } from './http/log-redaction.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { publishRoute } from './http/publish-route.ts';
+import { GapRepair } from './history/gap-repair.ts';
+import { MemoryPresence } from './presence/memory-presence.ts';
+import type { Presence } from './presence/presence.ts';
+import { RedisPresence } from './presence/redis-presence.ts';
+import { connectRoute } from './protocol/connect-route.ts';
 import { taskRoutes } from './http/task-routes.ts';
 import { ScheduleRegistry, type ScheduleHandler } from './schedules/schedule-registry.ts';
 import type { ScheduleTiming } from './schedules/schedule-timing.ts';
@@ -21,12 +31,8 @@ import { taskChannel, taskNamespaceOptions } from './tasks/task-channel.ts';
 import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-registry.ts';
 import type { TaskRunner } from './tasks/task-runner.ts';
 import { Tasks } from './tasks/tasks.ts';
-import { GapRepair } from './history/gap-repair.ts';
-import { MemoryPresence } from './presence/memory-presence.ts';
-import type { Presence } from './presence/presence.ts';
-import { RedisPresence } from './presence/redis-presence.ts';
-import { connectRoute } from './protocol/connect-route.ts';
-import { SocketServer, type ConnectionHook, type SocketHandler } from './transport/socket-server.ts';
+import { Refusals } from './transport/refusals.ts';
+import { SocketServer, type SocketHandler, type SocketRouteOptions } from './transport/socket-server.ts';
 
 export interface HeraldAddress {
   port: number;
@@ -56,15 +62,22 @@ export class Herald {
   readonly log: FastifyBaseLogger;
   readonly options: ResolvedOptions;
   readonly broker: Broker;
+  /** Who is subscribed to presence channels, across processes. */
+  readonly presence: Presence;
+  readonly #gapRepair: GapRepair;
+  /**
+   * The channel permission check every client-requested subscribe, publish, history or presence
+   * read goes through (auth/channel-permissions.ts).
+   */
+  readonly permissions: ChannelPermissions;
+  readonly #authenticator: ConnectionAuthenticator;
+  readonly #refusals: Refusals;
   /** Start tasks and read their status; see {@link Herald.task} and docs/tasks.md. */
   readonly tasks: Tasks;
   readonly #taskRegistry = new TaskRegistry();
   readonly #taskRunner: TaskRunner;
   readonly #schedules: ScheduleRegistry;
   #election: TickElection | undefined;
-  /** Who is subscribed to presence channels, across processes. */
-  readonly presence: Presence;
-  readonly #gapRepair: GapRepair;
   readonly #registry: SubscriberRegistry;
   readonly #namespaces = new Namespaces();
   readonly #publisher: Publisher;
@@ -76,13 +89,34 @@ export class Herald {
     this.options = resolveOptions(options);
     const o = this.options;
     this.http = Fastify({
-      logger: { level: o.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
-      bodyLimit: 1024 * 1024,
-      // A number where a string belongs is a client bug to report, not to paper over.
-      ajv: { customOptions: { coerceTypes: false } },
+      // No secret in a log line: the request serializer drops headers and masks ?token= and the like.
+      logger: {
+        level: o.logLevel,
+        serializers: logSerializers,
+        redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
+      },
+      bodyLimit: o.maxBodyBytes,
+      // A number where a string belongs is a client bug to report, not to paper over; and no
+      // field is silently dropped.
+      ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
       forceCloseConnections: true,
     });
     this.log = this.http.log;
+    this.#refusals = new Refusals(this.log);
+    for (const [name, rules] of Object.entries(o.namespaces ?? {})) this.#namespaces.define(name, rules);
+    this.permissions = new ChannelPermissions(this.#namespaces, this.#refusals);
+    const verifier =
+      o.jwtSecret !== undefined || o.jwtPublicKey !== undefined || o.jwtJwksUrl !== undefined
+        ? new TokenVerifier({
+            secret: o.jwtSecret,
+            publicKey: o.jwtPublicKey,
+            jwksUrl: o.jwtJwksUrl,
+            algorithms: o.jwtAlgorithms,
+            issuer: o.jwtIssuer,
+            audience: o.jwtAudience,
+          })
+        : undefined;
+    this.#authenticator = new ConnectionAuthenticator(verifier, o.allowAnonymous, this.#refusals);
     if (o.redisUrl === undefined) {
       this.broker = new MemoryBroker();
       this.presence = new MemoryPresence();
@@ -95,10 +129,26 @@ export class Herald {
     this.#gapRepair = new GapRepair(this.broker.history, this.#registry, this.log, o.positionCheckMs);
     this.#publisher = new Publisher(this.broker, this.#namespaces);
     this.#sockets = new SocketServer({
-      context: { registry: this.#registry, publisher: this.#publisher, log: this.log, maxBacklogBytes: o.maxBacklogBytes },
+      context: {
+        registry: this.#registry,
+        publisher: this.#publisher,
+        log: this.log,
+        maxBacklogBytes: o.maxBacklogBytes,
+        maxMessagesPerSecond: o.maxMessagesPerSecond,
+        maxSubscriptions: o.maxSubscriptionsPerConnection,
+        refusals: this.#refusals,
+        tokens: this.#authenticator,
+      },
       maxPayloadBytes: o.maxFrameBytes,
       heartbeatMs: o.heartbeatMs,
+      authenticator: this.#authenticator,
+      maxConnectionsPerIp: o.maxConnectionsPerIp,
     });
+    if (o.allowedOrigins !== undefined) this.#sockets.guard(originGuard(o.allowedOrigins));
+    this.#sockets.route(
+      '/connect',
+      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, log: this.log }),
+    );
     const publishTaskEvent = async (event: { id: string }): Promise<void> => {
       await this.#publisher.publish(taskChannel(event.id), event);
     };
@@ -109,10 +159,6 @@ export class Herald {
     this.tasks = new Tasks(this.#taskRegistry, this.#taskRunner, this.#registry);
     this.#namespaces.define('task', taskNamespaceOptions);
     this.#schedules = new ScheduleRegistry(this.log);
-    this.#sockets.route(
-      '/connect',
-      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, log: this.log }),
-    );
     installErrorReplies(this.http);
     healthRoutes(this.http, this.broker, () => this.#shuttingDown);
     const apiAccess = apiAccessHook(o.apiKey);
@@ -122,6 +168,7 @@ export class Herald {
       published: () => this.#publisher.published,
       delivered: () => this.#registry.delivered,
       brokerReady: () => this.broker.health().ready,
+      refusals: () => this.#refusals.counts,
     }, apiAccess);
     this.http.register(
       async (api) => {
@@ -136,28 +183,30 @@ export class Herald {
 
   /**
    * Adds a WebSocket route. `path` may have parameters (`/ws/:channel`) and regular-expression
-   * constraints (`/ws/:user_id(^\\d+$)`); static paths win over parametric ones.
+   * constraints (`/ws/:user_id(^\\d+$)`); static paths win over parametric ones. The connection is
+   * authenticated before `handler` runs (see `options.authentication` and docs/security.md).
    */
-  socket(path: string, handler: SocketHandler): this {
-    this.#sockets.route(path, handler);
+  socket(path: string, handler: SocketHandler, options?: SocketRouteOptions): this {
+    this.#sockets.route(path, handler, options);
     return this;
+  }
+
+  /** Whether JWT authentication is configured (a secret, public key or JWKS URL). */
+  get authenticationConfigured(): boolean {
+    return this.#authenticator.enabled;
   }
 
   /**
-   * Runs `hook` for every accepted socket before its route's handler, e.g. to set
-   * `socket.user` (authentication does it here).
+   * Sets the options of every channel named `<name>:...` (`''`: channels without a colon),
+   * including its permissions.
    *
    * @example
-   * herald.onSocket((socket) => { socket.user = lookUpSession(socket.headers.cookie); });
+   * herald.namespace('user', { subscribe: 'owner', publish: false });
+   * herald.namespace('vip', { subscribe: { claim: 'channels' } });
    */
-  onSocket(hook: ConnectionHook): this {
-    this.#sockets.hook(hook);
-    return this;
-  }
-
-  /** Sets the options of every channel named `<name>:...`. */
   namespace(name: string, options: NamespaceOptions): this {
-    this.#namespaces.define(name, options);
+    // Rules from configuration (HERALD_NAMESPACES) win over an app's defaults for the same field.
+    this.#namespaces.define(name, { ...options, ...this.options.namespaces?.[name] });
     return this;
   }
 
@@ -206,8 +255,13 @@ export class Herald {
   }
 
   /** Counts for monitoring and tests: open sockets and channels with local subscribers. */
-  stats(): { connections: number; channels: number; broker: string } {
-    return { connections: this.#sockets.connections.size, channels: this.#registry.channelCount, broker: this.broker.kind };
+  stats(): { connections: number; channels: number; broker: string; refusals: Record<string, number> } {
+    return {
+      connections: this.#sockets.connections.size,
+      channels: this.#registry.channelCount,
+      broker: this.broker.kind,
+      refusals: { ...this.#refusals.counts },
+    };
   }
 
   async listen(): Promise<HeraldAddress> {
@@ -259,10 +313,10 @@ export class Herald {
       this.#schedules.stop();
       await this.#sockets.close(this.options.shutdownTimeoutMs);
       await this.http.close();
-      await this.#taskRunner.close(this.options.shutdownTimeoutMs);
-      await this.#election?.close();
       this.#gapRepair.close();
       await this.presence.close();
+      await this.#taskRunner.close(this.options.shutdownTimeoutMs);
+      await this.#election?.close();
       await this.broker.close();
     })();
     return this.#closed;

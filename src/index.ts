@@ -2,8 +2,11 @@
 export { createHerald, Herald, type HeraldAddress } from './herald.ts';
 export type { HeraldOptions } from './config.ts';
 export type { Connection as HeraldSocket, SubscribeOptions } from './transport/connection.ts';
-export type { SocketHandler } from './transport/socket-server.ts';
-export type { NamespaceOptions } from './channels/namespace.ts';
+export type { SocketHandler, SocketRouteOptions } from './transport/socket-server.ts';
+export type { ChannelAccess, ChannelRules, ChannelPermissions } from './auth/channel-permissions.ts';
+export type { RouteAuthentication } from './auth/connection-authenticator.ts';
+export type { HistoryOptions, NamespaceOptions } from './channels/namespace.ts';
+export type { PresenceEntry } from './presence/presence.ts';
 export type { PublishResult } from './broker/broker.ts';
 export type { TaskContext, TaskHandler, TaskOptions, TaskProgress } from './tasks/task-registry.ts';
 export type { TaskState, TaskStatus } from './tasks/task-runner.ts';

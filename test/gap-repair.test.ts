@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Herald, type PublicationContext } from '../client/node.ts';
 import { ProtocolClient } from './support/protocol-client.ts';
+import { protocolTestEnv } from './support/protocol-app.ts';
 import { REDIS_URL, redisClient, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 
 const SCRIPT = 'test/support/protocol-server.ts';
@@ -23,7 +24,7 @@ async function killSubscriberConnection(prefix: string, server: HeraldProcess): 
 // stays connected, and check that Herald notices and refills them from history.
 describe('no silent gaps while connected (Redis)', () => {
   const prefix = uniquePrefix();
-  const env = { REDIS_URL, HERALD_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', HERALD_POSITION_CHECK_MS: '300' };
+  const env = { ...protocolTestEnv, REDIS_URL, HERALD_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', HERALD_POSITION_CHECK_MS: '300' };
   let a: HeraldProcess;
   let b: HeraldProcess;
   const clients: Herald[] = [];

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Broker } from '../src/broker/broker.ts';
 import { MemoryBroker } from '../src/broker/memory-broker.ts';
+import { MEMORY_HISTORY_MAX_BYTES } from '../src/history/memory-history.ts';
 import { RedisBroker } from '../src/broker/redis-broker.ts';
 import { isRecovered } from '../src/history/history.ts';
 import { MemoryPresence } from '../src/presence/memory-presence.ts';
@@ -89,6 +90,16 @@ for (const implementation of implementations) {
       const recovery = await broker.history.read('c3', { since: { offset: 1, epoch: position.epoch } });
       if (implementation.name === 'memory') assert.equal(isRecovered({ offset: 1, epoch: position.epoch }, recovery), false);
     });
+
+    if (implementation.name === 'memory') {
+      test('memory history also keeps at most MEMORY_HISTORY_MAX_BYTES of data per channel', async () => {
+        const big = JSON.stringify('x'.repeat(Math.floor(MEMORY_HISTORY_MAX_BYTES * 0.4)));
+        for (let i = 0; i < 4; i++) await broker.publish('c8', big, { history: HISTORY });
+        const { publications, position } = await broker.history.read('c8');
+        assert.equal(position.offset, 4);
+        assert.deepEqual(publications.map((p) => p.offset), [3, 4]);
+      });
+    }
 
     test('remove() loses the history: a new epoch, offsets from 1 again', async () => {
       const before = await broker.publish('c4', '1', { history: HISTORY });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Herald, type PresenceClient } from '../client/node.ts';
+import { protocolTestEnv } from './support/protocol-app.ts';
+import { hs256Token } from './support/tokens.ts';
 import { REDIS_URL, redisClient, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 
 const SCRIPT = 'test/support/protocol-server.ts';
@@ -20,16 +22,16 @@ function nextEvent<T>(on: (listener: (event: T) => void) => () => void, accept: 
 const byConnection = (clients: PresenceClient[]): PresenceClient[] => [...clients].sort((x, y) => x.connection.localeCompare(y.connection));
 
 // Presence across three processes sharing Redis (`room:` keeps presence in the test app; test-only
-// identity `?as=<user>`). A short presence TTL makes a killed process's entries lapse quickly.
+// HS256 tokens name the users). A short presence TTL makes a killed process's entries lapse quickly.
 describe('presence across processes (Redis)', () => {
   const prefix = uniquePrefix();
-  const env = { REDIS_URL, HERALD_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', HERALD_PRESENCE_TTL_MS: '1500' };
+  const env = { ...protocolTestEnv, REDIS_URL, HERALD_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', HERALD_PRESENCE_TTL_MS: '1500' };
   let a: HeraldProcess;
   let b: HeraldProcess;
   let c: HeraldProcess;
   const clients: Herald[] = [];
   const client = (server: HeraldProcess, user: string, info?: unknown): Herald => {
-    const herald = new Herald(`${server.wsUrl}/connect?as=${user}`, { info, minReconnectDelayMs: 100 }).connect();
+    const herald = new Herald(`${server.wsUrl}/connect`, { token: () => hs256Token(user), info, minReconnectDelayMs: 100 }).connect();
     clients.push(herald);
     return herald;
   };

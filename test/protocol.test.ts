@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { postJson, startHerald, type RunningHerald } from './support/servers.ts';
-import { installProtocolTestApp } from './support/protocol-app.ts';
+import { asUser, installProtocolTestApp, protocolTestOptions } from './support/protocol-app.ts';
 import { ProtocolClient } from './support/protocol-client.ts';
 import { TestClient } from './support/ws-client.ts';
 
@@ -10,7 +10,7 @@ import { TestClient } from './support/ws-client.ts';
 describe('/connect protocol', () => {
   let server: RunningHerald;
   before(async () => {
-    server = await startHerald({ maxFrameBytes: 4096 }, installProtocolTestApp);
+    server = await startHerald({ ...protocolTestOptions, maxFrameBytes: 4096 }, installProtocolTestApp);
   });
   after(() => server.close());
   const open = (query = ''): Promise<ProtocolClient> => ProtocolClient.open(`${server.wsUrl}/connect${query}`);
@@ -19,7 +19,7 @@ describe('/connect protocol', () => {
     const anonymous = await open();
     assert.match(anonymous.welcome.connection, /^[\w-]+\.[0-9a-z]+$/);
     assert.deepEqual(anonymous.welcome, { type: 'welcome', connection: anonymous.welcome.connection, user: null, protocol: 1 });
-    const alice = await open('?as=alice&protocol=1');
+    const alice = await open(`${await asUser('alice')}&protocol=1`);
     assert.equal(alice.welcome.user, 'alice');
     assert.notEqual(alice.welcome.connection, anonymous.welcome.connection);
     assert.deepEqual(await alice.request({ op: 'ping' }), { type: 'reply', id: 1, result: {} });
@@ -135,9 +135,9 @@ describe('/connect protocol', () => {
   });
 
   test('private messages reach every connection of the user; the inbox channel cannot be named', async () => {
-    const alice = await open('?as=alice');
-    const bob1 = await open('?as=bob');
-    const bob2 = await open('?as=bob');
+    const alice = await open(await asUser('alice'));
+    const bob1 = await open(await asUser('bob'));
+    const bob2 = await open(await asUser('bob'));
     assert.deepEqual((await alice.request({ op: 'send', user: 'bob', data: { text: 'hi' } })).result, { user: 'bob', online: true });
     const expected = { type: 'message', from: 'alice', data: { text: 'hi' } };
     assert.deepEqual(await bob1.push(), expected);
@@ -152,11 +152,11 @@ describe('/connect protocol', () => {
   });
 
   test('presence: query, join and leave pushes (on unsubscribe and on disconnect)', async () => {
-    const watcher = await open('?as=watcher');
+    const watcher = await open(await asUser('watcher'));
     await watcher.request({ op: 'subscribe', channel: 'room:p' });
     const ownJoin = await watcher.push();
     assert.equal(ownJoin.type, 'join');
-    const carol = await open('?as=carol');
+    const carol = await open(await asUser('carol'));
     await carol.request({ op: 'subscribe', channel: 'room:p', info: { device: 'phone' } });
     const carolEntry = { connection: carol.welcome.connection, user: 'carol', info: { device: 'phone' } };
     assert.deepEqual(await watcher.push(), { type: 'join', channel: 'room:p', client: carolEntry });
@@ -167,7 +167,7 @@ describe('/connect protocol', () => {
     );
     await carol.request({ op: 'unsubscribe', channel: 'room:p' });
     assert.deepEqual(await watcher.push(), { type: 'leave', channel: 'room:p', client: { connection: carol.welcome.connection, user: 'carol' } });
-    const dave = await open('?as=dave');
+    const dave = await open(await asUser('dave'));
     await dave.request({ op: 'subscribe', channel: 'room:p' });
     assert.equal((await watcher.push()).type, 'join');
     await dave.close();
@@ -175,7 +175,7 @@ describe('/connect protocol', () => {
     assert.equal((await watcher.request({ op: 'presence', channel: 'room:p' })).result.clients.length, 1);
     // A raw socket on a presence channel gets data only, never join/leave events.
     const raw = await TestClient.open(`${server.wsUrl}/ws/room:p`);
-    const eve = await open('?as=eve');
+    const eve = await open(await asUser('eve'));
     await eve.request({ op: 'subscribe', channel: 'room:p' });
     await eve.request({ op: 'publish', channel: 'room:p', data: 'hello room' });
     assert.equal(await raw.next(), 'hello room');
@@ -203,7 +203,8 @@ describe('/connect protocol', () => {
       [{ op: 'subscribe', channel: 'x', info: 'y'.repeat(2000) }, 'HERALD_ERR_BAD_REQUEST', '"info" must be at most 1024 bytes of JSON'],
       [{ op: 'publish', channel: 'x' }, 'HERALD_ERR_BAD_REQUEST', '"data" is required'],
       [{ op: 'publish', channel: 'x', data: 1, idempotencyKey: 7 }, 'HERALD_ERR_BAD_REQUEST', /^"idempotencyKey" must be/],
-      [{ op: 'publish', channel: 'locked:x', data: 1 }, 'HERALD_ERR_PUBLISH_FORBIDDEN', 'Clients may not publish to locked:x'],
+      [{ op: 'publish', channel: 'locked:x', data: 1 }, 'HERALD_ERR_PERMISSION_DENIED', 'Not allowed to publish to locked:x'],
+      [{ op: 'refresh', token: '' }, 'HERALD_ERR_BAD_REQUEST', '"token" must be a non-empty string'],
       [{ op: 'send', user: 'bob', data: 1 }, 'HERALD_ERR_IDENTITY_REQUIRED', 'Anonymous connections cannot send private messages'],
       [{ op: 'send', user: '', data: 1 }, 'HERALD_ERR_BAD_REQUEST', /^"user" must be a user id/],
       [{ op: 'history', channel: 'x', limit: -1 }, 'HERALD_ERR_BAD_REQUEST', '"limit" must be an integer >= 0'],
@@ -228,7 +229,7 @@ describe('/connect protocol', () => {
     await client.close();
   });
 
-  test('close codes: unsupported protocol 4501, binary frame 1003, oversized frame 1009', async () => {
+  test('close codes: unsupported protocol 4501, binary frame 1003, oversized frame 1009, invalid UTF-8 1007', async () => {
     const wrongVersion = await TestClient.open(`${server.wsUrl}/connect?protocol=2`);
     assert.deepEqual(await wrongVersion.closed, { code: 4501, reason: 'Unsupported protocol version "2": this server speaks 1' });
     const binary = await ProtocolClient.open(`${server.wsUrl}/connect`);
@@ -237,5 +238,8 @@ describe('/connect protocol', () => {
     const big = await ProtocolClient.open(`${server.wsUrl}/connect`);
     big.socket.send({ op: 'publish', channel: 'x', data: 'z'.repeat(5000) });
     assert.equal((await big.socket.closed).code, 1009);
+    const badUtf8 = await ProtocolClient.open(`${server.wsUrl}/connect`);
+    badUtf8.socket.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    assert.equal((await badUtf8.socket.closed).code, 1007);
   });
 });

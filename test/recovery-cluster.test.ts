@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Herald, type SubscribedEvent } from '../client/node.ts';
+import { protocolTestEnv } from './support/protocol-app.ts';
 import { REDIS_URL, redisClient, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 import { TcpProxy } from './support/tcp-proxy.ts';
 
@@ -21,7 +22,7 @@ async function publishStream(publisher: Herald, channel: string, at: (i: number)
 // The SDK against two server processes and the real Redis: subscriber on A, publisher on B.
 describe('recovery across processes (Redis)', () => {
   const prefix = uniquePrefix();
-  const env = { REDIS_URL, HERALD_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', HERALD_POSITION_CHECK_MS: '500' };
+  const env = { ...protocolTestEnv, REDIS_URL, HERALD_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', HERALD_POSITION_CHECK_MS: '500' };
   let a: HeraldProcess;
   let b: HeraldProcess;
   const clients: Herald[] = [];
@@ -51,15 +52,16 @@ describe('recovery across processes (Redis)', () => {
     const sub = subscriber.subscribe('stream:cut', (data) => received.push(data));
     sub.on('subscribed', (event) => events.push(event));
     await sub.ready;
-    let disconnects = 0;
-    subscriber.on('disconnected', () => disconnects++);
+    const disconnects: Array<{ code: number; reconnect: boolean }> = [];
+    subscriber.on('disconnected', ({ code, reconnect }) => disconnects.push({ code, reconnect }));
     await publishStream(publisher, 'stream:cut', (i) => {
       if (i === 300 || i === 600) proxy.cut();
     });
     await waitFor(() => received.length >= COUNT, 30_000, 'all publications');
     await publisher.ping();
     assert.deepEqual(received, Array.from({ length: COUNT }, (_, i) => i + 1));
-    assert.equal(disconnects, 2);
+    // A network drop: no close frame (1006), and the client reconnects.
+    assert.deepEqual(disconnects, [{ code: 1006, reconnect: true }, { code: 1006, reconnect: true }]);
     assert.deepEqual(events, [
       { recovered: false, resubscribed: false, recoverable: true },
       { recovered: true, resubscribed: true, recoverable: true },

@@ -46,9 +46,9 @@ describe('demo pages across two server processes sharing Redis', () => {
   }
 
   /** The conversation as a page shows it: [who, text] of every message, notices left out. */
-  function conversation(page: Page): Promise<string[][]> {
+  function conversation(page: Page, which = '.msg'): Promise<string[][]> {
     return page
-      .locator('#messages .msg:not(.notice)')
+      .locator(`#messages ${which}:not(.notice)`)
       .evaluateAll((items) => items.map((item) => [item.querySelector('.who')?.textContent ?? '', item.childNodes[1]?.textContent ?? '']));
   }
 
@@ -116,7 +116,10 @@ describe('demo pages across two server processes sharing Redis', () => {
     await ada.locator('#status[data-state="reconnecting"]').waitFor();
     for (const text of ['while down 1', 'while down 2', 'while down 3']) await say(bob, text);
     await say(ada, 'typed while reconnecting');
+    await ada.locator('#recipient').selectOption('bob2');
+    await say(ada, 'private while reconnecting');
     await ada.locator('.msg.pending', { hasText: 'typed while reconnecting' }).waitFor();
+    await ada.locator('.msg.pending', { hasText: 'private while reconnecting' }).waitFor();
     await screenshot(ada, 'chat-reconnecting');
 
     serverA = await spawnHerald({ ...env, PORT: port });
@@ -124,6 +127,8 @@ describe('demo pages across two server processes sharing Redis', () => {
     await ada.locator('.msg.mine:not(.pending)', { hasText: 'typed while reconnecting' }).waitFor();
     await bob.locator('.msg.theirs', { hasText: 'typed while reconnecting' }).waitFor();
     await ada.locator('.msg', { hasText: 'while down 3' }).waitFor();
+    await bob.locator('.msg.private.theirs', { hasText: 'private while reconnecting' }).waitFor();
+    await ada.locator('.msg.private.mine:not(.pending)', { hasText: 'private while reconnecting' }).waitFor();
 
     const expected = [
       ['ada2', 'before 1'],
@@ -133,8 +138,10 @@ describe('demo pages across two server processes sharing Redis', () => {
       ['bob2', 'while down 3'],
       ['ada2', 'typed while reconnecting'],
     ];
-    assert.deepEqual(await conversation(ada), expected);
-    assert.deepEqual(await conversation(bob), expected);
+    assert.deepEqual(await conversation(ada, '.msg:not(.private)'), expected);
+    assert.deepEqual(await conversation(bob, '.msg:not(.private)'), expected);
+    assert.deepEqual(await conversation(ada, '.msg.private'), [['You → bob2 (private)', 'private while reconnecting']]);
+    assert.deepEqual(await conversation(bob, '.msg.private'), [['ada2 → you (private)', 'private while reconnecting']]);
     await ada.locator('.msg.notice', { hasText: 'Reconnected: messages sent meanwhile are shown.' }).waitFor();
     await screenshot(ada, 'chat-after-restart');
   });

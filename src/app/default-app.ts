@@ -11,6 +11,7 @@ import { exampleTaskRoute } from './example-task-route.ts';
 import { groupChat } from './group-chat.ts';
 import { privateChat } from './private-chat.ts';
 import { roomChat } from './room-chat.ts';
+import { secureEcho } from './secure-echo.ts';
 import { timedEcho } from './timed-echo.ts';
 import { userEvents } from './user-events.ts';
 
@@ -24,6 +25,7 @@ export function installDefaultApp(herald: Herald, settings: Partial<DefaultAppSe
   channelSockets(herald);
   privateChat(herald);
   echo(herald);
+  secureEcho(herald);
   roomChat(herald);
   broadcastRoom(herald);
   groupChat(herald);

@@ -16,7 +16,7 @@ interface StartBody {
  * Task channels are written by the server only: clients may subscribe to them but not publish.
  */
 export function exampleTaskRoute(herald: Herald): void {
-  herald.namespace('task', { clientPublish: false });
+  herald.namespace('task', { publish: false });
   herald.http.post<{ Body: StartBody }>(
     '/example_task',
     {

@@ -1,3 +1,4 @@
+import type { ChannelRules } from '../auth/channel-permissions.ts';
 import { namespaceOf } from './channel-name.ts';
 
 /** How much of a channel's past is kept for recovery and the `history` op. */
@@ -11,8 +12,11 @@ export interface HistoryOptions {
 /** What a channel keeps unless its namespace says otherwise: the last 100 publications for 5 minutes. */
 export const DEFAULT_HISTORY: Readonly<HistoryOptions> = Object.freeze({ size: 100, ttlSeconds: 300 });
 
-/** Behaviour shared by every channel whose name starts with `<namespace>:`. */
-export interface NamespaceOptions {
+/**
+ * Behaviour shared by every channel whose name starts with `<namespace>:`, including who may
+ * subscribe, publish and read history and presence (ChannelRules, checked by ChannelPermissions).
+ */
+export interface NamespaceOptions extends ChannelRules {
   /**
    * Wraps data published through Herald (sockets, HTTP API, server code) before it is sent, e.g.
    * `(data) => ({ type: 'user_event', data })`. Messages published straight to Redis by other
@@ -26,8 +30,6 @@ export interface NamespaceOptions {
   history?: HistoryOptions | false;
   /** Whether `/connect` tracks who is subscribed (presence query, join and leave pushes). Default false. */
   presence?: boolean;
-  /** Whether `/connect` clients may publish to the namespace's channels. Default true. */
-  clientPublish?: boolean;
 }
 
 /** The namespace options in force, looked up by channel name. */
@@ -53,10 +55,6 @@ export class Namespaces {
 
   presenceOf(channel: string): boolean {
     return this.forChannel(channel)?.presence === true;
-  }
-
-  clientPublishOf(channel: string): boolean {
-    return this.forChannel(channel)?.clientPublish !== false;
   }
 }
 

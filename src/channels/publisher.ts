@@ -27,7 +27,13 @@ export class Publisher {
   async publish(channel: string, data: unknown, from?: string, extras: PublishExtras = {}): Promise<PublishResult> {
     if (!(extras.reserved === true && channel.startsWith('#'))) assertChannelName(channel);
     const envelope = extras.event === undefined ? this.#namespaces.forChannel(channel)?.envelope : undefined;
-    const json = JSON.stringify(envelope === undefined ? data : envelope(data));
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(envelope === undefined ? data : envelope(data));
+    } catch (error) {
+      // Deeply nested data (from a client's JSON) overflows JSON.stringify's stack: refuse it.
+      throw new HeraldError(Errors.BAD_REQUEST, 'Published data cannot be encoded as JSON (nested too deeply?)', { cause: error });
+    }
     if (json === undefined) throw new HeraldError(Errors.BAD_REQUEST, 'Published data must be a JSON value');
     const result = await this.#broker.publish(channel, json, {
       from,

@@ -44,9 +44,13 @@ export class GapRepair {
   readonly dispatch = (publication: Publication): void => {
     const { channel, offset, epoch } = publication;
     if (offset === undefined || epoch === undefined) return this.#registry.dispatch(publication);
-    let state = this.#channels.get(channel);
+    const state = this.#channels.get(channel);
+    if (this.#registry.count(channel) === 0) {
+      // No one here listens any more: forget the channel (a later subscriber starts afresh).
+      if (state !== undefined && state.held === undefined) this.#channels.delete(channel);
+      return;
+    }
     if (state === undefined) {
-      if (this.#registry.count(channel) === 0) return;
       this.#channels.set(channel, { epoch, offset, held: undefined, active: true });
       return this.#registry.dispatch(publication);
     }

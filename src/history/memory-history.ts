@@ -2,10 +2,20 @@ import { randomBytes } from 'node:crypto';
 import type { HistoryOptions } from '../channels/namespace.ts';
 import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type HistoryEntry, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
 
+/**
+ * Data (JSON text length) a channel's memory history holds at most, whatever its `size`: it lives
+ * in the server's own heap, and retained large strings inflate RSS well beyond their size (with
+ * 256 KB publications, keeping 100 of them made a 100 MB stream past a stalled client grow the
+ * server by over 150 MB; test/slow-consumer.test.ts allows 80).
+ */
+export const MEMORY_HISTORY_MAX_BYTES = 1024 * 1024;
+
 interface ChannelHistory {
   epoch: string;
   offset: number;
   entries: Array<HistoryEntry & { expiresAt: number }>;
+  /** Sum of the entries' JSON lengths. */
+  bytes: number;
   /** When the offset and epoch are forgotten (see POSITION_TTL_SECONDS). */
   forgetAt: number;
 }
@@ -42,7 +52,15 @@ export class MemoryHistory implements History {
       const state = this.#state(channel, now);
       state.offset += 1;
       state.entries.push({ offset: state.offset, json, expiresAt: now + history.ttlSeconds * 1000 });
-      if (state.entries.length > history.size) state.entries.splice(0, state.entries.length - history.size);
+      state.bytes += json.length;
+      let drop = Math.max(0, state.entries.length - history.size);
+      let bytes = state.bytes;
+      for (let i = 0; i < drop; i++) bytes -= state.entries[i]!.json.length;
+      while (bytes > MEMORY_HISTORY_MAX_BYTES && drop < state.entries.length - 1) bytes -= state.entries[drop++]!.json.length;
+      if (drop > 0) {
+        state.entries.splice(0, drop);
+        state.bytes = bytes;
+      }
       state.forgetAt = now + Math.max(history.ttlSeconds, POSITION_TTL_SECONDS) * 1000;
       position = { offset: state.offset, epoch: state.epoch };
     }
@@ -79,7 +97,7 @@ export class MemoryHistory implements History {
   #state(channel: string, now: number): ChannelHistory {
     let state = this.#channels.get(channel);
     if (state === undefined || state.forgetAt <= now) {
-      state = { epoch: `${this.#epochPrefix}${(this.#generation++).toString(36)}`, offset: 0, entries: [], forgetAt: now + POSITION_TTL_SECONDS * 1000 };
+      state = { epoch: `${this.#epochPrefix}${(this.#generation++).toString(36)}`, offset: 0, entries: [], bytes: 0, forgetAt: now + POSITION_TTL_SECONDS * 1000 };
       this.#channels.set(channel, state);
     }
     return state;
@@ -89,7 +107,10 @@ export class MemoryHistory implements History {
     const now = Date.now();
     for (const [channel, state] of this.#channels) {
       if (state.forgetAt <= now) this.#channels.delete(channel);
-      else if (state.entries.length > 0 && state.entries[0]!.expiresAt <= now) state.entries = state.entries.filter((e) => e.expiresAt > now);
+      else if (state.entries.length > 0 && state.entries[0]!.expiresAt <= now) {
+        state.entries = state.entries.filter((e) => e.expiresAt > now);
+        state.bytes = state.entries.reduce((sum, e) => sum + e.json.length, 0);
+      }
     }
     for (const [key, seen] of this.#idempotency) if (seen.expiresAt <= now) this.#idempotency.delete(key);
   }

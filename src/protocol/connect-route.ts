@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { ChannelPermissions } from '../auth/channel-permissions.ts';
 import type { Broker } from '../broker/broker.ts';
 import { userChannel } from '../channels/channel-name.ts';
 import type { Namespaces } from '../channels/namespace.ts';
@@ -14,6 +15,8 @@ import { encodeError, encodePublications, encodeResult, parseRequest, PROTOCOL_V
 /** What the /connect protocol works with. */
 export interface ProtocolContext {
   broker: Broker;
+  /** The one permission check for client requests (auth/channel-permissions.ts). */
+  permissions: ChannelPermissions;
   publisher: Publisher;
   namespaces: Namespaces;
   presence: Presence;
@@ -23,9 +26,9 @@ export interface ProtocolContext {
 /**
  * The /connect route: one socket, many channels (docs/protocol.md).
  *
- * Identity is `connection.user`, set before this handler runs by authentication (issue 4);
- * undefined is an anonymous connection. A user's connections all listen on the user's private
- * channel, which no client can name.
+ * Identity is `connection.user`, set by authentication before this handler runs; undefined is an
+ * anonymous connection. A user's connections all listen on the user's private channel, which no
+ * client can name. Every op that names a channel goes through the channel permission check.
  */
 export function connectRoute(context: ProtocolContext): SocketHandler {
   return async (connection) => {
@@ -34,18 +37,22 @@ export function connectRoute(context: ProtocolContext): SocketHandler {
       throw new HeraldError(Errors.UNSUPPORTED_PROTOCOL, `Unsupported protocol version ${JSON.stringify(version).slice(0, 40)}: this server speaks ${PROTOCOL_VERSION}`);
     }
     const session = new ProtocolSession(connection, context);
+    // Broker down: BROKER_UNAVAILABLE, which closes with 1013 (try again later).
     if (connection.user !== undefined) {
-      try {
-        await connection.subscribe(userChannel(connection.user), { subscriber: new InboxSubscription(connection), reserved: true });
-      } catch (error) {
-        context.log.warn({ connection: connection.id, err: error }, 'could not subscribe the private channel');
-        throw new HeraldError(Errors.INTERNAL, 'The broker is not reachable; reconnect later');
-      }
+      await connection.subscribe(userChannel(connection.user), { subscriber: new InboxSubscription(connection), reserved: true });
     }
-    connection.send({ type: 'welcome', connection: connection.id, user: connection.user ?? null, protocol: PROTOCOL_VERSION });
+    const welcome: Record<string, unknown> = { type: 'welcome', connection: connection.id, user: connection.user ?? null, protocol: PROTOCOL_VERSION };
+    // When the token expires (ms since the epoch): refresh before then, or be closed with 4100.
+    if (connection.tokenExpiresAt !== undefined) welcome.expiresAt = connection.tokenExpiresAt;
+    connection.send(welcome);
     connection.onMessage((text) => session.handle(text));
     connection.onClose(() => session.closed());
   };
+}
+
+/** Turns a permission refusal into the error reply. */
+function allowed(refusal: HeraldError | undefined): void {
+  if (refusal !== undefined) throw refusal;
 }
 
 class ProtocolSession {
@@ -95,9 +102,7 @@ class ProtocolSession {
         return this.#reply(request.id, { channel: request.channel });
       }
       case 'publish': {
-        if (!this.#context.namespaces.clientPublishOf(request.channel)) {
-          throw new HeraldError(Errors.PUBLISH_FORBIDDEN, `Clients may not publish to ${request.channel}`);
-        }
+        allowed(this.#context.permissions.authorizePublish(this.#connection, request.channel));
         const result = await this.#connection.publish(request.channel, request.data, { idempotencyKey: request.idempotencyKey });
         const { reached: _reached, ...position } = result;
         return this.#reply(request.id, { channel: request.channel, ...position });
@@ -109,17 +114,30 @@ class ProtocolSession {
         return this.#reply(request.id, { user: request.user, online: reached > 0 });
       }
       case 'presence': {
+        allowed(this.#context.permissions.authorizePresence(this.#connection, request.channel));
         if (!this.#context.namespaces.presenceOf(request.channel)) throw new HeraldError(Errors.PRESENCE_DISABLED, `${request.channel} keeps no presence`);
         const clients = await this.#context.presence.list(request.channel);
         return this.#reply(request.id, { channel: request.channel, clients });
       }
       case 'history': {
+        allowed(this.#context.permissions.authorizeHistory(this.#connection, request.channel));
         const history = this.#context.namespaces.historyOf(request.channel);
         if (history === undefined) throw new HeraldError(Errors.HISTORY_DISABLED, `${request.channel} keeps no history`);
         const limit = Math.min(request.limit ?? history.size, history.size);
         const page = await this.#context.broker.history.read(request.channel, { since: request.since, limit });
         const result = { channel: request.channel, ...page.position };
         return this.#reply(request.id, result, `"publications":${encodePublications(page.publications)}`);
+      }
+      case 'refresh': {
+        try {
+          await this.#connection.refreshToken(request.token);
+        } catch (error) {
+          // A refused token is an answer (the connection keeps its current one), not a close.
+          if (!(error instanceof HeraldError)) throw error;
+          return this.#connection.send(encodeError(request.id, error));
+        }
+        const expiresAt = this.#connection.tokenExpiresAt;
+        return this.#reply(request.id, expiresAt === undefined ? { user: this.#connection.user ?? null } : { user: this.#connection.user ?? null, expiresAt });
       }
       case 'ping':
         return this.#reply(request.id, {});
@@ -129,6 +147,7 @@ class ProtocolSession {
   async #subscribe(request: Extract<Request, { op: 'subscribe' }>): Promise<void> {
     const { channel } = request;
     if (this.#subscriptions.has(channel)) throw new HeraldError(Errors.ALREADY_SUBSCRIBED, `Already subscribed to ${channel}`);
+    allowed(this.#context.permissions.authorizeSubscribe(this.#connection, channel));
     const history = this.#context.namespaces.historyOf(channel);
     const subscription = new ChannelSubscription(this.#connection, channel, this.#context.namespaces.presenceOf(channel));
     this.#subscriptions.set(channel, subscription);

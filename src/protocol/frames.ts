@@ -18,6 +18,7 @@ export type Request =
   | { op: 'send'; id?: RequestId; user: string; data: unknown }
   | { op: 'presence'; id?: RequestId; channel: string }
   | { op: 'history'; id?: RequestId; channel: string; since?: StreamPosition; limit?: number }
+  | { op: 'refresh'; id?: RequestId; token: string }
   | { op: 'ping'; id?: RequestId };
 
 /** A frame that could not be turned into a request, with the id to answer (when it had one). */
@@ -109,12 +110,16 @@ export function parseRequest(text: string): Request {
       }
       return request;
     }
+    case 'refresh': {
+      if (typeof frame.token !== 'string' || frame.token.length === 0 || frame.token.length > 8192) throw bad('"token" must be a non-empty string');
+      return withId({ op: 'refresh' as const, token: frame.token });
+    }
     case 'ping':
       return withId({ op: 'ping' as const });
     case undefined:
       throw bad('"op" is required');
     default:
-      throw new RequestError(id, new HeraldError(Errors.UNKNOWN_OP, `Unknown op ${JSON.stringify(frame.op)}: use subscribe, unsubscribe, publish, send, presence, history or ping`));
+      throw new RequestError(id, new HeraldError(Errors.UNKNOWN_OP, `Unknown op ${JSON.stringify(frame.op)}: use subscribe, unsubscribe, publish, send, presence, history, refresh or ping`));
   }
 }
 

@@ -7,12 +7,11 @@ export function taskChannel(id: string): string {
 }
 
 /**
- * Options of the `task` namespace. Task channels are meant to keep history so that a client that
- * subscribes late (or reconnects mid-task) still gets the latest progress and the outcome: when
- * channel history lands (issue 3), this becomes `{ history: { size: 10, ttlMs: 3_600_000 } }`.
- * Until then a late client reads the outcome from `GET /api/tasks/:id`.
+ * Options of the `task` namespace. Task channels keep history so that a client that subscribes
+ * late (or reconnects mid-task) still gets the latest progress and the outcome: the last 10
+ * events for an hour (a `/connect` subscribe with `since`, or the `history` op, returns them).
  */
-export const taskNamespaceOptions: NamespaceOptions = {};
+export const taskNamespaceOptions: NamespaceOptions = { history: { size: 10, ttlSeconds: 3600 } };
 
 /** What a task's channel carries, in order: any number of progress events, then one outcome. */
 export type TaskEvent =

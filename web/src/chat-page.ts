@@ -5,7 +5,8 @@ import { byId, el } from './lib/dom.ts';
 import { connectToServer } from './lib/herald-client.ts';
 
 // The chat demo on the client SDK: a room is channel `chat:<room>`, which keeps presence (who is
-// here) and history (what was said); private messages go to a user with the SDK's `send`.
+// here, with the name each page gives in its presence info) and history (what was said); private
+// messages go to channel `inbox:<name>`, which keeps history too, so nothing is lost to a reconnect.
 
 /** How much of the room's history a page shows on entering. */
 const HISTORY_SHOWN = 50;
@@ -77,14 +78,16 @@ function join(name: string, roomToJoin: string): void {
 
 function startClient(name: string): Herald {
   myName = name;
-  const herald = connectToServer({ user: name });
-  herald.on('message', ({ from, data }) => {
-    const text = typeof (data as { text?: unknown })?.text === 'string' ? (data as { text: string }).text : JSON.stringify(data);
-    room?.log.append({ kind: 'theirs', who: `${from ?? 'server'} → you (private)`, text, private: true });
+  const herald = connectToServer({ info: { name } });
+  herald.subscribe(`inbox:${name}`, (data) => {
+    const message = data as { from?: unknown; text?: unknown };
+    const from = typeof message?.from === 'string' ? message.from : 'someone';
+    const text = typeof message?.text === 'string' ? message.text : JSON.stringify(data);
+    room?.log.append({ kind: 'theirs', who: `${from} → you (private)`, text, private: true });
   });
   herald.on('disconnected', ({ reason, reconnect, code }) => {
     if (reconnect || code === 1000) return;
-    // The server refused us for good (a name it does not accept): let the user pick again.
+    // The server refused us for good (e.g. it requires sign-in): let the user see why.
     room?.log.append({ kind: 'notice', text: `The server closed the connection: ${reason || code}` });
     client = undefined;
     joinForm.hidden = false;
@@ -184,14 +187,8 @@ function sendToRoom(current: Room, text: string): void {
 function sendPrivately(current: Room, user: string, text: string): void {
   const item = current.log.append({ kind: 'mine', who: `You → ${user} (private)`, text, private: true });
   item.classList.add('pending');
-  client!.send(user, { text }).then(
-    ({ online }) => {
-      item.classList.remove('pending');
-      if (!online) {
-        item.classList.add('failed');
-        item.append(` — not delivered: ${user} is not online`);
-      }
-    },
+  publishOnce(client!, `inbox:${user}`, { from: myName, to: user, text }).then(
+    () => item.classList.remove('pending'),
     (error: Error) => {
       item.classList.replace('pending', 'failed');
       item.append(` — not sent: ${error.message}`);

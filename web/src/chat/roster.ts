@@ -1,9 +1,18 @@
 import type { PresenceClient } from '../../../client/index.ts';
 
 /**
- * Who is in a room, by user, from presence: a snapshot (the `presence` reply) plus the join and
- * leave pushes. A user with two tabs is two connections but one person, present until the last
- * of them leaves.
+ * The name a chatter goes by: its authenticated user, else the name its page put in the presence
+ * `info` (the default app has no accounts).
+ */
+export function nameOf(client: PresenceClient): string | undefined {
+  if (client.user !== null) return client.user;
+  const name = (client.info as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+/**
+ * Who is in a room, by name, from presence: a snapshot (the `presence` reply) plus the join and
+ * leave pushes. A person with two tabs is two connections, present until the last of them leaves.
  *
  * Pushes that arrive while a snapshot is being fetched are replayed on top of it: the snapshot may
  * have been read before or after them, and replaying a join or a leave twice changes nothing.
@@ -29,7 +38,10 @@ export class Roster {
 
   snapshot(clients: PresenceClient[]): void {
     this.#connections = new Map();
-    for (const client of clients) if (client.user !== null) this.#connections.set(client.connection, client.user);
+    for (const client of clients) {
+      const name = nameOf(client);
+      if (name !== undefined) this.#connections.set(client.connection, name);
+    }
     const replay = this.#inFlight ?? [];
     this.#inFlight = undefined;
     for (const [type, client] of replay) this.#apply(type, client);
@@ -45,10 +57,12 @@ export class Roster {
   }
 
   #apply(type: 'join' | 'leave', client: PresenceClient): string | undefined {
-    if (client.user === null) return undefined;
-    const before = this.has(client.user);
-    if (type === 'join') this.#connections.set(client.connection, client.user);
+    // A leave carries no info: the name is the one the connection joined with.
+    const name = this.#connections.get(client.connection) ?? nameOf(client);
+    if (name === undefined) return undefined;
+    const before = this.has(name);
+    if (type === 'join') this.#connections.set(client.connection, name);
     else this.#connections.delete(client.connection);
-    return before === this.has(client.user) ? undefined : client.user;
+    return before === this.has(name) ? undefined : name;
   }
 }

@@ -1,4 +1,4 @@
-import { Herald } from '../../../client/index.ts';
+import { Herald, type HeraldClientOptions } from '../../../client/index.ts';
 import { showConnectionState } from './connection-status.ts';
 
 /**
@@ -6,11 +6,10 @@ import { showConnectionState } from './connection-status.ts';
  * "Reconnecting…" whenever it has been connected before and is trying again, "Disconnected" with
  * the server's reason when the server said not to come back (e.g. a refused name).
  */
-export function connectToServer(query: Record<string, string> = {}): Herald {
+export function connectToServer(options: HeraldClientOptions = {}): Herald {
   const url = new URL('/connect', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
-  const herald = new Herald(url.toString());
+  const herald = new Herald(url.toString(), options);
   let everConnected = false;
   herald.on('connecting', () => showConnectionState(everConnected ? 'reconnecting' : 'connecting'));
   herald.on('connected', () => {
