@@ -32,6 +32,8 @@ export interface HeraldEvents extends Record<string, unknown> {
   connected: { connection: string; user: string | null; expiresAt?: number };
   /** The socket closed. `reconnect` says whether the client will try again (see docs/protocol.md close codes). */
   disconnected: { code: number; reason: string; reconnect: boolean };
+  /** The token was refreshed on the open connection (automatically, when `token` is a function). */
+  refreshed: { expiresAt?: number };
   /** The state changed (any of the three events above). */
   state: ConnectionState;
   /** A private message to this connection's user. `from` is null for messages from server code. */
@@ -65,6 +67,7 @@ export class Herald extends Emitter<HeraldEvents> {
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #connection: string | undefined;
 
   constructor(url: string, options: HeraldClientOptions = {}) {
@@ -223,6 +226,7 @@ export class Herald extends Emitter<HeraldEvents> {
         for (const subscription of this.#subscriptions.values()) this.#sendSubscribe(subscription);
         this.#flushQueue();
         this.#startPing();
+        this.#scheduleRefresh(frame.expiresAt);
         return;
       case 'reply':
         return this.#requests.settle(frame.id, frame.result, frame.error);
@@ -313,8 +317,32 @@ export class Herald extends Emitter<HeraldEvents> {
     }, this.#options.pingIntervalMs);
   }
 
+  /**
+   * With a token function, fetches a fresh token and refreshes the connection at 80% of the
+   * current token's remaining life, so the server never has to close it (4100).
+   */
+  #scheduleRefresh(expiresAt: number | undefined): void {
+    clearTimeout(this.#refreshTimer);
+    const source = this.#options.token;
+    if (expiresAt === undefined || typeof source !== 'function') return;
+    const socket = this.#socket;
+    const delay = Math.max(0, Math.floor((expiresAt - Date.now()) * 0.8));
+    this.#refreshTimer = setTimeout(async () => {
+      try {
+        const result = await this.refresh(await source());
+        if (this.#socket !== socket) return;
+        this.emit('refreshed', result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt });
+        this.#scheduleRefresh(result.expiresAt);
+      } catch (error) {
+        // The server will close with 4100 at expiry; the reconnect then fetches a token again.
+        if (this.#socket === socket) this.emit('error', error instanceof HeraldClientError ? error : new HeraldClientError('HERALD_CLIENT_TOKEN', `The token refresh failed: ${String(error)}`));
+      }
+    }, Math.min(delay, 2 ** 31 - 1));
+  }
+
   #lost(code: number, reason: string, reconnect: boolean): void {
     clearInterval(this.#pingTimer);
+    clearTimeout(this.#refreshTimer);
     this.#connection = undefined;
     for (const subscription of this.#subscriptions.values()) subscription.disconnected();
     this.#requests.rejectAll(new HeraldClientError(ClientErrorCode.CONNECTION_LOST, `Connection closed (${code}) before the reply`, code));

@@ -126,6 +126,26 @@ describe('client SDK against one process (embedded broker)', () => {
     assert.deepEqual(items, [1, 3]);
   });
 
+  test('with a token function, the SDK refreshes the token before it expires and stays connected', async () => {
+    const server = await startHerald(protocolTestOptions, installProtocolTestApp);
+    let issued = 0;
+    const herald = new Herald(`${server.wsUrl}/connect`, { token: () => (issued++, hs256Token('dana', { expiresInSeconds: 2 })) });
+    const disconnects: number[] = [];
+    herald.on('disconnected', ({ code }) => disconnects.push(code));
+    const connected = nextEvent<{ expiresAt?: number }>((l) => herald.on('connected', l));
+    herald.connect();
+    const firstExpiry = (await connected).expiresAt!;
+    const refreshed = await nextEvent<{ expiresAt?: number }>((l) => herald.on('refreshed', l), 5000);
+    assert.ok(refreshed.expiresAt! >= firstExpiry);
+    assert.ok(issued >= 2);
+    // Past the first token's expiry the connection is still the same one.
+    await waitFor(() => Date.now() > firstExpiry + 300, 5000, 'the first expiry to pass');
+    await herald.ping();
+    assert.deepEqual(disconnects, []);
+    herald.close();
+    await server.close();
+  });
+
   test('full-jitter backoff stays within [0, min(cap, base * 2^attempt))', () => {
     const options = { minDelayMs: 100, maxDelayMs: 1000 };
     assert.equal(backoffDelay(0, options, () => 0), 0);
