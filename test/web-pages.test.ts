@@ -47,6 +47,9 @@ describe('demo pages in Chromium', () => {
       await links.evaluateAll((anchors) => anchors.map((a) => [a.getAttribute('href'), a.querySelector('strong')!.textContent])),
       [['/chat.html', 'Chat'], ['/echo.html', 'Echo'], ['/clock.html', 'Live clock'], ['/task.html', 'Task']],
     );
+    for (const [href] of await links.evaluateAll((anchors) => anchors.map((a) => [a.getAttribute('href')]))) {
+      assert.equal((await fetch(`${server.url}${href}`)).status, 200, `${href} is served`);
+    }
     await page.locator('#facts', { hasText: 'ready' }).waitFor();
     assert.equal(await page.locator('#facts').textContent(), 'Broker: embedded, in memory (one process); ready.');
     await screenshot(page, 'index');
