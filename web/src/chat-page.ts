@@ -28,6 +28,8 @@ interface Room {
   subscription: Subscription;
   roster: Roster;
   log: RoomLog;
+  /** True while the SDK hands over what a resubscription recovered (right after `subscribed`). */
+  recovering: boolean;
 }
 
 let client: Herald | undefined;
@@ -44,12 +46,23 @@ function join(name: string, roomToJoin: string): void {
   const channel = `chat:${roomToJoin}`;
   const log = new RoomLog(byId('messages'));
   log.clear();
-  const current: Room = { channel, roster: new Roster(), log, subscription: client.subscribe(channel, (data, context) => showRoomMessage(current, data, context)) };
+  const current: Room = {
+    channel,
+    roster: new Roster(),
+    log,
+    recovering: false,
+    subscription: client.subscribe(channel, (data, context) => showRoomMessage(current, data, context)),
+  };
   room = current;
   const { subscription, roster } = current;
   subscription.on('subscribed', ({ resubscribed, recovered }) => {
     if (resubscribed && recovered) {
       log.append({ kind: 'notice', text: 'Reconnected: messages sent meanwhile are shown.' });
+      // The SDK hands the recovered publications over synchronously, right after this event.
+      current.recovering = true;
+      queueMicrotask(() => {
+        current.recovering = false;
+      });
     } else if (resubscribed) {
       log.newEpoch();
       log.append({ kind: 'notice', text: 'Reconnected, but the server lost the room’s history: showing what it has now.' });
@@ -103,7 +116,7 @@ function showRoomMessage(current: Room, data: unknown, context: PublicationConte
     ? { kind: message.user === myName ? ('mine' as const) : ('theirs' as const), who: message.user as string, text: message.text as string }
     : { kind: 'theirs' as const, who: 'published to the room', text: typeof data === 'string' ? data : JSON.stringify(data) };
   if (context.offset === undefined) current.log.append(shown);
-  else current.log.room(context.offset, shown);
+  else current.log.room(context.offset, shown, current.recovering);
 }
 
 async function loadHistory(current: Room): Promise<void> {

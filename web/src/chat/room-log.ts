@@ -17,21 +17,30 @@ export class RoomLog {
     return this.#shown.has(offset);
   }
 
-  /** Shows a room message at its place among the others; false if it is already shown. */
-  room(offset: number, message: ListedMessage): boolean {
+  /**
+   * Shows a room message at its place among the others; false if it is already shown. A live
+   * message goes at the end. A `recovered` one (missed while disconnected) goes right after the
+   * room message before it, so it stays above what was written here while the connection was down.
+   */
+  room(offset: number, message: ListedMessage, recovered = false): boolean {
     if (this.#shown.has(offset)) return false;
     const item = appendMessage(this.#list, { ...message, attributes: { ...message.attributes, 'data-offset': String(offset) } });
-    this.place(offset, item);
+    this.place(offset, item, recovered);
     return true;
   }
 
   /** Gives an element (our own message, shown while it was being sent) its offset and its place. */
-  place(offset: number, item: HTMLLIElement): void {
+  place(offset: number, item: HTMLLIElement, recovered = false): void {
     item.dataset.offset = String(offset);
     this.#shown.set(offset, item);
     let next: HTMLLIElement | undefined;
-    for (const [other, element] of this.#shown) if (other > offset && (next === undefined || Number(next.dataset.offset) > other)) next = element;
-    if (next !== undefined) this.#list.insertBefore(item, next);
+    let previous: HTMLLIElement | undefined;
+    for (const [other, element] of this.#shown) {
+      if (other > offset && (next === undefined || Number(next.dataset.offset) > other)) next = element;
+      if (other < offset && (previous === undefined || Number(previous.dataset.offset) < other)) previous = element;
+    }
+    if (recovered && previous !== undefined) previous.after(item);
+    else if (next !== undefined) this.#list.insertBefore(item, next);
     else this.#list.append(item);
   }
 
