@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { Errors, HeraldError } from '../errors.ts';
 import type { Herald } from '../herald.ts';
 
-/** Where web/build.mjs puts the pages (git-ignored; `npm start` and `npm test` build it first). */
+/** Where web/build.ts puts the pages (git-ignored; `npm start` and `npm test` build it first). */
 const DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /** The demo pages, each at `/<name>.html` (the index also at `/`). */
