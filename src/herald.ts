@@ -310,12 +310,14 @@ export class Herald {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#shuttingDown = true;
+      // One budget for the sockets' drain and the running tasks together.
+      const deadline = Date.now() + this.options.shutdownTimeoutMs;
       this.#schedules.stop();
       await this.#sockets.close(this.options.shutdownTimeoutMs);
       await this.http.close();
       this.#gapRepair.close();
       await this.presence.close();
-      await this.#taskRunner.close(this.options.shutdownTimeoutMs);
+      await this.#taskRunner.close(Math.max(0, deadline - Date.now()));
       await this.#election?.close();
       await this.broker.close();
     })();
