@@ -100,6 +100,13 @@ describe('tasks over /connect', () => {
     assert.deepEqual(late, events);
   });
 
+  test('SDK: the default app\'s example task is open to clients', async () => {
+    const events: TaskEvent[] = [];
+    const { id } = await sdk().startTask('example', { value: 5, reportProgress: true }, (event) => events.push(event));
+    await waitFor(() => events.at(-1)?.type === 'completed', 10_000, 'the example task');
+    assert.deepEqual(events.map((event) => (event.type === 'progress' ? event.progress : event)), [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, { type: 'completed', id, result: 5 }]);
+  });
+
   test('SDK: a refused start rejects with the typed error; a failure arrives as the "failed" event', async () => {
     const client = sdk();
     await assert.rejects(client.startTask('internal', null, () => {}), (error: unknown) => error instanceof HeraldClientError && error.code === 'HERALD_ERR_UNKNOWN_TASK');
