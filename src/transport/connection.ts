@@ -9,9 +9,9 @@ import type { PublishExtras, Publisher } from '../channels/publisher.ts';
 import type { Subscriber, SubscriberRegistry } from '../channels/subscriber-registry.ts';
 import { CloseCode, Errors, HeraldError } from '../errors.ts';
 import { encodeTextFrame } from './frame.ts';
-import { MessageRate, RateVerdict } from './message-rate.ts';
+import { rateVerdict, RateVerdict } from './message-rate.ts';
 import type { Refusals } from './refusals.ts';
-import { writeCorked } from './write-batch.ts';
+import { afterFlush, writeCorked } from './write-batch.ts';
 
 /** What every connection shares: the channels, the publisher, the logger and the limits. */
 export interface ConnectionContext {
@@ -37,7 +37,8 @@ const RATE_LIMITED_FRAME = encodeTextFrame(
 export interface ConnectionInit {
   id: string;
   params: Record<string, string>;
-  query: URLSearchParams;
+  /** The query string without its `?` (parsed on first use of `connection.query`). */
+  queryString: string;
   headers: IncomingHttpHeaders;
   remoteAddress: string;
 }
@@ -55,6 +56,8 @@ export interface SubscribeOptions {
 }
 
 type MessageHandler = (text: string) => unknown;
+const kConnection = Symbol('herald.connection');
+type TaggedWebSocket = WebSocket & { [kConnection]?: Connection };
 type CloseHandler = (code: number, reason: string) => void;
 
 /**
@@ -73,7 +76,6 @@ export class Connection {
   readonly id: string;
   /** Path parameters of the route, e.g. `{ channel: 'news' }` for `/ws/:channel`. */
   readonly params: Record<string, string>;
-  readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
   readonly remoteAddress: string;
   /** Set by authentication: the user this connection belongs to (the token's `sub`); undefined = anonymous. */
@@ -98,17 +100,25 @@ export class Connection {
   /** Messages that arrived before the route registered its handler. */
   #early: string[] | undefined;
   #closeHandlers: CloseHandler[] | undefined;
-  readonly #rate: MessageRate;
+  #queryString: string;
+  #query: URLSearchParams | undefined;
+  /** The message-rate window (see message-rate.ts), kept inline: one less object per connection. */
+  #rateWindowStart = 0;
+  #rateCount = 0;
 
   constructor(socket: Socket, init: ConnectionInit, context: ConnectionContext) {
     this.#socket = socket;
     this.#context = context;
     this.id = init.id;
     this.params = init.params;
-    this.query = init.query;
+    this.#queryString = init.queryString;
     this.headers = init.headers;
     this.remoteAddress = init.remoteAddress;
-    this.#rate = new MessageRate(context.maxMessagesPerSecond);
+  }
+
+  /** The handshake URL's query parameters (parsed on first use: most connections never ask). */
+  get query(): URLSearchParams {
+    return (this.#query ??= new URLSearchParams(this.#queryString));
   }
 
   /** True once the handshake has completed and until the socket closes. */
@@ -128,13 +138,13 @@ export class Connection {
       return;
     }
     if (this.#ws === undefined || this.#ws.readyState !== WebSocket.OPEN) return;
-    writeCorked(this.#socket, frame, this.#checkBacklog);
+    writeCorked(this.#socket, frame, this);
   }
 
   /** After each flush: what the kernel did not take is what the client has not read. */
-  readonly #checkBacklog = (): void => {
+  [afterFlush](): void {
     if (this.#socket.writableLength > this.#context.maxBacklogBytes && this.isOpen) this.#closeSlowConsumer();
-  };
+  }
 
   /** Subscribes this socket to `channel`; resolves once publications on it will arrive. */
   subscribe(channel: string, options: SubscribeOptions = {}): Promise<void> {
@@ -236,17 +246,14 @@ export class Connection {
     }
     this.#ws = ws;
     this.#state = 'open';
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#receive(data, isBinary));
-    ws.on('pong', () => {
-      this.alive = true;
-    });
-    ws.once('close', (code: number, reason: Buffer) => this.#closed(code, reason.toString()));
-    ws.on('error', (error: Error & { code?: string }) => {
-      // ws has already closed the socket with the matching code (1007 bad UTF-8, 1009 too big).
-      const kind =
-        error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'frame-too-big' : error.code === 'WS_ERR_INVALID_UTF8' ? 'invalid-utf8' : 'protocol-error';
-      this.#context.refusals.record(kind, { connection: this.id, err: error.code ?? error.message }, 'websocket protocol error: connection closed');
-    });
+    // The listeners are shared by every connection (found through the socket's tag), not four
+    // closures per connection: idle memory per connection is a headline number (docs/benchmarks.md).
+    (ws as TaggedWebSocket)[kConnection] = this;
+    ws.on('message', Connection.#wsListeners.message);
+    ws.on('pong', Connection.#wsListeners.pong);
+    // on, not once: ws emits close once, and once() would cost a bound wrapper per connection.
+    ws.on('close', Connection.#wsListeners.close);
+    ws.on('error', Connection.#wsListeners.error);
     const frames = this.#pendingFrames;
     this.#pendingFrames = undefined;
     if (frames !== undefined) for (const frame of frames) this.sendFrame(frame);
@@ -258,8 +265,27 @@ export class Connection {
     if (this.#state === 'opening') this.#closed(1006, 'handshake abandoned');
   }
 
+  static readonly #wsListeners = {
+    message(this: TaggedWebSocket, data: Buffer, isBinary: boolean): void {
+      this[kConnection]!.#receive(data, isBinary);
+    },
+    pong(this: TaggedWebSocket): void {
+      this[kConnection]!.alive = true;
+    },
+    close(this: TaggedWebSocket, code: number, reason: Buffer): void {
+      this[kConnection]!.#closed(code, reason.toString());
+    },
+    error(this: TaggedWebSocket, error: Error & { code?: string }): void {
+      // ws has already closed the socket with the matching code (1007 bad UTF-8, 1009 too big).
+      const connection = this[kConnection]!;
+      const kind =
+        error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'frame-too-big' : error.code === 'WS_ERR_INVALID_UTF8' ? 'invalid-utf8' : 'protocol-error';
+      connection.#context.refusals.record(kind, { connection: connection.id, err: error.code ?? error.message }, 'websocket protocol error: connection closed');
+    },
+  };
+
   #receive(data: Buffer, isBinary: boolean): void {
-    const verdict = this.#rate.admit(Date.now());
+    const verdict = this.#admit(Date.now());
     if (verdict !== RateVerdict.ADMIT) return this.#overRate(verdict);
     if (isBinary) {
       this.#context.refusals.record('binary-frame', { connection: this.id }, 'binary frame: connection closed');
@@ -269,6 +295,16 @@ export class Connection {
     const text = data.toString();
     if (this.#onMessage === undefined) (this.#early ??= []).push(text);
     else this.#handle(text);
+  }
+
+  #admit(now: number): RateVerdict {
+    const limit = this.#context.maxMessagesPerSecond;
+    if (limit === 0) return RateVerdict.ADMIT;
+    if (now - this.#rateWindowStart >= 1000) {
+      this.#rateWindowStart = now;
+      this.#rateCount = 0;
+    }
+    return rateVerdict(limit, ++this.#rateCount);
   }
 
   #handle(text: string): void {
@@ -303,7 +339,7 @@ export class Connection {
       return;
     }
     // Counted every time, logged once per one-second window.
-    this.#context.refusals.record('rate-limited', fields, 'messages over the rate limit dropped', !this.#rate.firstRefusal);
+    this.#context.refusals.record('rate-limited', fields, 'messages over the rate limit dropped', this.#rateCount !== this.#context.maxMessagesPerSecond + 1);
     this.sendFrame(RATE_LIMITED_FRAME);
   }
 

@@ -9,33 +9,12 @@ export const RateVerdict = {
 export type RateVerdict = (typeof RateVerdict)[keyof typeof RateVerdict];
 
 /**
- * Messages per second for one connection: a fixed one-second window with two numbers, so the
- * per-message cost is a clock read and two compares (no allocation). A fixed window lets a client
- * send up to twice the limit across a window boundary; that is fine for a flood guard.
+ * Messages per second for one connection: a fixed one-second window counted by two numbers kept on
+ * the connection (connection.ts), so the per-message cost is a clock read and two compares (no
+ * allocation). A fixed window lets a client send up to twice the limit across a window boundary;
+ * that is fine for a flood guard. This is the verdict for the `count`-th message of a window.
  */
-export class MessageRate {
-  readonly #limit: number;
-  #windowStart = 0;
-  #count = 0;
-
-  /** `limit` 0 admits everything. */
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  admit(now: number): RateVerdict {
-    if (this.#limit === 0) return RateVerdict.ADMIT;
-    if (now - this.#windowStart >= 1000) {
-      this.#windowStart = now;
-      this.#count = 0;
-    }
-    const count = ++this.#count;
-    if (count <= this.#limit) return RateVerdict.ADMIT;
-    return count > 2 * this.#limit ? RateVerdict.FLOOD : RateVerdict.REFUSE;
-  }
-
-  /** Whether the last refused message was the first refusal of its window (worth a log line). */
-  get firstRefusal(): boolean {
-    return this.#count === this.#limit + 1;
-  }
+export function rateVerdict(limit: number, count: number): RateVerdict {
+  if (count <= limit) return RateVerdict.ADMIT;
+  return count > 2 * limit ? RateVerdict.FLOOD : RateVerdict.REFUSE;
 }

@@ -123,7 +123,7 @@ export class SocketServer {
       {
         id: `${this.#idPrefix}.${(this.#nextId++).toString(36)}`,
         params: { ...(match.params as Record<string, string>) },
-        query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
+        queryString: queryStart === -1 ? '' : url.slice(queryStart + 1),
         headers: request.headers,
         remoteAddress: socket.remoteAddress ?? '',
       },
@@ -140,7 +140,7 @@ export class SocketServer {
   }
 
   #releaseOnClose(socket: Socket, ip: string): void {
-    socket.once('close', () => this.#perIp.release(ip));
+    socket.on('close', () => this.#perIp.release(ip)); // a socket closes once; on() avoids once()'s wrapper
   }
 
   #accepted(connection: Connection, ws: WebSocket): void {

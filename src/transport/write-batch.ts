@@ -6,15 +6,21 @@ import type { Duplex } from 'node:stream';
  * writev. An uncorked fan-out manages about 0.12x the throughput of a corked one (field notes).
  */
 const corked: Duplex[] = [];
-/** Per corked socket: what to run once its burst has been handed to the kernel. */
-const flushed: Array<(() => void) | undefined> = [];
+/** Per corked socket: who to tell once its burst has been handed to the kernel. */
+const flushed: Array<FlushListener | undefined> = [];
+
+/** The method `writeCorked` calls after a flush (a symbol: it is no part of any public API). */
+export const afterFlush = Symbol('herald.afterFlush');
+export interface FlushListener {
+  [afterFlush](): void;
+}
 let flushScheduled = false;
 
 function uncorkAll(): void {
   flushScheduled = false;
   for (let i = 0; i < corked.length; i++) {
     corked[i]!.uncork();
-    flushed[i]?.();
+    flushed[i]?.[afterFlush]();
   }
   corked.length = 0;
   flushed.length = 0;
@@ -23,15 +29,15 @@ function uncorkAll(): void {
 /**
  * Writes `frame` to `socket`, corking it for the rest of this tick if it is not already.
  *
- * `afterFlush` runs once the tick's burst has been uncorked. Only then does `writableLength` mean
+ * `listener[afterFlush]()` runs once the tick's burst has been uncorked. Only then does `writableLength` mean
  * "bytes the peer has not taken": while corked it also counts this tick's burst, so a backlog check
  * made there would close a client that reads perfectly well but got a large burst at once.
  */
-export function writeCorked(socket: Duplex & { writableCorked: number }, frame: Buffer, afterFlush?: () => void): void {
+export function writeCorked(socket: Duplex & { writableCorked: number }, frame: Buffer, listener?: FlushListener): void {
   if (socket.writableCorked === 0) {
     socket.cork();
     corked.push(socket);
-    flushed.push(afterFlush);
+    flushed.push(listener);
     if (!flushScheduled) {
       flushScheduled = true;
       process.nextTick(uncorkAll);
