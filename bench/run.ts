@@ -47,7 +47,7 @@ const repeats = Number(args.get('repeats') ?? (quick ? 1 : 3));
 const wanted = (names: TargetName[]): TargetName[] => names.filter((n) => targetFilter === undefined || targetFilter.includes(n));
 
 // Publish rates (publications/s) for the fan-out climb; 1,000 subscribers turn each into 1,000 deliveries.
-const RATES = quick ? [100, 300, 600, 900, 1200, 1600] : [20, 40, 60, 80, 100, 150, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1400, 1600, 1800, 2000];
+const RATES = quick ? [50, 100, 300, 600, 900, 1200, 1600] : [20, 40, 60, 80, 100, 150, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1400, 1600, 1800, 2000];
 const config = {
   fanout1: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'floor-redis', 'socketio', 'herald', 'herald-redis']), processes: 1, subscribers: 1000, stepMs: quick ? 1000 : 2000, rates: RATES, fixedRates: [50, 200], repeats },
   fanout2: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), processes: 2, subscribers: 1000, stepMs: quick ? 1000 : 2000, rates: RATES, fixedRates: [50, 200], repeats },
