@@ -55,7 +55,7 @@ export const Errors = {
   UNAUTHORIZED: define('HERALD_ERR_UNAUTHORIZED', 'Missing or invalid credentials', 401, CloseCode.POLICY_VIOLATION),
   FORBIDDEN: define('HERALD_ERR_FORBIDDEN', 'Not allowed from this address', 403),
   NOT_FOUND: define('HERALD_ERR_NOT_FOUND', 'No such route', 404),
-  BROKER_UNAVAILABLE: define('HERALD_ERR_BROKER_UNAVAILABLE', 'The broker is not reachable; nothing was published', 503),
+  BROKER_UNAVAILABLE: define('HERALD_ERR_BROKER_UNAVAILABLE', 'The broker (Redis) is not reachable', 503),
   SHUTTING_DOWN: define('HERALD_ERR_SHUTTING_DOWN', 'The server is shutting down', 503, CloseCode.GOING_AWAY),
   SLOW_CONSUMER: define('HERALD_ERR_SLOW_CONSUMER', 'The client did not read fast enough', 503, CloseCode.TRY_AGAIN_LATER),
   BINARY_NOT_SUPPORTED: define('HERALD_ERR_BINARY_NOT_SUPPORTED', 'Binary frames are not accepted', 400, CloseCode.UNSUPPORTED_DATA),

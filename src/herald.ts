@@ -9,6 +9,7 @@ import { resolveOptions, type HeraldOptions, type ResolvedOptions } from './conf
 import { apiAccessHook } from './http/api-access.ts';
 import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
+import { metricsRoute } from './http/metrics-route.ts';
 import { publishRoute } from './http/publish-route.ts';
 import { SocketServer, type SocketHandler } from './transport/socket-server.ts';
 
@@ -53,6 +54,8 @@ export class Herald {
     this.http = Fastify({
       logger: { level: o.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
       bodyLimit: 1024 * 1024,
+      // A number where a string belongs is a client bug to report, not to paper over.
+      ajv: { customOptions: { coerceTypes: false } },
       forceCloseConnections: true,
     });
     this.log = this.http.log;
@@ -66,9 +69,17 @@ export class Herald {
     });
     installErrorReplies(this.http);
     healthRoutes(this.http, this.broker, () => this.#shuttingDown);
+    const apiAccess = apiAccessHook(o.apiKey);
+    metricsRoute(this.http, {
+      connections: () => this.#sockets.connections.size,
+      channels: () => this.#registry.channelCount,
+      published: () => this.#publisher.published,
+      delivered: () => this.#registry.delivered,
+      brokerReady: () => this.broker.health().ready,
+    }, apiAccess);
     this.http.register(
       async (api) => {
-        api.addHook('onRequest', apiAccessHook(o.apiKey));
+        api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
         api.get('/stats', async () => this.stats());
       },

@@ -48,7 +48,10 @@ export class RedisBroker implements Broker {
     this.#publisher = new Redis(options.url, {
       ...common,
       enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
+      // Fail fast rather than replay after a reconnect: the caller has already been told 503.
+      maxRetriesPerRequest: 0,
+      // A half-open connection would otherwise leave a publish waiting forever.
+      commandTimeout: 5000,
       enableAutoPipelining: true,
     });
     this.#subscriber = new Redis(options.url, { ...common, autoResubscribe: true, maxRetriesPerRequest: null });
@@ -70,13 +73,19 @@ export class RedisBroker implements Broker {
       const reached = await this.#publisher.publish(this.#prefix + channel, encodeMessage(json, { from: options.from }));
       return { reached };
     } catch (error) {
-      throw new HeraldError(Errors.BROKER_UNAVAILABLE, undefined, { cause: error });
+      throw new HeraldError(Errors.BROKER_UNAVAILABLE, 'The broker (Redis) is not reachable; nothing was published', { cause: error });
     }
   }
 
   subscribe(channel: string): Promise<void> {
+    if (this.#active.has(channel)) {
+      this.#wanted.add(channel);
+      return this.#confirmations.get(channel) ?? Promise.resolve();
+    }
+    // Refuse a new channel while Redis is unreachable rather than let the socket's handshake wait
+    // for however long the outage lasts; the route closes with 1013 and the client retries.
+    if (this.#subscriber.status !== 'ready') return Promise.reject(new HeraldError(Errors.BROKER_UNAVAILABLE));
     this.#wanted.add(channel);
-    if (this.#active.has(channel)) return this.#confirmations.get(channel) ?? Promise.resolve();
     return new Promise((resolve, reject) => {
       let waiters = this.#waiters.get(channel);
       if (waiters === undefined) this.#waiters.set(channel, (waiters = []));

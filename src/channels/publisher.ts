@@ -7,6 +7,8 @@ import type { Namespaces } from './namespace.ts';
 export class Publisher {
   readonly #broker: Broker;
   readonly #namespaces: Namespaces;
+  /** Publications accepted by the broker, for /metrics. */
+  published = 0;
 
   constructor(broker: Broker, namespaces: Namespaces) {
     this.#broker = broker;
@@ -18,6 +20,8 @@ export class Publisher {
     const envelope = this.#namespaces.forChannel(channel)?.envelope;
     const json = JSON.stringify(envelope === undefined ? data : envelope(data));
     if (json === undefined) throw new HeraldError(Errors.BAD_REQUEST, 'Published data must be a JSON value');
-    return this.#broker.publish(channel, json, { from });
+    const result = await this.#broker.publish(channel, json, { from });
+    this.published++;
+    return result;
   }
 }

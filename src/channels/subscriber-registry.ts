@@ -16,6 +16,8 @@ export interface Subscriber {
 export class SubscriberRegistry {
   readonly #broker: Broker;
   readonly #channels = new Map<string, Set<Subscriber>>();
+  /** Publications handed to local subscribers, for /metrics. */
+  delivered = 0;
 
   constructor(broker: Broker) {
     this.#broker = broker;
@@ -47,6 +49,7 @@ export class SubscriberRegistry {
   readonly dispatch = (publication: Publication): void => {
     const subscribers = this.#channels.get(publication.channel);
     if (subscribers === undefined) return;
+    this.delivered += subscribers.size;
     for (const subscriber of subscribers) subscriber.deliver(publication);
   };
 

@@ -37,8 +37,13 @@ type MessageHandler = (text: string) => unknown;
 type CloseHandler = (code: number, reason: string) => void;
 
 /**
- * One accepted WebSocket, as a socket route sees it: send to it, subscribe it to channels, publish
- * as it, and hear what it says.
+ * One WebSocket, as a socket route sees it: send to it, subscribe it to channels, publish as it,
+ * and hear what it says.
+ *
+ * A connection exists from the moment its route is chosen, before the handshake completes: the
+ * route's handler runs first, and the 101 response is sent only once the subscriptions it made have
+ * been confirmed by the broker. So a client whose socket is open is already subscribed and misses
+ * nothing published after that. Frames sent during that time wait and go out right after the 101.
  *
  * Publications are written as prebuilt frames straight to the TCP socket, corked per tick (see
  * write-batch.ts); `ws` still parses what the client sends and handles ping, pong and close.
@@ -55,17 +60,21 @@ export class Connection {
   /** Cleared by each ping, set by each pong; a connection still unanswered at the next ping is dropped. */
   alive = true;
 
-  readonly #ws: WebSocket;
   readonly #socket: Socket;
   readonly #context: ConnectionContext;
+  #ws: WebSocket | undefined;
+  #state: 'opening' | 'open' | 'closed' = 'opening';
+  /** While opening: frames to send after the 101, subscriptions to wait for, a close to apply. */
+  #pendingFrames: Buffer[] | undefined;
+  #pendingSubscriptions: Promise<void>[] | undefined;
+  #pendingClose: { code: number; reason: string } | undefined;
   #subscriptions: Map<string, Subscriber> | undefined;
   #onMessage: MessageHandler | undefined;
-  /** Messages that arrived before the route registered its handler (e.g. while it subscribed). */
+  /** Messages that arrived before the route registered its handler. */
   #early: string[] | undefined;
   #closeHandlers: CloseHandler[] | undefined;
 
-  constructor(ws: WebSocket, socket: Socket, init: ConnectionInit, context: ConnectionContext) {
-    this.#ws = ws;
+  constructor(socket: Socket, init: ConnectionInit, context: ConnectionContext) {
     this.#socket = socket;
     this.#context = context;
     this.id = init.id;
@@ -73,19 +82,11 @@ export class Connection {
     this.query = init.query;
     this.headers = init.headers;
     this.remoteAddress = init.remoteAddress;
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#receive(data, isBinary));
-    ws.on('pong', () => {
-      this.alive = true;
-    });
-    ws.once('close', (code: number, reason: Buffer) => this.#closed(code, reason.toString()));
-    ws.on('error', (error: Error & { code?: string }) => {
-      // ws has already closed the socket with the matching code (1007 bad UTF-8, 1009 too big).
-      context.log.info({ connection: this.id, err: error.code ?? error.message }, 'websocket protocol error');
-    });
   }
 
+  /** True once the handshake has completed and until the socket closes. */
   get isOpen(): boolean {
-    return this.#ws.readyState === WebSocket.OPEN;
+    return this.#state === 'open' && this.#ws!.readyState === WebSocket.OPEN;
   }
 
   /** Sends `data`: a string as its text, any other value as JSON. */
@@ -95,19 +96,26 @@ export class Connection {
 
   /** Sends a prebuilt frame (shared by every receiver of one publication). */
   sendFrame(frame: Buffer): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#state === 'opening') {
+      (this.#pendingFrames ??= []).push(frame);
+      return;
+    }
+    if (this.#ws === undefined || this.#ws.readyState !== WebSocket.OPEN) return;
     writeCorked(this.#socket, frame);
     if (this.#socket.writableLength > this.#context.maxBacklogBytes) this.#closeSlowConsumer();
   }
 
   /** Subscribes this socket to `channel`; resolves once publications on it will arrive. */
-  async subscribe(channel: string, options: SubscribeOptions = {}): Promise<void> {
+  subscribe(channel: string, options: SubscribeOptions = {}): Promise<void> {
     assertChannelName(channel);
+    if (this.#state === 'closed') return Promise.resolve();
     this.#subscriptions ??= new Map();
-    if (this.#subscriptions.has(channel) || !this.isOpen) return;
+    if (this.#subscriptions.has(channel)) return Promise.resolve();
     const subscriber = options.echo === false ? new NoEchoSubscriber(this) : new RawSubscriber(this);
     this.#subscriptions.set(channel, subscriber);
-    await this.#context.registry.add(channel, subscriber);
+    const subscribed = this.#context.registry.add(channel, subscriber);
+    if (this.#state === 'opening') (this.#pendingSubscriptions ??= []).push(subscribed);
+    return subscribed;
   }
 
   unsubscribe(channel: string): void {
@@ -135,9 +143,12 @@ export class Connection {
   }
 
   close(code: number = CloseCode.NORMAL, reason = ''): void {
-    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) {
-      this.#ws.close(code, reason);
+    if (this.#state === 'opening') {
+      this.#pendingClose ??= { code, reason };
+      return;
     }
+    const ws = this.#ws;
+    if (ws !== undefined && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) ws.close(code, reason);
   }
 
   /** Closes with the code and message of a Herald error. */
@@ -147,12 +158,51 @@ export class Connection {
 
   /** Sends a ping; called by the server's heartbeat. */
   ping(): void {
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.ping();
+    if (this.isOpen) this.#ws!.ping();
   }
 
   /** Drops the TCP connection without a closing handshake. */
   terminate(): void {
-    this.#ws.terminate();
+    if (this.#ws !== undefined) this.#ws.terminate();
+    else this.#socket.destroy();
+  }
+
+  /** Resolves when the subscriptions made so far by the route are confirmed (or failed). */
+  async settled(): Promise<void> {
+    while (this.#pendingSubscriptions !== undefined && this.#pendingSubscriptions.length > 0) {
+      const pending = this.#pendingSubscriptions;
+      this.#pendingSubscriptions = [];
+      await Promise.allSettled(pending);
+    }
+    this.#pendingSubscriptions = undefined;
+  }
+
+  /** Completes the handshake: from now on frames go to `ws`'s socket. Called by the SocketServer. */
+  attach(ws: WebSocket): void {
+    if (this.#state !== 'opening') {
+      ws.terminate();
+      return;
+    }
+    this.#ws = ws;
+    this.#state = 'open';
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#receive(data, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.once('close', (code: number, reason: Buffer) => this.#closed(code, reason.toString()));
+    ws.on('error', (error: Error & { code?: string }) => {
+      // ws has already closed the socket with the matching code (1007 bad UTF-8, 1009 too big).
+      this.#context.log.info({ connection: this.id, err: error.code ?? error.message }, 'websocket protocol error');
+    });
+    const frames = this.#pendingFrames;
+    this.#pendingFrames = undefined;
+    if (frames !== undefined) for (const frame of frames) this.sendFrame(frame);
+    if (this.#pendingClose !== undefined) this.close(this.#pendingClose.code, this.#pendingClose.reason);
+  }
+
+  /** The client went away before the handshake completed. Called by the SocketServer. */
+  abandon(): void {
+    if (this.#state === 'opening') this.#closed(1006, 'handshake abandoned');
   }
 
   #receive(data: Buffer, isBinary: boolean): void {
@@ -195,16 +245,19 @@ export class Connection {
     );
     this.fail(new HeraldError(Errors.SLOW_CONSUMER));
     // The close frame waits behind the backlog the client is not reading; do not wait for it.
-    setTimeout(() => this.#ws.terminate(), 1000).unref();
+    setTimeout(() => this.terminate(), 1000).unref();
   }
 
   #closed(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
     if (this.#subscriptions !== undefined) {
       for (const [channel, subscriber] of this.#subscriptions) this.#context.registry.remove(channel, subscriber);
       this.#subscriptions.clear();
     }
     this.#onMessage = undefined;
     this.#early = undefined;
+    this.#pendingFrames = undefined;
     for (const handler of this.#closeHandlers ?? []) {
       try {
         handler(code, reason);

@@ -82,22 +82,29 @@ export class SocketServer {
       if (refusal !== undefined) return refuse(socket, refusal);
     }
     const entry = (match.handler as unknown as () => RouteEntry)();
-    this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new Connection(
-        ws,
-        socket,
-        {
-          id: `${this.#idPrefix}.${(this.#nextId++).toString(36)}`,
-          params: { ...(match.params as Record<string, string>) },
-          query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
-          headers: request.headers,
-          remoteAddress: socket.remoteAddress ?? '',
-        },
-        this.#options.context,
-      );
-      this.connections.add(connection);
-      connection.onClose(() => this.connections.delete(connection));
-      this.#run(entry.handler, connection);
+    const connection = new Connection(
+      socket,
+      {
+        id: `${this.#idPrefix}.${(this.#nextId++).toString(36)}`,
+        params: { ...(match.params as Record<string, string>) },
+        query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
+        headers: request.headers,
+        remoteAddress: socket.remoteAddress ?? '',
+      },
+      this.#options.context,
+    );
+    // The route runs before the 101: the socket opens once its subscriptions are live (connection.ts).
+    const abandon = (): void => connection.abandon();
+    socket.once('close', abandon);
+    this.#run(entry.handler, connection);
+    connection.settled().then(() => {
+      socket.off('close', abandon);
+      if (socket.destroyed) return connection.abandon();
+      this.#wss.handleUpgrade(request, socket, head, (ws) => {
+        this.connections.add(connection);
+        connection.onClose(() => this.connections.delete(connection));
+        connection.attach(ws);
+      });
     });
   }
 
@@ -105,7 +112,8 @@ export class SocketServer {
     const failed = (error: unknown): void => {
       if (error instanceof HeraldError) {
         if (error.closeCode !== undefined) connection.fail(error);
-        else connection.close(CloseCode.POLICY_VIOLATION, error.message.slice(0, 120));
+        // A failure of ours (broker down) is worth a retry; a refusal of the request is not.
+        else connection.close(error.statusCode >= 500 ? CloseCode.TRY_AGAIN_LATER : CloseCode.POLICY_VIOLATION, error.message.slice(0, 120));
         return;
       }
       this.#options.context.log.error({ connection: connection.id, err: error }, 'socket route failed');

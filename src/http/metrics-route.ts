@@ -1,0 +1,41 @@
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Numbers the hot path keeps as plain counters; Prometheus reads them only when scraped. */
+export interface MetricSources {
+  connections(): number;
+  channels(): number;
+  published(): number;
+  delivered(): number;
+  brokerReady(): boolean;
+}
+
+/**
+ * `GET /metrics` in Prometheus text format, behind the same access rule as `/api/*`.
+ *
+ * Each Herald has its own registry (several may run in one process, as in the tests), and nothing
+ * on the per-message path touches prom-client: counters are read from the sources at scrape time.
+ */
+export function metricsRoute(app: FastifyInstance, sources: MetricSources, access: preHandlerAsyncHookHandler): void {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const fromSource = (read: () => number) =>
+    function (this: Gauge | Counter) {
+      this.reset();
+      this.inc(read());
+    };
+  new Gauge({ name: 'herald_connections', help: 'Open WebSocket connections', registers: [registry], collect: fromSource(sources.connections) });
+  new Gauge({ name: 'herald_channels', help: 'Channels with at least one local subscriber', registers: [registry], collect: fromSource(sources.channels) });
+  new Counter({ name: 'herald_publications_total', help: 'Publications sent to the broker by this process', registers: [registry], collect: fromSource(sources.published) });
+  new Counter({ name: 'herald_deliveries_total', help: 'Publications handed to local subscribers', registers: [registry], collect: fromSource(sources.delivered) });
+  new Gauge({
+    name: 'herald_broker_ready',
+    help: '1 while every broker connection is ready',
+    registers: [registry],
+    collect: fromSource(() => (sources.brokerReady() ? 1 : 0)),
+  });
+  app.get('/metrics', { preHandler: access }, async (_request, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+}
