@@ -6,6 +6,7 @@
  *   npm run bench -- --quick            # smaller and shorter, 1 repeat (under 3 minutes)
  *   npm run bench -- --only=fanout1,idle --targets=floor,herald
  *   npm run bench -- --redis-url=redis://127.0.0.1:6379   # use an existing Redis
+ *   npm run bench -- --quick --only=fanout1 --targets=herald --profile   # CPU profiles of Herald
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,7 +31,7 @@ const args = new Map(
   }),
 );
 for (const key of args.keys()) {
-  if (!['quick', 'only', 'targets', 'redis-url', 'repeats', 'help'].includes(key)) {
+  if (!['quick', 'only', 'targets', 'redis-url', 'repeats', 'profile', 'help'].includes(key)) {
     console.error(`bench: unknown option --${key} (see bench/run.ts)`);
     process.exit(2);
   }
@@ -40,18 +41,23 @@ if (args.has('help')) {
   process.exit(0);
 }
 const quick = args.has('quick');
+if (args.has('profile')) {
+  process.env.BENCH_PROFILE_DIR = join(ROOT, 'bench', 'results', 'profiles');
+  mkdirSync(process.env.BENCH_PROFILE_DIR, { recursive: true });
+}
 const only = new Set((args.get('only')?.split(',') ?? SCENARIOS) as Scenario[]);
 for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario ${s} (${SCENARIOS.join(', ')})`);
 const targetFilter = args.get('targets')?.split(',') as TargetName[] | undefined;
 const repeats = Number(args.get('repeats') ?? (quick ? 1 : 3));
 const wanted = (names: TargetName[]): TargetName[] => names.filter((n) => targetFilter === undefined || targetFilter.includes(n));
 
-// Publish rates (publications/s) for the fan-out climb; 1,000 subscribers turn each into 1,000 deliveries.
-const RATES = quick ? [50, 100, 300, 600, 900, 1200, 1600] : [20, 40, 60, 80, 100, 150, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1400, 1600, 1800, 2000];
+// The fan-out climb in publications/s (1,000 subscribers turn each into 1,000 deliveries): doubling
+// from `startRate`, then bisecting.
+const CLIMB = { startRate: quick ? 50 : 25, maxRate: 6400, bisections: quick ? 1 : 3, attempts: quick ? 2 : 3 };
 const config = {
-  fanout1: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'floor-redis', 'socketio', 'herald', 'herald-redis']), processes: 1, subscribers: 1000, stepMs: quick ? 1000 : 2000, rates: RATES, fixedRates: [50, 200], repeats },
-  fanout2: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), processes: 2, subscribers: 1000, stepMs: quick ? 1000 : 2000, rates: RATES, fixedRates: [50, 200], repeats },
-  idle: { targets: wanted(['floor', 'socketio', 'herald']), steps: quick ? [2000, 4000] : [10_000, 19_000] },
+  fanout1: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'floor-redis', 'socketio', 'herald', 'herald-redis']), processes: 1, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
+  fanout2: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), processes: 2, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
+  idle: { targets: wanted(['floor', 'socketio', 'herald']), steps: quick ? [2000, 4000] : [10_000, 19_000], warmUp: quick ? 1000 : 2000 },
   many: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), channels: quick ? 2000 : 10_000, durationMs: quick ? 3000 : 10_000 },
   scale: { targets: wanted(['herald-redis']), connections: quick ? 10_000 : 100_000, processes: quick ? 2 : 6, publications: quick ? 1 : 3 },
 };
@@ -97,15 +103,15 @@ const redis = await startBenchRedis(args.get('redis-url'));
 try {
   if (only.has('fanout1')) {
     log(`\n## Fan-out, one process: 1 channel, ${config.fanout1.subscribers} subscribers`);
-    for (const name of config.fanout1.targets) results.fanOut1.push(await fanOut(TARGETS[name], { ...config.fanout1, redisUrl: redis.url }, log));
+    results.fanOut1 = await fanOut(config.fanout1.targets.map((name) => TARGETS[name]), { ...config.fanout1, redisUrl: redis.url }, log);
   }
   if (only.has('fanout2')) {
     log(`\n## Fan-out, two processes through Redis: ${config.fanout2.subscribers} subscribers split between them`);
-    for (const name of config.fanout2.targets) results.fanOut2.push(await fanOut(TARGETS[name], { ...config.fanout2, redisUrl: redis.url }, log));
+    results.fanOut2 = await fanOut(config.fanout2.targets.map((name) => TARGETS[name]), { ...config.fanout2, redisUrl: redis.url }, log);
   }
   if (only.has('idle')) {
     log(`\n## Idle connections, one process: ${config.idle.steps.join(' then ')}`);
-    for (const name of config.idle.targets) results.idle.push(await idleConnections(TARGETS[name], { steps: config.idle.steps, redisUrl: redis.url }, log));
+    for (const name of config.idle.targets) results.idle.push(await idleConnections(TARGETS[name], { ...config.idle, redisUrl: redis.url }, log));
   }
   if (only.has('many')) {
     log(`\n## Many channels: ${config.many.channels} sockets, each on its own channel, 1 publication per channel per second over HTTP`);
@@ -119,6 +125,7 @@ try {
   await redis.close();
 }
 
+results.environment.loadAverageAtEnd = readFileSync('/proc/loadavg', 'utf8').trim();
 results.checks = checks(results);
 const markdown = tables(results);
 console.log(`\n${markdown}`);
@@ -259,9 +266,9 @@ function tables(r: Results): string {
     const floor = byTarget(r.idle, 'floor');
     const steps = r.config.idle.steps;
     push('### Idle connections, one process', '');
-    push(`| target | ${steps.map((s) => `memory per connection at ${n(s)}`).join(' | ')} | × floor | accepted/s | × floor | server CPU per accept |`, `|---|${steps.map(() => '---:').join('|')}|---:|---:|---:|---:|`);
+    push(`| target | ${steps.map((s) => `memory per connection at ${n(s)}`).join(' | ')} | × floor | added per connection ${n(steps[0]!)} → ${n(steps.at(-1)!)} | accepted/s | × floor | server CPU per accept |`, `|---|${steps.map(() => '---:').join('|')}|---:|---:|---:|---:|---:|`);
     for (const i of r.idle) {
-      push(`| ${TARGETS[i.target as TargetName].label} | ${i.points.map((p) => kib(p.bytesPerConnection)).join(' | ')} | ${ratio(i.points.at(-1)!.bytesPerConnection, floor?.points.at(-1)!.bytesPerConnection)} | ${n(i.acceptPerSec)} | ${ratio(i.acceptPerSec, floor?.acceptPerSec)} | ${i.cpuMicrosPerAccept} µs |`);
+      push(`| ${TARGETS[i.target as TargetName].label} | ${i.points.map((p) => kib(p.bytesPerConnection)).join(' | ')} | ${ratio(i.points.at(-1)!.bytesPerConnection, floor?.points.at(-1)!.bytesPerConnection)} | ${kib(i.points.at(-1)!.marginalBytesPerConnection)} | ${n(i.acceptPerSec)} | ${ratio(i.acceptPerSec, floor?.acceptPerSec)} | ${i.cpuMicrosPerAccept} µs |`);
     }
     push('');
   }

@@ -7,15 +7,22 @@ import { runStep, sustained, warmUp, type StepResult } from './measure.ts';
 
 /**
  * Fan-out: 1 channel, N subscribers (split evenly over `processes` server processes), one publisher
- * socket on the first process. The publish rate steps up until a step is not sustained (p99 over
- * 50 ms, a loss, or the publisher could not keep up); the last sustained step is the target's max.
- * Then fixed rates give p50/p99 under a known load. Repeated `repeats` times; medians are reported.
+ * socket on the first process. Fixed rates first give p50/p99 under a known load; then the publish
+ * rate doubles until a step is not sustained (p99 over 50 ms, a loss, or the publisher could not
+ * keep up) and is bisected between the last sustained and the first failed rate: the highest
+ * sustained rate is the target's max. Repeated `repeats` times; medians are reported.
  */
 export interface FanOutOptions {
   processes: number;
   subscribers: number;
   stepMs: number;
-  rates: number[];
+  /** First rate of the climb (publications/s); it doubles from there up to `maxRate`. */
+  startRate: number;
+  maxRate: number;
+  /** Bisection steps between the last sustained and the first failed rate. */
+  bisections: number;
+  /** Runs of a rate that must all fail before the climb stops. */
+  attempts: number;
   fixedRates: number[];
   repeats: number;
   redisUrl: string | undefined;
@@ -38,15 +45,25 @@ export interface FanOutResult {
 
 const CHANNEL = 'fanout';
 
-export async function fanOut(spec: TargetSpec, options: FanOutOptions, log: (line: string) => void): Promise<FanOutResult> {
-  const runs: FanOutRun[] = [];
+/**
+ * Runs every target once per repeat, interleaved (floor, Socket.IO, Herald, floor, ...), so that
+ * load from other programs on a shared machine falls on all targets alike; reports medians.
+ */
+export async function fanOut(specs: TargetSpec[], options: FanOutOptions, log: (line: string) => void): Promise<FanOutResult[]> {
+  const runs = new Map<string, FanOutRun[]>(specs.map((spec) => [spec.name, []]));
   for (let repeat = 0; repeat < options.repeats; repeat++) {
-    runs.push(await fanOutOnce(spec, options, (line) => log(`  [${spec.name} ${repeat + 1}/${options.repeats}] ${line}`)));
+    for (const spec of specs) {
+      runs.get(spec.name)!.push(await fanOutOnce(spec, options, (line) => log(`  [${spec.name} ${repeat + 1}/${options.repeats}] ${line}`)));
+    }
   }
+  return specs.map((spec) => summarize(spec.name, runs.get(spec.name)!, options.fixedRates));
+}
+
+function summarize(target: string, runs: FanOutRun[], fixedRates: number[]): FanOutResult {
   return {
-    target: spec.name,
+    target,
     maxDeliveriesPerSec: median(runs.map((r) => r.maxDeliveriesPerSec)),
-    fixed: options.fixedRates.map((rate, i) => ({
+    fixed: fixedRates.map((rate, i) => ({
       rate,
       p50Ms: median(runs.map((r) => r.fixed[i]!.p50Ms)),
       p99Ms: median(runs.map((r) => r.fixed[i]!.p99Ms)),
@@ -75,7 +92,7 @@ async function fanOutOnce(spec: TargetSpec, options: FanOutOptions, log: (line: 
     const request = { protocol: spec.protocol, mode: 'socket' as const, server: target.servers[0]!, channels: [CHANNEL] };
     await warmUp(publisher, [subscribers], request);
     // Let the JIT compile the hot path before anything is measured.
-    await runStep(publisher, [subscribers], { ...request, rate: options.rates[0]!, durationMs: options.stepMs }, options.subscribers, target.pids);
+    await runStep(publisher, [subscribers], { ...request, rate: options.startRate, durationMs: options.stepMs }, options.subscribers, target.pids);
 
     // Latency under a known load first, on a server no overload has touched yet.
     const fixed: StepResult[] = [];
@@ -84,22 +101,37 @@ async function fanOutOnce(spec: TargetSpec, options: FanOutOptions, log: (line: 
       fixed.push(step);
       log(`fixed ${describe(step)}`);
     }
+    // Climb: double the rate until a step fails, then bisect between the last good and the first bad.
     const steps: StepResult[] = [];
-    let best: StepResult | undefined;
-    for (const rate of options.rates) {
+    const attempt = async (rate: number): Promise<boolean> => {
       let step = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, target.pids);
       log(describe(step));
-      if (!sustained(step)) {
-        // The machine is shared: one noisy second should not end the climb. A second failure does.
+      // The machine is shared: a noisy moment should not decide the result. A rate fails only
+      // when `attempts` runs in a row fail.
+      for (let retry = 1; retry < options.attempts && !sustained(step); retry++) {
         await sleep(1000);
         step = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, target.pids);
         log(`retry ${describe(step)}`);
       }
       steps.push(step);
-      if (!sustained(step)) break;
-      best = step;
+      return sustained(step);
+    };
+    let good = 0;
+    let bad: number | undefined;
+    for (let rate = options.startRate; rate <= options.maxRate; rate *= 2) {
+      if (!(await attempt(rate))) {
+        bad = rate;
+        break;
+      }
+      good = rate;
     }
-    return { maxDeliveriesPerSec: best === undefined ? 0 : best.rate * options.subscribers, maxRate: best?.rate ?? 0, steps, fixed };
+    for (let i = 0; i < options.bisections && bad !== undefined; i++) {
+      const mid = roundTo2Digits((good + bad) / 2);
+      if (mid <= good || mid >= bad) break;
+      if (await attempt(mid)) good = mid;
+      else bad = mid;
+    }
+    return { maxDeliveriesPerSec: good * options.subscribers, maxRate: good, steps, fixed };
   } finally {
     await Promise.all([subscribers.exit(), publisher.exit()]);
     await target.stop();
@@ -113,4 +145,10 @@ export function describe(step: StepResult): string {
     (step.publisherBehind ? ', publisher behind' : '') +
     (step.publishErrors > 0 ? `, ${step.publishErrors} publish errors` : '')
   );
+}
+
+/** 1234 → 1200, 87.5 → 88: rates with two significant digits. */
+function roundTo2Digits(value: number): number {
+  const scale = 10 ** Math.max(0, Math.floor(Math.log10(value)) - 1);
+  return Math.round(value / scale) * scale;
 }

@@ -11,6 +11,8 @@ import { startTarget, type TargetSpec } from '../targets/targets.ts';
  */
 export interface IdleOptions {
   steps: number[];
+  /** Handshakes opened and closed before measuring. */
+  warmUp: number;
   redisUrl: string | undefined;
 }
 
@@ -20,7 +22,12 @@ export interface IdleResult {
   acceptPerSec: number;
   /** Server CPU per accepted connection, in µs (steadier than the rate on a shared machine). */
   cpuMicrosPerAccept: number;
-  points: Array<{ connections: number; open: number; rssBytes: number; bytesPerConnection: number }>;
+  /**
+   * Memory at each step: `bytesPerConnection` is the growth over the baseline divided by all the
+   * connections; `marginalBytesPerConnection` the growth since the previous step divided by the
+   * connections added (free of start-up effects, but noisier).
+   */
+  points: Array<{ connections: number; open: number; rssBytes: number; bytesPerConnection: number; marginalBytesPerConnection: number }>;
   baselineRssBytes: number;
 }
 
@@ -29,14 +36,16 @@ export async function idleConnections(spec: TargetSpec, options: IdleOptions, lo
   const worker = new LoadWorker();
   try {
     await worker.ready;
-    // Open and drop 2,000 sockets first: the accept path is then compiled by the JIT (the rate
-    // triples over the first few thousand handshakes) and lazily loaded code is not billed to
-    // the connections measured.
-    const warm = await worker.connect({ protocol: spec.protocol, servers: target.servers, channels: new Array<string>(2000).fill('idle'), localAddresses: sourceAddresses(1), perAddress: PER_ADDRESS, concurrency: 200 });
-    await worker.close(warm.first, 2000);
-    await sleep(2000);
     const pid = target.pids[0]!;
+    await sleep(1000);
+    // The baseline is taken before the warm-up, so whatever the warm-up leaves behind (compiled
+    // code, a grown heap) counts against the connections: a few MB over 10,000 connections.
     const baseline = rssBytes(pid);
+    // Open and drop some sockets first (2,000 in a full run): the accept path is then compiled by
+    // the JIT (the rate triples over the first few thousand handshakes), for every target alike.
+    const warm = await worker.connect({ protocol: spec.protocol, servers: target.servers, channels: new Array<string>(options.warmUp).fill('idle'), localAddresses: sourceAddresses(1), perAddress: PER_ADDRESS, concurrency: 200 });
+    await worker.close(warm.first, options.warmUp);
+    await sleep(1000);
     const points: IdleResult['points'] = [];
     let acceptPerSec = 0;
     let cpuMicrosPerAccept = 0;
@@ -61,7 +70,14 @@ export async function idleConnections(spec: TargetSpec, options: IdleOptions, lo
       await sleep(3000);
       const rss = rssBytes(pid);
       const report = await worker.report();
-      points.push({ connections: step, open: report.open, rssBytes: rss, bytesPerConnection: Math.round((rss - baseline) / step) });
+      const previous = points.at(-1) ?? { connections: 0, rssBytes: baseline };
+      points.push({
+        connections: step,
+        open: report.open,
+        rssBytes: rss,
+        bytesPerConnection: Math.round((rss - baseline) / step),
+        marginalBytesPerConnection: Math.round((rss - previous.rssBytes) / (step - previous.connections)),
+      });
       log(`  [${spec.name}] ${step} connections (${report.open} open): ${(rss / 2 ** 20).toFixed(0)} MiB, ${((rss - baseline) / step / 1024).toFixed(1)} KiB each` + (total === step && points.length === 1 ? `, ${acceptPerSec} accepted/s, ${cpuMicrosPerAccept} µs CPU each` : ''));
     }
     return { target: spec.name, acceptPerSec, cpuMicrosPerAccept, points, baselineRssBytes: baseline };

@@ -54,7 +54,9 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
       const env: NodeJS.ProcessEnv = { ...base, HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
       delete env.REDIS_URL;
       if (spec.name === 'herald-redis') Object.assign(env, { REDIS_URL: redisUrl, HERALD_REDIS_PREFIX: prefix });
-      return { args: [...PRELOAD, 'src/cli.ts'], env, ready: spec.name === 'herald-redis' ? '/readyz' : '/healthz' };
+      // `npm run bench -- --profile` writes a CPU profile of every Herald process when it stops.
+      const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`];
+      return { args: [...profile, ...PRELOAD, 'src/cli.ts'], env, ready: spec.name === 'herald-redis' ? '/readyz' : '/healthz' };
     }
   }
 }
