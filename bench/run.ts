@@ -74,6 +74,7 @@ interface Results {
   manyChannels: ManyChannelsResult[];
   scale: ScaleResult[];
   checks: Check[];
+  errors: Array<{ scenario: string; message: string }>;
 }
 
 interface Check {
@@ -97,30 +98,38 @@ const results: Results = {
   manyChannels: [],
   scale: [],
   checks: [],
+  errors: [],
 };
 
 const redis = await startBenchRedis(args.get('redis-url'));
+/** Runs one scenario; a failure is reported and recorded, and the other scenarios still run. */
+async function scenario(name: Scenario, title: string, run: () => Promise<void>): Promise<void> {
+  if (!only.has(name)) return;
+  log(`\n## ${title}`);
+  try {
+    await run();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`  ${name} failed: ${message}`);
+    results.errors.push({ scenario: name, message });
+  }
+}
 try {
-  if (only.has('fanout1')) {
-    log(`\n## Fan-out, one process: 1 channel, ${config.fanout1.subscribers} subscribers`);
+  await scenario('fanout1', `Fan-out, one process: 1 channel, ${config.fanout1.subscribers} subscribers`, async () => {
     results.fanOut1 = await fanOut(config.fanout1.targets.map((name) => TARGETS[name]), { ...config.fanout1, redisUrl: redis.url }, log);
-  }
-  if (only.has('fanout2')) {
-    log(`\n## Fan-out, two processes through Redis: ${config.fanout2.subscribers} subscribers split between them`);
+  });
+  await scenario('fanout2', `Fan-out, two processes through Redis: ${config.fanout2.subscribers} subscribers split between them`, async () => {
     results.fanOut2 = await fanOut(config.fanout2.targets.map((name) => TARGETS[name]), { ...config.fanout2, redisUrl: redis.url }, log);
-  }
-  if (only.has('idle')) {
-    log(`\n## Idle connections, one process: ${config.idle.steps.join(' then ')}`);
+  });
+  await scenario('idle', `Idle connections, one process: ${config.idle.steps.join(' then ')}`, async () => {
     for (const name of config.idle.targets) results.idle.push(await idleConnections(TARGETS[name], { ...config.idle, redisUrl: redis.url }, log));
-  }
-  if (only.has('many')) {
-    log(`\n## Many channels: ${config.many.channels} sockets, each on its own channel, 1 publication per channel per second over HTTP`);
+  });
+  await scenario('many', `Many channels: ${config.many.channels} sockets, each on its own channel, 1 publication per channel per second over HTTP`, async () => {
     for (const name of config.many.targets) results.manyChannels.push(await manyChannels(TARGETS[name], { channels: config.many.channels, durationMs: config.many.durationMs, redis }, log));
-  }
-  if (only.has('scale')) {
-    log(`\n## Scale: ${config.scale.connections} idle connections over ${config.scale.processes} processes sharing Redis`);
+  });
+  await scenario('scale', `Scale: ${config.scale.connections} idle connections over ${config.scale.processes} processes sharing Redis`, async () => {
     for (const name of config.scale.targets) results.scale.push(await scale(TARGETS[name], { ...config.scale, redisUrl: redis.url }, log));
-  }
+  });
 } finally {
   await redis.close();
 }
@@ -295,6 +304,7 @@ function tables(r: Results): string {
     }
     push('');
   }
+  for (const e of r.errors) push(`**${e.scenario} failed**: ${e.message.split('\n')[0]}`, '');
   if (r.checks.length > 0) {
     push('### Targets of issue 7', '', '| target | measured | holds |', '|---|---|---|');
     for (const c of r.checks) push(`| ${c.target} | ${c.measured} | ${c.pass ? 'yes' : '**no**'} |`);
