@@ -125,7 +125,8 @@ async function fanOutOnce(spec: TargetSpec, options: FanOutOptions, log: (line: 
       }
       good = rate;
     }
-    for (let i = 0; i < options.bisections && bad !== undefined; i++) {
+    // Nothing sustained at all: the max is reported as 0 ("below the start rate") without probing lower.
+    for (let i = 0; i < options.bisections && bad !== undefined && good > 0; i++) {
       const mid = roundTo2Digits((good + bad) / 2);
       if (mid <= good || mid >= bad) break;
       if (await attempt(mid)) good = mid;
