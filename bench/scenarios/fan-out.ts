@@ -3,7 +3,7 @@ import { median } from '../lib/histogram.ts';
 import { PER_ADDRESS, sourceAddresses } from '../lib/source-addresses.ts';
 import { LoadWorker } from '../loadgen/load-worker.ts';
 import { startTarget, type TargetSpec } from '../targets/targets.ts';
-import { runStep, sustained, warmUp, type StepResult } from './measure.ts';
+import { keptUp, runStep, sustained, warmUp, type StepResult } from './measure.ts';
 
 /**
  * Fan-out: 1 channel, N subscribers (split evenly over `processes` server processes), one publisher
@@ -29,16 +29,19 @@ export interface FanOutOptions {
 }
 
 export interface FanOutRun {
+  /** Highest sustained rate × subscribers: p99 under 50 ms, nothing lost (the issue's "max"). */
   maxDeliveriesPerSec: number;
-  maxRate: number;
+  /** Highest rate × subscribers the server kept up with: nothing lost, p99 under 1 s. */
+  maxWithoutLossPerSec: number;
   steps: StepResult[];
   fixed: StepResult[];
 }
 
 export interface FanOutResult {
   target: string;
-  /** Median over the repeats. */
+  /** Medians over the repeats. */
   maxDeliveriesPerSec: number;
+  maxWithoutLossPerSec: number;
   fixed: Array<{ rate: number; p50Ms: number; p99Ms: number; lost: number; cpuMicrosPerDelivery: number }>;
   runs: FanOutRun[];
 }
@@ -63,6 +66,7 @@ function summarize(target: string, runs: FanOutRun[], fixedRates: number[]): Fan
   return {
     target,
     maxDeliveriesPerSec: median(runs.map((r) => r.maxDeliveriesPerSec)),
+    maxWithoutLossPerSec: median(runs.map((r) => r.maxWithoutLossPerSec)),
     fixed: fixedRates.map((rate, i) => ({
       rate,
       p50Ms: median(runs.map((r) => r.fixed[i]!.p50Ms)),
@@ -101,20 +105,26 @@ async function fanOutOnce(spec: TargetSpec, options: FanOutOptions, log: (line: 
       fixed.push(step);
       log(`fixed ${describe(step)}`);
     }
-    // Climb: double the rate until a step fails, then bisect between the last good and the first bad.
+    // Climb: double the rate until the server no longer keeps up (a loss, the publisher behind, or
+    // p99 over a second: a growing backlog), then bisect between the last rate it kept up with and
+    // the first it did not. The max (p99 under 50 ms, nothing lost) is the highest rate of the climb
+    // that met it; on a busy shared machine latency fails long before throughput does, so both are
+    // reported.
     const steps: StepResult[] = [];
+    let latencyGood = 0;
     const attempt = async (rate: number): Promise<boolean> => {
       let step = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, target.pids);
       log(describe(step));
-      // The machine is shared: a noisy moment should not decide the result. A rate fails only
-      // when `attempts` runs in a row fail.
+      // A noisy moment should not decide the result: a rate fails only when `attempts` runs fail.
       for (let retry = 1; retry < options.attempts && !sustained(step); retry++) {
         await sleep(1000);
-        step = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, target.pids);
-        log(`retry ${describe(step)}`);
+        const again = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, target.pids);
+        log(`retry ${describe(again)}`);
+        if (sustained(again) || (keptUp(again) && !keptUp(step)) || (keptUp(again) === keptUp(step) && again.p99Ms < step.p99Ms)) step = again;
       }
       steps.push(step);
-      return sustained(step);
+      if (sustained(step)) latencyGood = Math.max(latencyGood, rate);
+      return keptUp(step);
     };
     let good = 0;
     let bad: number | undefined;
@@ -125,14 +135,14 @@ async function fanOutOnce(spec: TargetSpec, options: FanOutOptions, log: (line: 
       }
       good = rate;
     }
-    // Nothing sustained at all: the max is reported as 0 ("below the start rate") without probing lower.
+    // Nothing kept up at all: reported as 0 ("below the start rate") without probing lower.
     for (let i = 0; i < options.bisections && bad !== undefined && good > 0; i++) {
       const mid = roundTo2Digits((good + bad) / 2);
       if (mid <= good || mid >= bad) break;
       if (await attempt(mid)) good = mid;
       else bad = mid;
     }
-    return { maxDeliveriesPerSec: good * options.subscribers, maxRate: good, steps, fixed };
+    return { maxDeliveriesPerSec: latencyGood * options.subscribers, maxWithoutLossPerSec: good * options.subscribers, steps, fixed };
   } finally {
     await Promise.all([subscribers.exit(), publisher.exit()]);
     await target.stop();

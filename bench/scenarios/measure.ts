@@ -85,3 +85,8 @@ export async function warmUp(publisher: LoadWorker, subscribers: LoadWorker[], r
 export function sustained(step: StepResult): boolean {
   return step.lost === 0 && step.duplicates === 0 && step.p99Ms <= 50 && !step.publisherBehind && step.publishErrors === 0;
 }
+
+/** Did the server keep up at all: nothing lost, rate kept, and no growing backlog (p99 under 1 s)? */
+export function keptUp(step: StepResult): boolean {
+  return step.lost === 0 && step.duplicates === 0 && step.p99Ms <= 1000 && !step.publisherBehind && step.publishErrors === 0;
+}
