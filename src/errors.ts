@@ -26,6 +26,16 @@ export const CloseCode = {
   SERVICE_RESTART: 1012,
   /** Slow consumer: the unsent backlog passed its byte limit. Reconnect. */
   TRY_AGAIN_LATER: 1013,
+  /** The connection's token expired and was not refreshed in time. Reconnect with a fresh token. */
+  TOKEN_EXPIRED: 4100,
+  /**
+   * /connect: publications of a subscribed channel were lost between processes and could not be
+   * refilled from history. Reconnect: the client's recovery then returns them or says
+   * `recovered: false`.
+   */
+  GAP_DETECTED: 4001,
+  /** /connect: the client asked for a protocol version this server does not speak. Give up. */
+  UNSUPPORTED_PROTOCOL: 4501,
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
@@ -59,7 +69,30 @@ export const Errors = {
   SHUTTING_DOWN: define('HERALD_ERR_SHUTTING_DOWN', 'The server is shutting down', 503, CloseCode.GOING_AWAY),
   SLOW_CONSUMER: define('HERALD_ERR_SLOW_CONSUMER', 'The client did not read fast enough', 503, CloseCode.TRY_AGAIN_LATER),
   BINARY_NOT_SUPPORTED: define('HERALD_ERR_BINARY_NOT_SUPPORTED', 'Binary frames are not accepted', 400, CloseCode.UNSUPPORTED_DATA),
+  UNKNOWN_TASK: define('HERALD_ERR_UNKNOWN_TASK', 'No task handler is registered under this name', 400),
+  TASK_NOT_FOUND: define('HERALD_ERR_TASK_NOT_FOUND', 'No task with this id (unknown, or expired)', 404),
+  TASK_FAILED: define('HERALD_ERR_TASK_FAILED', 'The task failed', 500),
   INTERNAL: define('HERALD_ERR_INTERNAL', 'Internal server error', 500, CloseCode.INTERNAL_ERROR),
+  // Authentication, permissions and limits (docs/security.md).
+  TOKEN_INVALID: define('HERALD_ERR_TOKEN_INVALID', 'Invalid token', 401, CloseCode.POLICY_VIOLATION),
+  TOKEN_EXPIRED: define('HERALD_ERR_TOKEN_EXPIRED', 'Token expired', 401, CloseCode.TOKEN_EXPIRED),
+  AUTH_UNAVAILABLE: define('HERALD_ERR_AUTH_UNAVAILABLE', 'Cannot verify tokens right now', 503, CloseCode.TRY_AGAIN_LATER),
+  ORIGIN_NOT_ALLOWED: define('HERALD_ERR_ORIGIN_NOT_ALLOWED', 'This origin may not open WebSockets here', 403),
+  PERMISSION_DENIED: define('HERALD_ERR_PERMISSION_DENIED', 'Permission denied', 403),
+  RATE_LIMITED: define('HERALD_ERR_RATE_LIMITED', 'Too many messages: this one was dropped', 429),
+  MESSAGE_FLOOD: define('HERALD_ERR_MESSAGE_FLOOD', 'Too many messages', 429, CloseCode.POLICY_VIOLATION),
+  TOO_MANY_SUBSCRIPTIONS: define('HERALD_ERR_TOO_MANY_SUBSCRIPTIONS', 'Too many subscriptions on this connection', 429),
+  BODY_TOO_LARGE: define('HERALD_ERR_BODY_TOO_LARGE', 'The request body is larger than the limit', 413),
+  TOO_MANY_CONNECTIONS: define('HERALD_ERR_TOO_MANY_CONNECTIONS', 'Too many connections from this address', 429),
+  // The /connect protocol (docs/protocol.md). Reply errors leave the socket open.
+  UNKNOWN_OP: define('HERALD_ERR_UNKNOWN_OP', 'Unknown op', 400),
+  ALREADY_SUBSCRIBED: define('HERALD_ERR_ALREADY_SUBSCRIBED', 'Already subscribed to this channel', 409),
+  NOT_SUBSCRIBED: define('HERALD_ERR_NOT_SUBSCRIBED', 'Not subscribed to this channel', 409),
+  HISTORY_DISABLED: define('HERALD_ERR_HISTORY_DISABLED', 'This channel keeps no history', 400),
+  PRESENCE_DISABLED: define('HERALD_ERR_PRESENCE_DISABLED', 'This channel keeps no presence', 400),
+  IDENTITY_REQUIRED: define('HERALD_ERR_IDENTITY_REQUIRED', 'This operation needs an authenticated user', 401),
+  GAP_DETECTED: define('HERALD_ERR_GAP_DETECTED', 'Publications were lost and could not be recovered here; reconnect to recover', 503, CloseCode.GAP_DETECTED),
+  UNSUPPORTED_PROTOCOL: define('HERALD_ERR_UNSUPPORTED_PROTOCOL', 'Unsupported protocol version', 400, CloseCode.UNSUPPORTED_PROTOCOL),
 } as const;
 
 export type ErrorName = keyof typeof Errors;

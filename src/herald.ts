@@ -1,17 +1,38 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ChannelPermissions } from './auth/channel-permissions.ts';
+import { ConnectionAuthenticator } from './auth/connection-authenticator.ts';
+import { originGuard } from './auth/origin-check.ts';
+import { TokenVerifier } from './auth/token-verifier.ts';
 import type { Broker, PublishResult } from './broker/broker.ts';
 import { MemoryBroker } from './broker/memory-broker.ts';
 import { RedisBroker } from './broker/redis-broker.ts';
 import { Namespaces, type NamespaceOptions } from './channels/namespace.ts';
 import { Publisher } from './channels/publisher.ts';
 import { SubscriberRegistry } from './channels/subscriber-registry.ts';
-import { resolveOptions, type HeraldOptions, type ResolvedOptions } from './config.ts';
+import { ConfigError, resolveOptions, type HeraldOptions, type ResolvedOptions } from './config.ts';
 import { apiAccessHook } from './http/api-access.ts';
 import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
+import { logSerializers } from './http/log-redaction.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { publishRoute } from './http/publish-route.ts';
-import { SocketServer, type SocketHandler } from './transport/socket-server.ts';
+import { GapRepair } from './history/gap-repair.ts';
+import { MemoryPresence } from './presence/memory-presence.ts';
+import type { Presence } from './presence/presence.ts';
+import { RedisPresence } from './presence/redis-presence.ts';
+import { connectRoute } from './protocol/connect-route.ts';
+import { taskRoutes } from './http/task-routes.ts';
+import { ScheduleRegistry, type ScheduleHandler } from './schedules/schedule-registry.ts';
+import type { ScheduleTiming } from './schedules/schedule-timing.ts';
+import { LocalTickElection, RedisTickElection, type TickElection } from './schedules/tick-election.ts';
+import { BullMqTaskRunner } from './tasks/bullmq-runner.ts';
+import { InProcessTaskRunner } from './tasks/in-process-runner.ts';
+import { taskChannel, taskNamespaceOptions } from './tasks/task-channel.ts';
+import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-registry.ts';
+import type { TaskRunner } from './tasks/task-runner.ts';
+import { Tasks } from './tasks/tasks.ts';
+import { Refusals } from './transport/refusals.ts';
+import { SocketServer, type SocketHandler, type SocketRouteOptions } from './transport/socket-server.ts';
 
 export interface HeraldAddress {
   port: number;
@@ -41,6 +62,22 @@ export class Herald {
   readonly log: FastifyBaseLogger;
   readonly options: ResolvedOptions;
   readonly broker: Broker;
+  /** Who is subscribed to presence channels, across processes. */
+  readonly presence: Presence;
+  readonly #gapRepair: GapRepair;
+  /**
+   * The channel permission check every client-requested subscribe, publish, history or presence
+   * read goes through (auth/channel-permissions.ts).
+   */
+  readonly permissions: ChannelPermissions;
+  readonly #authenticator: ConnectionAuthenticator;
+  readonly #refusals: Refusals;
+  /** Start tasks and read their status; see {@link Herald.task} and docs/tasks.md. */
+  readonly tasks: Tasks;
+  readonly #taskRegistry = new TaskRegistry();
+  readonly #taskRunner: TaskRunner;
+  readonly #schedules: ScheduleRegistry;
+  #election: TickElection | undefined;
   readonly #registry: SubscriberRegistry;
   readonly #namespaces = new Namespaces();
   readonly #publisher: Publisher;
@@ -52,21 +89,76 @@ export class Herald {
     this.options = resolveOptions(options);
     const o = this.options;
     this.http = Fastify({
-      logger: { level: o.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
-      bodyLimit: 1024 * 1024,
-      // A number where a string belongs is a client bug to report, not to paper over.
-      ajv: { customOptions: { coerceTypes: false } },
+      // No secret in a log line: the request serializer drops headers and masks ?token= and the like.
+      logger: {
+        level: o.logLevel,
+        serializers: logSerializers,
+        redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
+      },
+      bodyLimit: o.maxBodyBytes,
+      // A number where a string belongs is a client bug to report, not to paper over; and no
+      // field is silently dropped.
+      ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
       forceCloseConnections: true,
     });
     this.log = this.http.log;
-    this.broker = o.redisUrl === undefined ? new MemoryBroker() : new RedisBroker({ url: o.redisUrl, prefix: o.redisPrefix });
+    this.#refusals = new Refusals(this.log);
+    for (const [name, rules] of Object.entries(o.namespaces ?? {})) this.#namespaces.define(name, rules);
+    this.permissions = new ChannelPermissions(this.#namespaces, this.#refusals);
+    const verifier =
+      o.jwtSecret !== undefined || o.jwtPublicKey !== undefined || o.jwtJwksUrl !== undefined
+        ? new TokenVerifier({
+            secret: o.jwtSecret,
+            publicKey: o.jwtPublicKey,
+            jwksUrl: o.jwtJwksUrl,
+            algorithms: o.jwtAlgorithms,
+            issuer: o.jwtIssuer,
+            audience: o.jwtAudience,
+          })
+        : undefined;
+    this.#authenticator = new ConnectionAuthenticator(verifier, o.allowAnonymous, this.#refusals);
+    if (o.redisUrl === undefined) {
+      this.broker = new MemoryBroker();
+      this.presence = new MemoryPresence();
+    } else {
+      const broker = new RedisBroker({ url: o.redisUrl, prefix: o.redisPrefix });
+      this.broker = broker;
+      this.presence = new RedisPresence(broker.commands, o.redisPrefix, o.presenceTtlMs);
+    }
     this.#registry = new SubscriberRegistry(this.broker);
+    this.#gapRepair = new GapRepair(this.broker.history, this.#registry, this.log, o.positionCheckMs);
     this.#publisher = new Publisher(this.broker, this.#namespaces);
     this.#sockets = new SocketServer({
-      context: { registry: this.#registry, publisher: this.#publisher, log: this.log, maxBacklogBytes: o.maxBacklogBytes },
+      context: {
+        registry: this.#registry,
+        publisher: this.#publisher,
+        log: this.log,
+        maxBacklogBytes: o.maxBacklogBytes,
+        maxMessagesPerSecond: o.maxMessagesPerSecond,
+        maxSubscriptions: o.maxSubscriptionsPerConnection,
+        refusals: this.#refusals,
+        tokens: this.#authenticator,
+      },
       maxPayloadBytes: o.maxFrameBytes,
       heartbeatMs: o.heartbeatMs,
+      authenticator: this.#authenticator,
+      maxConnectionsPerIp: o.maxConnectionsPerIp,
     });
+    if (o.allowedOrigins !== undefined) this.#sockets.guard(originGuard(o.allowedOrigins));
+    this.#sockets.route(
+      '/connect',
+      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, log: this.log }),
+    );
+    const publishTaskEvent = async (event: { id: string }): Promise<void> => {
+      await this.#publisher.publish(taskChannel(event.id), event);
+    };
+    this.#taskRunner =
+      o.redisUrl === undefined
+        ? new InProcessTaskRunner(this.#taskRegistry, publishTaskEvent, this.log)
+        : new BullMqTaskRunner({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.taskStallMs, registry: this.#taskRegistry, publish: publishTaskEvent, log: this.log });
+    this.tasks = new Tasks(this.#taskRegistry, this.#taskRunner, this.#registry);
+    this.#namespaces.define('task', taskNamespaceOptions);
+    this.#schedules = new ScheduleRegistry(this.log);
     installErrorReplies(this.http);
     healthRoutes(this.http, this.broker, () => this.#shuttingDown);
     const apiAccess = apiAccessHook(o.apiKey);
@@ -76,11 +168,13 @@ export class Herald {
       published: () => this.#publisher.published,
       delivered: () => this.#registry.delivered,
       brokerReady: () => this.broker.health().ready,
+      refusals: () => this.#refusals.counts,
     }, apiAccess);
     this.http.register(
       async (api) => {
         api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
+        taskRoutes(api, this.tasks);
         api.get('/stats', async () => this.stats());
       },
       { prefix: '/api' },
@@ -89,31 +183,94 @@ export class Herald {
 
   /**
    * Adds a WebSocket route. `path` may have parameters (`/ws/:channel`) and regular-expression
-   * constraints (`/ws/:user_id(^\\d+$)`); static paths win over parametric ones.
+   * constraints (`/ws/:user_id(^\\d+$)`); static paths win over parametric ones. The connection is
+   * authenticated before `handler` runs (see `options.authentication` and docs/security.md).
    */
-  socket(path: string, handler: SocketHandler): this {
-    this.#sockets.route(path, handler);
+  socket(path: string, handler: SocketHandler, options?: SocketRouteOptions): this {
+    this.#sockets.route(path, handler, options);
     return this;
   }
 
-  /** Sets the options of every channel named `<name>:...`. */
+  /** Whether JWT authentication is configured (a secret, public key or JWKS URL). */
+  get authenticationConfigured(): boolean {
+    return this.#authenticator.enabled;
+  }
+
+  /**
+   * Sets the options of every channel named `<name>:...` (`''`: channels without a colon),
+   * including its permissions.
+   *
+   * @example
+   * herald.namespace('user', { subscribe: 'owner', publish: false });
+   * herald.namespace('vip', { subscribe: { claim: 'channels' } });
+   */
   namespace(name: string, options: NamespaceOptions): this {
-    this.#namespaces.define(name, options);
+    // Rules from configuration (HERALD_NAMESPACES) win over an app's defaults for the same field.
+    this.#namespaces.define(name, { ...options, ...this.options.namespaces?.[name] });
     return this;
   }
 
-  /** Publishes `data` to `channel` on every process; resolves once the broker has it. */
-  publish(channel: string, data: unknown): Promise<PublishResult> {
-    return this.#publisher.publish(channel, data);
+  /**
+   * Publishes `data` to `channel` on every process; resolves once the broker has it (with the
+   * publication's offset and epoch when the channel keeps history).
+   *
+   * @example
+   * await herald.publish('news', { headline: 'Herald is up' }, { idempotencyKey: 'headline-1' });
+   */
+  publish(channel: string, data: unknown, options: { idempotencyKey?: string } = {}): Promise<PublishResult> {
+    return this.#publisher.publish(channel, data, undefined, { idempotencyKey: options.idempotencyKey });
+  }
+
+  /**
+   * Registers a task handler under `name`. Every process that may run tasks (servers, and
+   * `npm run worker` processes) must register the same tasks. Start one with
+   * `herald.tasks.start(name, args)`, `herald.tasks.run(name, args)` or `POST /api/tasks`.
+   *
+   * @example
+   * herald.task('report', async ({ month }: { month: string }, ctx) => {
+   *   await ctx.progress(50);
+   *   return { month, total: 42 };
+   * }, { timeoutMs: 60_000 });
+   * const { id } = await herald.tasks.start('report', { month: '2026-11' });
+   * // progress and the outcome are published to channel `task:${id}`
+   */
+  task<Args = any, Result = unknown>(name: string, handler: TaskHandler<Args, Result>, options?: TaskOptions): this {
+    this.#taskRegistry.define(name, handler as TaskHandler, options);
+    return this;
+  }
+
+  /**
+   * Runs `handler` on every tick of a cron pattern (six fields, seconds first) or a fixed interval.
+   * With Redis, each tick runs on exactly one process of the cluster (if that process dies, another
+   * takes the next tick); without, on this process. Schedules run while the server listens.
+   *
+   * @example
+   * herald.schedule('clock', { cron: '*\/5 * * * * *' }, (tick) =>
+   *   herald.publish('ws_example_channel', `The time is ${tick.time.toISOString()}`));
+   * herald.schedule('heartbeat', { everyMs: 60_000 }, () => herald.publish('status', 'alive'));
+   */
+  schedule(name: string, timing: ScheduleTiming, handler: ScheduleHandler): this {
+    this.#schedules.define(name, timing, handler);
+    return this;
   }
 
   /** Counts for monitoring and tests: open sockets and channels with local subscribers. */
-  stats(): { connections: number; channels: number; broker: string } {
-    return { connections: this.#sockets.connections.size, channels: this.#registry.channelCount, broker: this.broker.kind };
+  stats(): { connections: number; channels: number; broker: string; refusals: Record<string, number> } {
+    return {
+      connections: this.#sockets.connections.size,
+      channels: this.#registry.channelCount,
+      broker: this.broker.kind,
+      refusals: { ...this.#refusals.counts },
+    };
   }
 
   async listen(): Promise<HeraldAddress> {
-    await this.broker.start(this.#registry.dispatch);
+    await this.broker.start(this.#gapRepair.dispatch);
+    await this.#taskRunner.start();
+    // Without Redis there is no worker process to leave tasks to: always run them here.
+    const workers = this.#taskRunner.kind === 'in-process' ? Math.max(1, this.options.taskWorkers) : this.options.taskWorkers;
+    await this.#taskRunner.startWorkers(workers);
+    await this.#startSchedules();
     if (this.options.apiKey === undefined) {
       this.log.warn('HERALD_API_KEY is not set: /api/* answers only clients on this machine');
     }
@@ -125,12 +282,41 @@ export class Herald {
     return { port, host, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
   }
 
-  /** Stops accepting, closes every socket with 1001, and releases the broker. Idempotent. */
+  /**
+   * Runs this process as a task worker only: connects to Redis and runs queued tasks (at most
+   * `taskWorkers` at a time), without HTTP, sockets or schedules. What `npm run worker` does.
+   */
+  async work(): Promise<void> {
+    if (this.#taskRunner.kind !== 'bullmq') throw new ConfigError('a worker process needs REDIS_URL: without Redis, tasks run inside the server');
+    if (this.options.taskWorkers < 1) throw new ConfigError('a worker process needs HERALD_TASK_WORKERS of at least 1');
+    await this.broker.start(this.#registry.dispatch);
+    await this.#taskRunner.start();
+    await this.#taskRunner.startWorkers(this.options.taskWorkers);
+  }
+
+  async #startSchedules(): Promise<void> {
+    if (this.#schedules.size === 0) return;
+    if (this.options.redisUrl === undefined) {
+      this.#election = new LocalTickElection();
+    } else {
+      const election = new RedisTickElection(this.options.redisUrl, this.options.redisPrefix);
+      this.#election = election;
+      await election.start();
+    }
+    this.#schedules.start(this.#election);
+  }
+
+  /** Stops schedules and accepting, closes every socket with 1001, lets running tasks finish (up to the shutdown timeout), and releases Redis. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#shuttingDown = true;
+      this.#schedules.stop();
       await this.#sockets.close(this.options.shutdownTimeoutMs);
       await this.http.close();
+      this.#gapRepair.close();
+      await this.presence.close();
+      await this.#taskRunner.close(this.options.shutdownTimeoutMs);
+      await this.#election?.close();
       await this.broker.close();
     })();
     return this.#closed;

@@ -12,11 +12,18 @@ export function privateChat(herald: Herald): void {
     herald.publish(`dm:${recipient}`, { type: 'private_message', sender, msg, recipient });
   const system = (recipient: string, msg: string) => ({ type: 'system', msg, sender: 'system', recipient });
 
+  // With authentication on, a user's inbox is theirs alone: user_code must be the token's sub.
+  // Messages are published by this route on the sender's behalf (server code), so clients never
+  // publish to dm: channels directly.
+  herald.namespace('dm', { subscribe: herald.authenticationConfigured ? 'owner' : 'anyone', publish: false });
+
   herald.socket('/connect_chat', async (socket) => {
     const user = socket.query.get('user_code');
     if (!user || !isValidChannelName(`dm:${user}`)) {
       throw new HeraldError(Errors.MISSING_PARAMETER, 'user_code is required (letters, digits, _ - . @)');
     }
+    const refusal = herald.permissions.authorizeSubscribe(socket, `dm:${user}`);
+    if (refusal !== undefined) throw refusal;
     await socket.subscribe(`dm:${user}`);
     socket.send(system(user, 'Welcome to the chat app!'));
     socket.onMessage(async (text) => {

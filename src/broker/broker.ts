@@ -1,8 +1,19 @@
+import type { HistoryOptions } from '../channels/namespace.ts';
 import type { Publication } from '../channels/publication.ts';
+import type { History } from '../history/history.ts';
 
 export interface PublishOptions {
   /** Id of the publishing connection, carried so that subscriptions can skip their own messages. */
   from?: string | undefined;
+  /** Keep the publication in the channel's history, which gives it an offset and epoch. */
+  history?: HistoryOptions | undefined;
+  /**
+   * Accept the publication once per key and channel within IDEMPOTENCY_TTL_SECONDS; a repeat is
+   * not published and reports `duplicate: true` with the first one's offset.
+   */
+  idempotencyKey?: string | undefined;
+  /** A presence event: the data is the client that joined or left. Never kept in history. */
+  event?: 'join' | 'leave' | undefined;
 }
 
 export interface PublishResult {
@@ -11,6 +22,11 @@ export interface PublishResult {
    * is subscribed to the channel anywhere, which callers may report ("user is not online").
    */
   reached: number;
+  /** Position in the channel's history, when the channel keeps history. */
+  offset?: number;
+  epoch?: string;
+  /** True when this idempotency key was already used: nothing was published this time. */
+  duplicate?: boolean;
 }
 
 /** Receives every publication on a channel this process is subscribed to, once. */
@@ -32,6 +48,8 @@ export interface BrokerHealth {
  */
 export interface Broker {
   readonly kind: 'memory' | 'redis';
+  /** The history that `publish` writes to when asked to keep a publication. */
+  readonly history: History;
   /** Connects and starts handing publications to `sink`. */
   start(sink: PublicationSink): Promise<void>;
   /** Resolves once the broker has accepted the publication; rejects with BROKER_UNAVAILABLE. */

@@ -1,9 +1,11 @@
 import { Publication } from '../channels/publication.ts';
+import { MemoryHistory } from '../history/memory-history.ts';
 import type { Broker, BrokerHealth, PublicationSink, PublishOptions, PublishResult } from './broker.ts';
 
 /** The embedded broker: one process, no dependencies. Publications are delivered synchronously. */
 export class MemoryBroker implements Broker {
   readonly kind = 'memory' as const;
+  readonly history = new MemoryHistory();
   #sink: PublicationSink | undefined;
   #subscribed = new Set<string>();
 
@@ -12,9 +14,15 @@ export class MemoryBroker implements Broker {
   }
 
   async publish(channel: string, json: string, options: PublishOptions = {}): Promise<PublishResult> {
-    if (!this.#subscribed.has(channel) || this.#sink === undefined) return { reached: 0 };
-    this.#sink(new Publication(channel, json, { from: options.from }));
-    return { reached: 1 };
+    let position;
+    if (options.history !== undefined || options.idempotencyKey !== undefined) {
+      const appended = this.history.append(channel, json, options.event === undefined ? options.history : undefined, options.idempotencyKey);
+      if (appended.duplicate) return { reached: 0, duplicate: true, ...appended.position };
+      position = appended.position;
+    }
+    if (!this.#subscribed.has(channel) || this.#sink === undefined) return { reached: 0, ...position };
+    this.#sink(new Publication(channel, json, { from: options.from, event: options.event, ...position }));
+    return { reached: 1, ...position };
   }
 
   async subscribe(channel: string): Promise<void> {
@@ -32,5 +40,6 @@ export class MemoryBroker implements Broker {
   async close(): Promise<void> {
     this.#sink = undefined;
     this.#subscribed.clear();
+    this.history.close();
   }
 }

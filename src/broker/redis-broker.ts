@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { Errors, HeraldError } from '../errors.ts';
+import { RedisHistory } from '../history/redis-history.ts';
 import type { Broker, BrokerHealth, PublicationSink, PublishOptions, PublishResult } from './broker.ts';
 import { decodeMessage, encodeMessage } from './redis-wire.ts';
 
@@ -24,6 +25,7 @@ export interface RedisBrokerOptions {
  */
 export class RedisBroker implements Broker {
   readonly kind = 'redis' as const;
+  readonly history: RedisHistory;
   readonly #prefix: string;
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
@@ -42,11 +44,14 @@ export class RedisBroker implements Broker {
     this.#prefix = options.prefix;
     const common: RedisOptions = {
       lazyConnect: true,
-      connectionName: 'herald',
       retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     };
+    // Named per process (CLIENT LIST shows `herald-subscriber:<prefix>:<pid>`), so an operator or a
+    // test can find one process's connection among many.
+    const name = (role: string): string => `herald-${role}:${options.prefix}:${process.pid}`.replace(/\s/g, '_');
     this.#publisher = new Redis(options.url, {
       ...common,
+      connectionName: name('publisher'),
       enableOfflineQueue: false,
       // Fail fast rather than replay after a reconnect: the caller has already been told 503.
       maxRetriesPerRequest: 0,
@@ -54,7 +59,8 @@ export class RedisBroker implements Broker {
       commandTimeout: 5000,
       enableAutoPipelining: true,
     });
-    this.#subscriber = new Redis(options.url, { ...common, autoResubscribe: true, maxRetriesPerRequest: null });
+    this.#subscriber = new Redis(options.url, { ...common, connectionName: name('subscriber'), autoResubscribe: true, maxRetriesPerRequest: null });
+    this.history = new RedisHistory(this.#publisher, options.prefix);
     // Errors are reported through health(); without listeners ioredis would print every retry.
     this.#publisher.on('error', () => {});
     this.#subscriber.on('error', () => {});
@@ -70,8 +76,13 @@ export class RedisBroker implements Broker {
 
   async publish(channel: string, json: string, options: PublishOptions = {}): Promise<PublishResult> {
     try {
-      const reached = await this.#publisher.publish(this.#prefix + channel, encodeMessage(json, { from: options.from }));
-      return { reached };
+      const message = encodeMessage(json, { from: options.from, event: options.event });
+      if ((options.history === undefined || options.event !== undefined) && options.idempotencyKey === undefined) {
+        return { reached: await this.#publisher.publish(this.#prefix + channel, message) };
+      }
+      const history = options.event === undefined ? options.history : undefined;
+      const result = await this.history.publish(channel, json, message, options.from, history, options.idempotencyKey);
+      return { reached: result.reached, ...result.position, ...(result.duplicate ? { duplicate: true } : {}) };
     } catch (error) {
       throw new HeraldError(Errors.BROKER_UNAVAILABLE, 'The broker (Redis) is not reachable; nothing was published', { cause: error });
     }
@@ -97,6 +108,11 @@ export class RedisBroker implements Broker {
   unsubscribe(channel: string): void {
     this.#wanted.delete(channel);
     this.#markDirty(channel);
+  }
+
+  /** The command connection, shared with Redis presence. */
+  get commands(): Redis {
+    return this.#publisher;
   }
 
   /** The Herald channels this process is subscribed to in Redis (for tests and /readyz detail). */
@@ -177,7 +193,8 @@ export class RedisBroker implements Broker {
       for (const waiter of waiters) waiter.reject(new HeraldError(Errors.SHUTTING_DOWN));
     }
     this.#waiters.clear();
-    await Promise.allSettled([this.#publisher.quit(), this.#subscriber.quit()]);
+    // QUIT only over a working connection: to a Redis that is down it would wait forever.
+    await Promise.allSettled([this.#publisher, this.#subscriber].map((redis) => (redis.status === 'ready' ? redis.quit() : undefined)));
     this.#publisher.disconnect();
     this.#subscriber.disconnect();
   }

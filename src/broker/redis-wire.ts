@@ -4,7 +4,7 @@ import { Publication, type PublicationMeta } from '../channels/publication.ts';
  * The format of a message on a Herald Redis channel (documented in README "Redis wire format").
  *
  * Herald writes `herald1\n<data JSON>`, or `herald1 <meta JSON>\n<data JSON>` when there is
- * metadata (`{"from": connection id, "offset": n, "epoch": "..."}`). The marker keeps a JSON string
+ * metadata (`{"from": connection id, "offset": n, "epoch": "...", "event": "join"}`). The marker keeps a JSON string
  * apart from other JSON ("42" vs 42) and lets other programs read what Herald publishes.
  *
  * Anything else is a message from another program (`redis-cli PUBLISH herald:news hello`): it is
@@ -14,7 +14,7 @@ import { Publication, type PublicationMeta } from '../channels/publication.ts';
 const MARKER = 'herald1';
 
 export function encodeMessage(json: string, meta: PublicationMeta): string {
-  if (meta.from === undefined && meta.offset === undefined) return `${MARKER}\n${json}`;
+  if (meta.from === undefined && meta.offset === undefined && meta.event === undefined) return `${MARKER}\n${json}`;
   return `${MARKER} ${JSON.stringify(meta)}\n${json}`;
 }
 

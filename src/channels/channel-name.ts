@@ -24,3 +24,11 @@ export function namespaceOf(channel: string): string {
   const colon = channel.indexOf(':');
   return colon === -1 ? '' : channel.slice(0, colon);
 }
+
+/**
+ * The channel a user's private messages travel on. `#` is outside the client channel alphabet, so
+ * no client-supplied name (a `/ws/:channel` path, a `subscribe` op) can ever reach it.
+ */
+export function userChannel(user: string): string {
+  return `#user:${user}`;
+}

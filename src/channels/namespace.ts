@@ -1,13 +1,35 @@
+import type { ChannelRules } from '../auth/channel-permissions.ts';
 import { namespaceOf } from './channel-name.ts';
 
-/** Behaviour shared by every channel whose name starts with `<namespace>:`. */
-export interface NamespaceOptions {
+/** How much of a channel's past is kept for recovery and the `history` op. */
+export interface HistoryOptions {
+  /** Publications kept per channel (the newest ones; trimming is approximate with Redis). */
+  size: number;
+  /** Seconds the history is kept after the channel's last publication. */
+  ttlSeconds: number;
+}
+
+/** What a channel keeps unless its namespace says otherwise: the last 100 publications for 5 minutes. */
+export const DEFAULT_HISTORY: Readonly<HistoryOptions> = Object.freeze({ size: 100, ttlSeconds: 300 });
+
+/**
+ * Behaviour shared by every channel whose name starts with `<namespace>:`, including who may
+ * subscribe, publish and read history and presence (ChannelRules, checked by ChannelPermissions).
+ */
+export interface NamespaceOptions extends ChannelRules {
   /**
    * Wraps data published through Herald (sockets, HTTP API, server code) before it is sent, e.g.
    * `(data) => ({ type: 'user_event', data })`. Messages published straight to Redis by other
    * programs are delivered as they are.
    */
   envelope?: (data: unknown) => unknown;
+  /**
+   * History kept for recovery after a reconnect and for the `history` op, or `false` for none.
+   * Default {@link DEFAULT_HISTORY} (every namespace keeps history unless it opts out).
+   */
+  history?: HistoryOptions | false;
+  /** Whether `/connect` tracks who is subscribed (presence query, join and leave pushes). Default false. */
+  presence?: boolean;
 }
 
 /** The namespace options in force, looked up by channel name. */
@@ -15,10 +37,30 @@ export class Namespaces {
   readonly #byName = new Map<string, NamespaceOptions>();
 
   define(name: string, options: NamespaceOptions): void {
-    this.#byName.set(name, { ...this.#byName.get(name), ...options });
+    const merged = { ...this.#byName.get(name), ...options };
+    if (merged.history) checkHistory(name, merged.history);
+    this.#byName.set(name, merged);
   }
 
   forChannel(channel: string): NamespaceOptions | undefined {
     return this.#byName.get(namespaceOf(channel));
+  }
+
+  /** The history `channel` keeps, or undefined when it keeps none (server-internal `#` channels never do). */
+  historyOf(channel: string): HistoryOptions | undefined {
+    if (channel.charCodeAt(0) === 35 /* # */) return undefined;
+    const history = this.forChannel(channel)?.history;
+    return history === false ? undefined : (history ?? DEFAULT_HISTORY);
+  }
+
+  presenceOf(channel: string): boolean {
+    return this.forChannel(channel)?.presence === true;
+  }
+}
+
+function checkHistory(namespace: string, history: HistoryOptions): void {
+  const ok = (n: number, max: number): boolean => Number.isInteger(n) && n >= 1 && n <= max;
+  if (!ok(history.size, 100_000) || !ok(history.ttlSeconds, 30 * 24 * 3600)) {
+    throw new TypeError(`namespace ${JSON.stringify(namespace)}: history needs an integer size 1-100000 and ttlSeconds 1-2592000`);
   }
 }

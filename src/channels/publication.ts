@@ -8,6 +8,8 @@ export interface PublicationMeta {
   offset?: number | undefined;
   /** Identifies the history the offset belongs to; changes when that history is lost. */
   epoch?: string | undefined;
+  /** Set on presence events: the data is the client that joined or left, not a publication. */
+  event?: 'join' | 'leave' | undefined;
 }
 
 /**
@@ -24,6 +26,7 @@ export class Publication {
   readonly from: string | undefined;
   readonly offset: number | undefined;
   readonly epoch: string | undefined;
+  readonly event: 'join' | 'leave' | undefined;
   #rawFrame: Buffer | undefined;
   #forms: Map<string, Buffer> | undefined;
 
@@ -33,6 +36,7 @@ export class Publication {
     this.from = meta.from;
     this.offset = meta.offset;
     this.epoch = meta.epoch;
+    this.event = meta.event;
   }
 
   /** The data as raw sockets see it: a JSON string as its text, anything else as JSON. */

@@ -3,7 +3,16 @@ import { Errors, HeraldError } from '../errors.ts';
 import { assertChannelName } from './channel-name.ts';
 import type { Namespaces } from './namespace.ts';
 
-/** Publishes application data: validates, applies the namespace's envelope, encodes once. */
+export interface PublishExtras {
+  /** Accepted once per channel within a few minutes (see IDEMPOTENCY_TTL_SECONDS). */
+  idempotencyKey?: string | undefined;
+  /** Allows server-internal `#` channels (per-user inboxes). Never set for a client-supplied name. */
+  reserved?: boolean;
+  /** Publishes a presence event instead of data (never enveloped, never kept in history). */
+  event?: 'join' | 'leave';
+}
+
+/** Publishes application data: validates, applies the namespace's envelope and history, encodes once. */
 export class Publisher {
   readonly #broker: Broker;
   readonly #namespaces: Namespaces;
@@ -15,12 +24,23 @@ export class Publisher {
     this.#namespaces = namespaces;
   }
 
-  async publish(channel: string, data: unknown, from?: string): Promise<PublishResult> {
-    assertChannelName(channel);
-    const envelope = this.#namespaces.forChannel(channel)?.envelope;
-    const json = JSON.stringify(envelope === undefined ? data : envelope(data));
+  async publish(channel: string, data: unknown, from?: string, extras: PublishExtras = {}): Promise<PublishResult> {
+    if (!(extras.reserved === true && channel.startsWith('#'))) assertChannelName(channel);
+    const envelope = extras.event === undefined ? this.#namespaces.forChannel(channel)?.envelope : undefined;
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(envelope === undefined ? data : envelope(data));
+    } catch (error) {
+      // Deeply nested data (from a client's JSON) overflows JSON.stringify's stack: refuse it.
+      throw new HeraldError(Errors.BAD_REQUEST, 'Published data cannot be encoded as JSON (nested too deeply?)', { cause: error });
+    }
     if (json === undefined) throw new HeraldError(Errors.BAD_REQUEST, 'Published data must be a JSON value');
-    const result = await this.#broker.publish(channel, json, { from });
+    const result = await this.#broker.publish(channel, json, {
+      from,
+      history: extras.event === undefined ? this.#namespaces.historyOf(channel) : undefined,
+      idempotencyKey: extras.idempotencyKey,
+      event: extras.event,
+    });
     this.published++;
     return result;
   }

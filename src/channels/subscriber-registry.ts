@@ -4,6 +4,12 @@ import type { Publication } from './publication.ts';
 /** Something on this process that receives a channel's publications: usually one socket. */
 export interface Subscriber {
   deliver(publication: Publication): void;
+  /**
+   * Publications of the channel were lost on their way to this process and could not be refilled
+   * from history (see history/gap-repair.ts). Subscribers that promise continuity react (the
+   * /connect protocol closes with GAP_DETECTED so its client recovers); others may ignore it.
+   */
+  lost?(channel: string): void;
 }
 
 /**
@@ -52,6 +58,16 @@ export class SubscriberRegistry {
     this.delivered += subscribers.size;
     for (const subscriber of subscribers) subscriber.deliver(publication);
   };
+
+  /** Tells every local subscriber of `channel` that publications were lost (Subscriber.lost). */
+  lost(channel: string): void {
+    for (const subscriber of this.#channels.get(channel) ?? []) subscriber.lost?.(channel);
+  }
+
+  /** The channels with local subscribers. */
+  channels(): IterableIterator<string> {
+    return this.#channels.keys();
+  }
 
   /** Number of local subscribers of `channel`. */
   count(channel: string): number {

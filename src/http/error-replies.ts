@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { Errors, HeraldError } from '../errors.ts';
+import { redactUrl } from './log-redaction.ts';
 
 /** Every HTTP error is answered as `{"ok": false, "error": {"code", "message"}}` with its status. */
 export function installErrorReplies(app: FastifyInstance): void {
@@ -16,10 +17,13 @@ export function installErrorReplies(app: FastifyInstance): void {
       request.log.error({ err: error }, 'request failed');
       return reply.status(status).send({ ok: false, error: { code: Errors.INTERNAL.code, message: Errors.INTERNAL.message } });
     }
-    // Fastify's own client errors (bad JSON body, body too large, wrong content type).
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.status(413).send({ ok: false, error: { code: Errors.BODY_TOO_LARGE.code, message: Errors.BODY_TOO_LARGE.message } });
+    }
+    // Fastify's own client errors (bad JSON body, wrong content type).
     return reply.status(status).send({ ok: false, error: { code: error.code ?? Errors.BAD_REQUEST.code, message: error.message } });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ ok: false, error: { code: Errors.NOT_FOUND.code, message: `No route for ${request.method} ${request.url}` } });
+    reply.status(404).send({ ok: false, error: { code: Errors.NOT_FOUND.code, message: `No route for ${request.method} ${redactUrl(request.url)}` } });
   });
 }

@@ -8,6 +8,8 @@ export interface MetricSources {
   published(): number;
   delivered(): number;
   brokerReady(): boolean;
+  /** Refusals and limit hits by kind (transport/refusals.ts). */
+  refusals?(): Record<string, number>;
 }
 
 /**
@@ -34,6 +36,19 @@ export function metricsRoute(app: FastifyInstance, sources: MetricSources, acces
     registers: [registry],
     collect: fromSource(() => (sources.brokerReady() ? 1 : 0)),
   });
+  const refusals = sources.refusals;
+  if (refusals !== undefined) {
+    new Counter({
+      name: 'herald_refusals_total',
+      help: 'Refusals and limit hits (bad token, origin, rate, slow consumer, ...) by kind',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect(this: Counter<'kind'>) {
+        this.reset();
+        for (const [kind, count] of Object.entries(refusals())) this.inc({ kind }, count);
+      },
+    });
+  }
   app.get('/metrics', { preHandler: access }, async (_request, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();

@@ -5,10 +5,12 @@ import { WebSocket } from 'ws';
 import type { PublishResult } from '../broker/broker.ts';
 import { assertChannelName } from '../channels/channel-name.ts';
 import type { Publication } from '../channels/publication.ts';
-import type { Publisher } from '../channels/publisher.ts';
+import type { PublishExtras, Publisher } from '../channels/publisher.ts';
 import type { Subscriber, SubscriberRegistry } from '../channels/subscriber-registry.ts';
 import { CloseCode, Errors, HeraldError } from '../errors.ts';
 import { encodeTextFrame } from './frame.ts';
+import { MessageRate, RateVerdict } from './message-rate.ts';
+import type { Refusals } from './refusals.ts';
 import { writeCorked } from './write-batch.ts';
 
 /** What every connection shares: the channels, the publisher, the logger and the limits. */
@@ -18,7 +20,19 @@ export interface ConnectionContext {
   log: FastifyBaseLogger;
   /** Unsent bytes a socket may hold before it is closed as a slow consumer (1013). */
   maxBacklogBytes: number;
+  /** Text frames per second a socket may send (0: no limit); see message-rate.ts. */
+  maxMessagesPerSecond: number;
+  /** Channels a socket may be subscribed to at once. */
+  maxSubscriptions: number;
+  refusals: Refusals;
+  /** Verifies a replacement token for `connection.refreshToken` (auth/connection-authenticator.ts). */
+  tokens: { refresh(connection: Connection, token: string): Promise<void> };
 }
+
+/** The reply to a message dropped by the rate limit: the same bytes every time, built once. */
+const RATE_LIMITED_FRAME = encodeTextFrame(
+  JSON.stringify({ type: 'error', code: Errors.RATE_LIMITED.code, message: Errors.RATE_LIMITED.message }),
+);
 
 export interface ConnectionInit {
   id: string;
@@ -31,6 +45,13 @@ export interface ConnectionInit {
 export interface SubscribeOptions {
   /** Whether this socket receives what it publishes itself to the channel. Default true. */
   echo?: boolean;
+  /**
+   * Delivers the channel's publications instead of the default raw frames (the /connect protocol
+   * uses its own, which picks the protocol frame form and handles recovery). `echo` is then ignored.
+   */
+  subscriber?: Subscriber;
+  /** Allows server-internal `#` channels (per-user inboxes). Never set for a client-supplied name. */
+  reserved?: boolean;
 }
 
 type MessageHandler = (text: string) => unknown;
@@ -55,8 +76,12 @@ export class Connection {
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
   readonly remoteAddress: string;
-  /** Set by authentication: the user this connection belongs to. */
+  /** Set by authentication: the user this connection belongs to (the token's `sub`); undefined = anonymous. */
   user: string | undefined;
+  /** Set by authentication: the verified token's claims (channel permissions may look at them). */
+  claims: Readonly<Record<string, unknown>> | undefined;
+  /** Set by authentication: when the token expires (ms since the epoch); the socket closes then unless refreshed. */
+  tokenExpiresAt: number | undefined;
   /** Cleared by each ping, set by each pong; a connection still unanswered at the next ping is dropped. */
   alive = true;
 
@@ -73,6 +98,7 @@ export class Connection {
   /** Messages that arrived before the route registered its handler. */
   #early: string[] | undefined;
   #closeHandlers: CloseHandler[] | undefined;
+  readonly #rate: MessageRate;
 
   constructor(socket: Socket, init: ConnectionInit, context: ConnectionContext) {
     this.#socket = socket;
@@ -82,6 +108,7 @@ export class Connection {
     this.query = init.query;
     this.headers = init.headers;
     this.remoteAddress = init.remoteAddress;
+    this.#rate = new MessageRate(context.maxMessagesPerSecond);
   }
 
   /** True once the handshake has completed and until the socket closes. */
@@ -101,17 +128,25 @@ export class Connection {
       return;
     }
     if (this.#ws === undefined || this.#ws.readyState !== WebSocket.OPEN) return;
-    writeCorked(this.#socket, frame);
-    if (this.#socket.writableLength > this.#context.maxBacklogBytes) this.#closeSlowConsumer();
+    writeCorked(this.#socket, frame, this.#checkBacklog);
   }
+
+  /** After each flush: what the kernel did not take is what the client has not read. */
+  readonly #checkBacklog = (): void => {
+    if (this.#socket.writableLength > this.#context.maxBacklogBytes && this.isOpen) this.#closeSlowConsumer();
+  };
 
   /** Subscribes this socket to `channel`; resolves once publications on it will arrive. */
   subscribe(channel: string, options: SubscribeOptions = {}): Promise<void> {
-    assertChannelName(channel);
+    if (!(options.reserved === true && channel.startsWith('#'))) assertChannelName(channel);
     if (this.#state === 'closed') return Promise.resolve();
     this.#subscriptions ??= new Map();
     if (this.#subscriptions.has(channel)) return Promise.resolve();
-    const subscriber = options.echo === false ? new NoEchoSubscriber(this) : new RawSubscriber(this);
+    if (this.#subscriptions.size >= this.#context.maxSubscriptions) {
+      this.#context.refusals.record('too-many-subscriptions', { connection: this.id, channel }, 'subscription refused: limit reached');
+      throw new HeraldError(Errors.TOO_MANY_SUBSCRIPTIONS, `At most ${this.#context.maxSubscriptions} subscriptions per connection`);
+    }
+    const subscriber = options.subscriber ?? (options.echo === false ? new NoEchoSubscriber(this) : new RawSubscriber(this));
     this.#subscriptions.set(channel, subscriber);
     const subscribed = this.#context.registry.add(channel, subscriber);
     if (this.#state === 'opening') (this.#pendingSubscriptions ??= []).push(subscribed);
@@ -126,8 +161,24 @@ export class Connection {
   }
 
   /** Publishes `data` to `channel` as this connection (so no-echo subscriptions skip it). */
-  publish(channel: string, data: unknown): Promise<PublishResult> {
-    return this.#context.publisher.publish(channel, data, this.id);
+  publish(channel: string, data: unknown, extras?: PublishExtras): Promise<PublishResult> {
+    return this.#context.publisher.publish(channel, data, this.id, extras);
+  }
+
+  /**
+   * Replaces this connection's token with a newer one for the same user, so that it is not closed
+   * when the old one expires (the /connect protocol's refresh op calls this). On an anonymous
+   * connection it authenticates it. Rejects with a HeraldError and changes nothing if the token is
+   * invalid, expired or names another user.
+   *
+   * @example
+   * socket.onMessage(async (token) => {
+   *   await socket.refreshToken(token); // a refusal becomes an error frame
+   *   socket.send({ refreshed: true });
+   * });
+   */
+  refreshToken(token: string): Promise<void> {
+    return this.#context.tokens.refresh(this, token);
   }
 
   /** Handles each text frame the client sends. Frames that arrived earlier are handed over first. */
@@ -192,7 +243,9 @@ export class Connection {
     ws.once('close', (code: number, reason: Buffer) => this.#closed(code, reason.toString()));
     ws.on('error', (error: Error & { code?: string }) => {
       // ws has already closed the socket with the matching code (1007 bad UTF-8, 1009 too big).
-      this.#context.log.info({ connection: this.id, err: error.code ?? error.message }, 'websocket protocol error');
+      const kind =
+        error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'frame-too-big' : error.code === 'WS_ERR_INVALID_UTF8' ? 'invalid-utf8' : 'protocol-error';
+      this.#context.refusals.record(kind, { connection: this.id, err: error.code ?? error.message }, 'websocket protocol error: connection closed');
     });
     const frames = this.#pendingFrames;
     this.#pendingFrames = undefined;
@@ -206,7 +259,10 @@ export class Connection {
   }
 
   #receive(data: Buffer, isBinary: boolean): void {
+    const verdict = this.#rate.admit(Date.now());
+    if (verdict !== RateVerdict.ADMIT) return this.#overRate(verdict);
     if (isBinary) {
+      this.#context.refusals.record('binary-frame', { connection: this.id }, 'binary frame: connection closed');
       this.fail(new HeraldError(Errors.BINARY_NOT_SUPPORTED));
       return;
     }
@@ -238,8 +294,22 @@ export class Connection {
     this.close(CloseCode.INTERNAL_ERROR, 'internal error');
   }
 
+  #overRate(verdict: RateVerdict): void {
+    if (!this.isOpen) return;
+    const fields = { connection: this.id, limit: this.#context.maxMessagesPerSecond };
+    if (verdict === RateVerdict.FLOOD) {
+      this.#context.refusals.record('message-flood', fields, 'closing connection: message flood');
+      this.fail(new HeraldError(Errors.MESSAGE_FLOOD, `More than ${2 * this.#context.maxMessagesPerSecond} messages in a second`));
+      return;
+    }
+    // Counted every time, logged once per one-second window.
+    this.#context.refusals.record('rate-limited', fields, 'messages over the rate limit dropped', !this.#rate.firstRefusal);
+    this.sendFrame(RATE_LIMITED_FRAME);
+  }
+
   #closeSlowConsumer(): void {
-    this.#context.log.warn(
+    this.#context.refusals.record(
+      'slow-consumer',
       { connection: this.id, backlog: this.#socket.writableLength },
       'closing slow consumer: unsent backlog over limit',
     );
@@ -275,7 +345,8 @@ class RawSubscriber implements Subscriber {
     this.#connection = connection;
   }
   deliver(publication: Publication): void {
-    this.#connection.sendFrame(publication.rawFrame());
+    // Presence events exist for /connect clients; raw sockets get only the channel's data.
+    if (publication.event === undefined) this.#connection.sendFrame(publication.rawFrame());
   }
 }
 
@@ -286,6 +357,6 @@ class NoEchoSubscriber implements Subscriber {
     this.#connection = connection;
   }
   deliver(publication: Publication): void {
-    if (publication.from !== this.#connection.id) this.#connection.sendFrame(publication.rawFrame());
+    if (publication.from !== this.#connection.id && publication.event === undefined) this.#connection.sendFrame(publication.rawFrame());
   }
 }

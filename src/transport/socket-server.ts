@@ -3,8 +3,10 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import FindMyWay from 'find-my-way';
 import { WebSocketServer } from 'ws';
+import type { ConnectionAuthenticator, RouteAuthentication } from '../auth/connection-authenticator.ts';
 import { CloseCode, Errors, HeraldError } from '../errors.ts';
 import { Connection, type ConnectionContext } from './connection.ts';
+import { ConnectionsPerIp } from './connections-per-ip.ts';
 
 /** Runs for each connection a route accepts. Throwing a HeraldError closes with its close code. */
 export type SocketHandler = (socket: Connection) => void | Promise<void>;
@@ -22,10 +24,26 @@ export interface SocketServerOptions {
   maxPayloadBytes: number;
   /** Ping interval; a peer that has not answered the previous ping by the next one is dropped. */
   heartbeatMs: number;
+  /** Runs before every route's handler (auth/connection-authenticator.ts). */
+  authenticator: ConnectionAuthenticator;
+  /** Open sockets per client IP (0: no limit); more are refused at the handshake with 429. */
+  maxConnectionsPerIp: number;
+}
+
+/**
+ * Per-route settings.
+ *
+ * @example
+ * herald.socket('/public', handler, { authentication: 'optional' });
+ */
+export interface SocketRouteOptions {
+  /** How the route treats tokens; default from configuration (see RouteAuthentication). */
+  authentication?: RouteAuthentication;
 }
 
 interface RouteEntry {
   handler: SocketHandler;
+  authentication: RouteAuthentication | undefined;
 }
 
 /**
@@ -44,9 +62,11 @@ export class SocketServer {
   #nextId = 0;
   #closing = false;
   #heartbeat: NodeJS.Timeout | undefined;
+  readonly #perIp: ConnectionsPerIp;
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
+    this.#perIp = new ConnectionsPerIp(options.maxConnectionsPerIp);
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -55,8 +75,8 @@ export class SocketServer {
     });
   }
 
-  route(path: string, handler: SocketHandler): void {
-    const entry: RouteEntry = { handler };
+  route(path: string, handler: SocketHandler, options: SocketRouteOptions = {}): void {
+    const entry: RouteEntry = { handler, authentication: options.authentication };
     this.#router.on('GET', path, () => entry);
   }
 
@@ -77,10 +97,23 @@ export class SocketServer {
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const match = this.#router.find('GET', path);
     if (match === null) return refuse(socket, new HeraldError(Errors.NOT_FOUND, `No WebSocket route for ${path}`));
+    const refusals = this.#options.context.refusals;
     for (const guard of this.#guards) {
       const refusal = guard(request);
-      if (refusal !== undefined) return refuse(socket, refusal);
+      if (refusal !== undefined) {
+        const kind = refusal.code === Errors.ORIGIN_NOT_ALLOWED.code ? 'origin-refused' : 'auth-refused';
+        refusals.record(kind, { path, origin: request.headers.origin, remoteAddress: socket.remoteAddress }, 'handshake refused');
+        return refuse(socket, refusal);
+      }
     }
+    // Refused before the upgrade: cheaper than accepting, and a client that hits the limit is told
+    // by a status it should back off on (the SDK reconnects with backoff after a failed handshake).
+    const ip = socket.remoteAddress ?? '';
+    if (!this.#perIp.acquire(ip)) {
+      refusals.record('too-many-connections', { remoteAddress: ip, limit: this.#options.maxConnectionsPerIp }, 'handshake refused: connections per IP');
+      return refuse(socket, new HeraldError(Errors.TOO_MANY_CONNECTIONS));
+    }
+    socket.once('close', () => this.#perIp.release(ip));
     const entry = (match.handler as unknown as () => RouteEntry)();
     const connection = new Connection(
       socket,
@@ -96,8 +129,7 @@ export class SocketServer {
     // The route runs before the 101: the socket opens once its subscriptions are live (connection.ts).
     const abandon = (): void => connection.abandon();
     socket.once('close', abandon);
-    this.#run(entry.handler, connection);
-    connection.settled().then(() => {
+    this.#run(entry, connection).then(() => {
       socket.off('close', abandon);
       if (socket.destroyed) return connection.abandon();
       this.#wss.handleUpgrade(request, socket, head, (ws) => {
@@ -108,7 +140,31 @@ export class SocketServer {
     });
   }
 
-  #run(handler: SocketHandler, connection: Connection): void {
+  /**
+   * Authenticates the connection, then runs its route; resolves once the subscriptions the route
+   * made have settled. A refused connection still completes the handshake, to be closed with 1008
+   * and its reason right after the 101 (browsers never see a handshake's status).
+   */
+  #run(entry: RouteEntry, connection: Connection): Promise<void> {
+    const authenticating = this.#options.authenticator.authenticate(connection, entry.authentication);
+    if (authenticating === undefined) {
+      this.#runHandler(entry.handler, connection);
+      return connection.settled();
+    }
+    return authenticating.then(
+      (refusal) => {
+        if (refusal !== undefined) connection.fail(refusal);
+        else this.#runHandler(entry.handler, connection);
+        return connection.settled();
+      },
+      (error: unknown) => {
+        this.#options.context.log.error({ connection: connection.id, err: error }, 'socket authentication failed');
+        connection.close(CloseCode.INTERNAL_ERROR, 'internal error');
+      },
+    );
+  }
+
+  #runHandler(handler: SocketHandler, connection: Connection): void {
     const failed = (error: unknown): void => {
       if (error instanceof HeraldError) {
         if (error.closeCode !== undefined) connection.fail(error);
@@ -130,6 +186,7 @@ export class SocketServer {
   #beat(): void {
     for (const connection of this.connections) {
       if (!connection.alive) {
+        this.#options.context.refusals.record('ping-timeout', { connection: connection.id }, 'no pong since the last ping: connection dropped');
         connection.terminate();
         continue;
       }

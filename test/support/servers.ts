@@ -42,9 +42,12 @@ export interface HeraldProcess {
   output(): string;
 }
 
-/** Starts `npm start`'s server (src/cli.ts) as a separate process, as a user would run it. */
-export async function spawnHerald(env: Record<string, string> = {}): Promise<HeraldProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts'], {
+/**
+ * Starts `npm start`'s server (src/cli.ts) as a separate process, as a user would run it, or
+ * another entry `script` (relative to the repository) that logs `Herald on <url>` when listening.
+ */
+export async function spawnHerald(env: Record<string, string> = {}, script = 'src/cli.ts'): Promise<HeraldProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,374 @@
+import { shouldReconnect } from '../src/errors.ts';
+import { backoffDelay } from './backoff.ts';
+import { Emitter } from './emitter.ts';
+import { ClientErrorCode, HeraldClientError } from './errors.ts';
+import { PROTOCOL_VERSION, type HistoryResult, type PresenceClient, type PublishResult, type ServerFrame, type StreamPosition, type SubscribeResult } from './protocol.ts';
+import { PendingRequests } from './requests.ts';
+import { Subscription, type PublicationHandler } from './subscription.ts';
+import { connectUrl, OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.ts';
+
+export interface HeraldClientOptions {
+  /** Sent as the `token` query parameter on every (re)connect; a function is called each time, so it can refresh. */
+  token?: string | (() => string | Promise<string>);
+  /** Sent with every subscription; shown in presence (at most 1 KB of JSON). */
+  info?: unknown;
+  /** The WebSocket class; default the global one (browsers, Node >= 22). The Node entry passes `ws`. */
+  WebSocket?: WebSocketConstructor;
+  /** Upper bound of the first reconnect delay, in ms (full jitter, doubling). Default 500. */
+  minReconnectDelayMs?: number;
+  /** Cap of the reconnect delay, in ms. Default 20000. */
+  maxReconnectDelayMs?: number;
+  /** How long a request waits for its reply (including for a connection to send it on), in ms. Default 10000. */
+  requestTimeoutMs?: number;
+  /** Interval of the client's liveness ping, in ms; an unanswered ping drops and reconnects. 0: off. Default 20000. */
+  pingIntervalMs?: number;
+}
+
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
+
+export interface HeraldEvents extends Record<string, unknown> {
+  connecting: { attempt: number };
+  /** `expiresAt`: when the connection's token expires (ms since the epoch), if it does. */
+  connected: { connection: string; user: string | null; expiresAt?: number };
+  /** The socket closed. `reconnect` says whether the client will try again (see docs/protocol.md close codes). */
+  disconnected: { code: number; reason: string; reconnect: boolean };
+  /** The token was refreshed on the open connection (automatically, when `token` is a function). */
+  refreshed: { expiresAt?: number };
+  /** The state changed (any of the three events above). */
+  state: ConnectionState;
+  /** A private message to this connection's user. `from` is null for messages from server code. */
+  message: { from: string | null; data: unknown };
+  /** Something went wrong that no promise reports (e.g. a token function that threw). */
+  error: HeraldClientError;
+}
+
+/**
+ * A Herald client: one WebSocket to `/connect`, many channels, reconnecting by itself.
+ *
+ * @example
+ * const herald = new Herald('wss://example.com/connect', { token: () => fetchToken() });
+ * herald.on('state', (state) => console.log(state));
+ * const news = herald.subscribe('news', (data) => console.log('news', data));
+ * news.on('subscribed', ({ resubscribed, recovered }) => { if (resubscribed && !recovered) reload(); });
+ * herald.connect();
+ * await herald.publish('news', { headline: 'hello' });
+ */
+export class Herald extends Emitter<HeraldEvents> {
+  readonly url: string;
+  readonly #options: Required<Omit<HeraldClientOptions, 'token' | 'info' | 'WebSocket'>> & Pick<HeraldClientOptions, 'token' | 'info'>;
+  readonly #WebSocket: WebSocketConstructor;
+  readonly #subscriptions = new Map<string, Subscription>();
+  readonly #requests = new PendingRequests();
+  /** Requests made while connecting, sent once connected (each bounded by its own timeout). */
+  #queued: Array<() => void> = [];
+  #state: ConnectionState = 'disconnected';
+  #wanted = false;
+  #socket: WebSocketLike | undefined;
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingTimer: ReturnType<typeof setInterval> | undefined;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #connection: string | undefined;
+
+  constructor(url: string, options: HeraldClientOptions = {}) {
+    super();
+    this.url = url;
+    this.#WebSocket = resolveWebSocket(options.WebSocket);
+    this.#options = {
+      minReconnectDelayMs: 500,
+      maxReconnectDelayMs: 20_000,
+      requestTimeoutMs: 10_000,
+      pingIntervalMs: 20_000,
+      ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
+    };
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The server's id for the current connection (undefined while not connected). */
+  get connectionId(): string | undefined {
+    return this.#connection;
+  }
+
+  /** Starts connecting (and reconnecting whenever the connection drops, until `close()`). */
+  connect(): this {
+    if (this.#wanted) return this;
+    this.#wanted = true;
+    this.#attempt = 0;
+    void this.#open();
+    return this;
+  }
+
+  /** Closes the connection for good: pending requests are rejected, subscriptions stay registered for a later `connect()`. */
+  close(): void {
+    this.#wanted = false;
+    clearTimeout(this.#retryTimer);
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket !== undefined) {
+      this.#detachSocket(socket);
+      try {
+        socket.close(1000);
+      } catch {}
+      this.#lost(1000, 'closed by the client', false);
+    } else if (this.#state !== 'disconnected') {
+      this.#setState('disconnected');
+    }
+    this.#flushQueue();
+  }
+
+  /**
+   * Listens to `channel`; `handler` gets each publication's data once, in order, across reconnects.
+   * Subscribing twice to one channel is an error (keep the first Subscription).
+   */
+  subscribe(channel: string, handler: PublicationHandler): Subscription {
+    if (this.#subscriptions.has(channel)) throw new TypeError(`Already subscribed to ${channel}`);
+    const subscription = new Subscription(channel, handler, (s) => this.#detachSubscription(s));
+    this.#subscriptions.set(channel, subscription);
+    if (this.#state === 'connected') this.#sendSubscribe(subscription);
+    return subscription;
+  }
+
+  /** The subscription of `channel`, if any. */
+  subscription(channel: string): Subscription | undefined {
+    return this.#subscriptions.get(channel);
+  }
+
+  /**
+   * Publishes `data` to `channel`. With an `idempotencyKey`, a retry after a lost reply is
+   * accepted once (`duplicate: true` in the result of the repeat).
+   */
+  publish(channel: string, data: unknown, options: { idempotencyKey?: string } = {}): Promise<PublishResult> {
+    return this.#request({ op: 'publish', channel, data, ...options }) as Promise<PublishResult>;
+  }
+
+  /** Sends a private message to every connection of `user`; `online` says whether any was connected. */
+  send(user: string, data: unknown): Promise<{ user: string; online: boolean }> {
+    return this.#request({ op: 'send', user, data }) as Promise<{ user: string; online: boolean }>;
+  }
+
+  /** Who is subscribed to `channel` (a channel whose namespace keeps presence). */
+  async presence(channel: string): Promise<PresenceClient[]> {
+    return ((await this.#request({ op: 'presence', channel })) as { clients: PresenceClient[] }).clients;
+  }
+
+  /** The channel's kept publications: the newest `limit`, or those after `since`. */
+  history(channel: string, options: { since?: StreamPosition; limit?: number } = {}): Promise<HistoryResult> {
+    return this.#request({ op: 'history', channel, ...options }) as Promise<HistoryResult>;
+  }
+
+  /**
+   * Gives the connection a fresh token before its current one expires (`connected` and the welcome
+   * tell when: the server closes with 4100 at expiry otherwise).
+   */
+  refresh(token: string): Promise<{ user: string | null; expiresAt?: number }> {
+    return this.#request({ op: 'refresh', token }) as Promise<{ user: string | null; expiresAt?: number }>;
+  }
+
+  /** A round trip to the server. */
+  async ping(): Promise<void> {
+    await this.#request({ op: 'ping' });
+  }
+
+  async #open(): Promise<void> {
+    if (!this.#wanted) return;
+    this.#setState('connecting');
+    this.emit('connecting', { attempt: this.#attempt });
+    let token: string | undefined;
+    try {
+      token = typeof this.#options.token === 'function' ? await this.#options.token() : this.#options.token;
+    } catch (error) {
+      this.emit('error', new HeraldClientError('HERALD_CLIENT_TOKEN', `The token function failed: ${String(error)}`));
+      return this.#scheduleReconnect();
+    }
+    if (!this.#wanted) return;
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#WebSocket(connectUrl(this.url, PROTOCOL_VERSION, token));
+    } catch (error) {
+      this.emit('error', new HeraldClientError(ClientErrorCode.CLOSED, `Cannot open ${this.url}: ${String(error)}`));
+      return this.#scheduleReconnect();
+    }
+    this.#socket = socket;
+    // No welcome within the request timeout: treat as a failed attempt.
+    const welcomeTimer = setTimeout(() => socket.close(), this.#options.requestTimeoutMs);
+    socket.onmessage = (event) => {
+      if (typeof event.data !== 'string') return;
+      let frame: ServerFrame;
+      try {
+        frame = JSON.parse(event.data) as ServerFrame;
+      } catch {
+        return;
+      }
+      if (frame.type === 'welcome') clearTimeout(welcomeTimer);
+      this.#receive(frame);
+    };
+    socket.onclose = (event) => {
+      clearTimeout(welcomeTimer);
+      if (this.#socket !== socket) return;
+      this.#socket = undefined;
+      this.#lost(event.code, event.reason, this.#wanted && shouldReconnect(event.code));
+    };
+    socket.onerror = () => {
+      // Followed by close, which decides what happens next.
+    };
+  }
+
+  #receive(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'welcome':
+        this.#connection = frame.connection;
+        this.#attempt = 0;
+        this.#setState('connected');
+        this.emit('connected', frame.expiresAt === undefined ? { connection: frame.connection, user: frame.user } : { connection: frame.connection, user: frame.user, expiresAt: frame.expiresAt });
+        for (const subscription of this.#subscriptions.values()) this.#sendSubscribe(subscription);
+        this.#flushQueue();
+        this.#startPing();
+        this.#scheduleRefresh(frame.expiresAt);
+        return;
+      case 'reply':
+        return this.#requests.settle(frame.id, frame.result, frame.error);
+      case 'pub': {
+        const subscription = this.#subscriptions.get(frame.channel);
+        if (subscription !== undefined && !subscription.publication(frame.data, frame.offset, frame.epoch)) this.#resubscribe(subscription);
+        return;
+      }
+      case 'join':
+      case 'leave':
+        return this.#subscriptions.get(frame.channel)?.presence(frame.type, frame.client);
+      case 'message':
+        return this.emit('message', { from: frame.from, data: frame.data });
+    }
+  }
+
+  #sendSubscribe(subscription: Subscription): void {
+    const request: Record<string, unknown> = { op: 'subscribe', ...subscription.subscribeRequest() };
+    if (this.#options.info !== undefined) request.info = this.#options.info;
+    const socket = this.#socket;
+    const current = (): boolean => this.#subscriptions.get(subscription.channel) === subscription && this.#socket === socket;
+    this.#send(request, (result, error) => {
+      if (!current()) return;
+      if (error === undefined) subscription.confirmed(result as SubscribeResult);
+      else if (error.code === 'HERALD_ERR_BROKER_UNAVAILABLE' || error.code === 'HERALD_ERR_INTERNAL') socket?.close(); // transient: retry on a fresh connection
+      else subscription.refused(error);
+    }).catch((error: HeraldClientError) => {
+      // No reply in time: the connection is not working; a fresh one resubscribes.
+      if (error.code === ClientErrorCode.TIMEOUT && current()) socket?.close();
+    });
+  }
+
+  /** A gap or a new epoch: replace the server-side subscription with one recovering from our position. */
+  #resubscribe(subscription: Subscription): void {
+    this.#send({ op: 'unsubscribe', channel: subscription.channel }).catch(() => {});
+    this.#sendSubscribe(subscription);
+  }
+
+  #detachSubscription(subscription: Subscription): void {
+    if (this.#subscriptions.get(subscription.channel) !== subscription) return;
+    this.#subscriptions.delete(subscription.channel);
+    if (this.#state === 'connected') this.#send({ op: 'unsubscribe', channel: subscription.channel }).catch(() => {});
+  }
+
+  /** Sends a request now if connected, else once connected (or rejects when the client is closed). */
+  #request(request: Record<string, unknown>): Promise<unknown> {
+    if (this.#state === 'connected') return this.#send(request);
+    if (!this.#wanted) return Promise.reject(new HeraldClientError(ClientErrorCode.CLOSED, 'The client is not connected: call connect()'));
+    return new Promise((resolve, reject) => {
+      const send = (): void => {
+        clearTimeout(timer);
+        if (this.#state === 'connected') this.#send(request).then(resolve, reject);
+        else reject(new HeraldClientError(ClientErrorCode.CLOSED, 'The client was closed'));
+      };
+      const timer = setTimeout(() => {
+        this.#queued = this.#queued.filter((queued) => queued !== send);
+        reject(new HeraldClientError(ClientErrorCode.TIMEOUT, `Not connected within ${this.#options.requestTimeoutMs} ms`));
+      }, this.#options.requestTimeoutMs);
+      this.#queued.push(send);
+    });
+  }
+
+  #send(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void): Promise<unknown> {
+    const socket = this.#socket;
+    if (socket === undefined || socket.readyState !== OPEN) {
+      return Promise.reject(new HeraldClientError(ClientErrorCode.CONNECTION_LOST, 'The connection is not open'));
+    }
+    const { id, reply } = this.#requests.add(this.#options.requestTimeoutMs, onReply);
+    socket.send(JSON.stringify({ id, ...request }));
+    return reply;
+  }
+
+  #flushQueue(): void {
+    const queued = this.#queued;
+    this.#queued = [];
+    for (const send of queued) send();
+  }
+
+  #startPing(): void {
+    clearInterval(this.#pingTimer);
+    if (this.#options.pingIntervalMs <= 0) return;
+    const socket = this.#socket;
+    this.#pingTimer = setInterval(() => {
+      this.#send({ op: 'ping' }).catch((error: HeraldClientError) => {
+        // A server that does not answer is as good as gone: drop the socket and reconnect.
+        if (error.code === ClientErrorCode.TIMEOUT && this.#socket === socket) socket?.close();
+      });
+    }, this.#options.pingIntervalMs);
+  }
+
+  /**
+   * With a token function, fetches a fresh token and refreshes the connection at 80% of the
+   * current token's remaining life, so the server never has to close it (4100).
+   */
+  #scheduleRefresh(expiresAt: number | undefined): void {
+    clearTimeout(this.#refreshTimer);
+    const source = this.#options.token;
+    if (expiresAt === undefined || typeof source !== 'function') return;
+    const socket = this.#socket;
+    const delay = Math.max(0, Math.floor((expiresAt - Date.now()) * 0.8));
+    this.#refreshTimer = setTimeout(async () => {
+      try {
+        const result = await this.refresh(await source());
+        if (this.#socket !== socket) return;
+        this.emit('refreshed', result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt });
+        this.#scheduleRefresh(result.expiresAt);
+      } catch (error) {
+        // The server will close with 4100 at expiry; the reconnect then fetches a token again.
+        if (this.#socket === socket) this.emit('error', error instanceof HeraldClientError ? error : new HeraldClientError('HERALD_CLIENT_TOKEN', `The token refresh failed: ${String(error)}`));
+      }
+    }, Math.min(delay, 2 ** 31 - 1));
+  }
+
+  #lost(code: number, reason: string, reconnect: boolean): void {
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#refreshTimer);
+    this.#connection = undefined;
+    for (const subscription of this.#subscriptions.values()) subscription.disconnected();
+    this.#requests.rejectAll(new HeraldClientError(ClientErrorCode.CONNECTION_LOST, `Connection closed (${code}) before the reply`, code));
+    if (!reconnect) this.#wanted = false;
+    this.#setState(reconnect ? 'connecting' : 'disconnected');
+    this.emit('disconnected', { code, reason, reconnect });
+    if (reconnect) this.#scheduleReconnect();
+    else this.#flushQueue();
+  }
+
+  #scheduleReconnect(): void {
+    if (!this.#wanted) return;
+    const delay = backoffDelay(this.#attempt++, { minDelayMs: this.#options.minReconnectDelayMs, maxDelayMs: this.#options.maxReconnectDelayMs });
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => void this.#open(), delay);
+  }
+
+  #detachSocket(socket: WebSocketLike): void {
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    // Closing a socket that is still connecting reports an error; nothing is listening any more.
+    socket.onerror = () => {};
+  }
+
+  #setState(state: ConnectionState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+}

@@ -1,0 +1,48 @@
+/** The /connect protocol as the SDK sees it (docs/protocol.md is the reference). */
+export const PROTOCOL_VERSION = 1;
+
+export interface StreamPosition {
+  offset: number;
+  epoch: string;
+}
+
+export interface PresenceClient {
+  connection: string;
+  user: string | null;
+  info?: unknown;
+}
+
+export interface HistoryEntry {
+  offset: number;
+  data: unknown;
+}
+
+export interface SubscribeResult {
+  channel: string;
+  recoverable: boolean;
+  offset?: number;
+  epoch?: string;
+  recovered?: boolean;
+  publications?: HistoryEntry[];
+}
+
+export interface PublishResult {
+  channel: string;
+  offset?: number;
+  epoch?: string;
+  duplicate?: boolean;
+}
+
+export interface HistoryResult {
+  channel: string;
+  offset: number;
+  epoch: string;
+  publications: HistoryEntry[];
+}
+
+export type ServerFrame =
+  | { type: 'welcome'; connection: string; user: string | null; protocol: number; expiresAt?: number }
+  | { type: 'reply'; id?: number | string; result?: unknown; error?: { code: string; message: string } }
+  | { type: 'pub'; channel: string; offset?: number; epoch?: string; data: unknown }
+  | { type: 'join' | 'leave'; channel: string; client: PresenceClient }
+  | { type: 'message'; from: string | null; data: unknown };

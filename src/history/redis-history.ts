@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { HistoryOptions } from '../channels/namespace.ts';
+import { Errors, HeraldError } from '../errors.ts';
+import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
+
+/**
+ * Publishes atomically with the history write: ONE script increments the channel's offset, appends
+ * to its stream and PUBLISHes the message carrying `{"offset","epoch"}`, so offsets are strictly
+ * increasing across processes and what subscribers receive is exactly what history holds.
+ *
+ * Keys: `<prefix>history-meta:<channel>` (hash: offset, epoch), `<prefix>history:<channel>` (stream,
+ * entry id `<offset>-0`, field `d` = data JSON), `<prefix>idempotency:<channel>:<key>`.
+ * A missing meta hash (flushed, expired, deleted) means a new epoch, and the stream is dropped with it.
+ */
+const PUBLISH_SCRIPT = `
+if #KEYS == 3 then
+  local seen = redis.call('GET', KEYS[3])
+  if seen then
+    if seen == '' then return {0, '', 0, 1} end
+    local sep = string.find(seen, ':', 1, true)
+    return {tonumber(string.sub(seen, 1, sep - 1)), string.sub(seen, sep + 1), 0, 1}
+  end
+end
+if ARGV[4] == '0' then
+  local reached = redis.call('PUBLISH', ARGV[1], ARGV[2])
+  if #KEYS == 3 then redis.call('SET', KEYS[3], '', 'EX', ARGV[8]) end
+  return {0, '', reached, 0}
+end
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[7]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
+end
+local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+local reached = redis.call('PUBLISH', ARGV[1], 'herald1 {"offset":' .. offset .. ',"epoch":"' .. epoch .. '"' .. ARGV[3] .. '}\\n' .. ARGV[2])
+if #KEYS == 3 then redis.call('SET', KEYS[3], offset .. ':' .. epoch, 'EX', ARGV[8]) end
+return {offset, epoch, reached, 0}
+`;
+
+/** Reads position and entries in one step, creating the epoch if the channel has none yet. */
+const READ_SCRIPT = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+local offset = tonumber(redis.call('HGET', KEYS[1], 'offset'))
+local limit = tonumber(ARGV[5])
+local entries = {}
+if limit ~= 0 then
+  if ARGV[3] ~= '' then
+    if ARGV[4] == epoch then
+      if limit > 0 then entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[3] .. '-0', '+', 'COUNT', limit)
+      else entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[3] .. '-0', '+') end
+    end
+  elseif limit > 0 then entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', limit)
+  else entries = redis.call('XREVRANGE', KEYS[2], '+', '-') end
+end
+return {offset, epoch, entries}
+`;
+
+type ScriptRedis = Redis & {
+  heraldPublish(numKeys: number, ...args: Array<string | number>): Promise<[number, string, number, number]>;
+  heraldHistory(numKeys: number, ...args: Array<string | number>): Promise<[number, string, Array<[string, string[]]>]>;
+};
+
+export interface HistoryPublishResult {
+  reached: number;
+  position: StreamPosition | undefined;
+  duplicate: boolean;
+}
+
+/** History in Redis streams, shared by every process: any process can serve any recovery. */
+export class RedisHistory implements History {
+  readonly #redis: ScriptRedis;
+  readonly #prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    redis.defineCommand('heraldPublish', { lua: PUBLISH_SCRIPT });
+    redis.defineCommand('heraldHistory', { lua: READ_SCRIPT });
+    this.#redis = redis as ScriptRedis;
+    this.#prefix = prefix;
+  }
+
+  /**
+   * Publishes `json` on `channel` (wire message `message` when there is no history) and records it
+   * in history when `history` is set; an `idempotencyKey` seen on the channel within
+   * IDEMPOTENCY_TTL_SECONDS makes it a no-op that returns the first publication's position.
+   */
+  async publish(
+    channel: string,
+    json: string,
+    message: string,
+    from: string | undefined,
+    history: HistoryOptions | undefined,
+    idempotencyKey: string | undefined,
+  ): Promise<HistoryPublishResult> {
+    const keys = [this.#metaKey(channel), this.#streamKey(channel)];
+    if (idempotencyKey !== undefined) keys.push(`${this.#prefix}idempotency:${channel}:${idempotencyKey}`);
+    const [offset, epoch, reached, duplicate] = await this.#redis.heraldPublish(
+      keys.length,
+      ...keys,
+      this.#prefix + channel,
+      history === undefined ? message : json,
+      from === undefined ? '' : `,"from":${JSON.stringify(from)}`,
+      history === undefined ? 0 : history.size,
+      history === undefined ? 0 : history.ttlSeconds,
+      history === undefined ? 0 : Math.max(history.ttlSeconds, POSITION_TTL_SECONDS),
+      newEpoch(),
+      IDEMPOTENCY_TTL_SECONDS,
+    );
+    return { reached, duplicate: duplicate === 1, position: epoch === '' ? undefined : { offset, epoch } };
+  }
+
+  async read(channel: string, query: HistoryQuery = {}): Promise<HistoryPage> {
+    const since = query.since;
+    const [offset, epoch, entries] = await this.#redis
+      .heraldHistory(
+      2,
+      this.#metaKey(channel),
+      this.#streamKey(channel),
+      newEpoch(),
+      POSITION_TTL_SECONDS,
+      since === undefined ? '' : since.offset,
+      since === undefined ? '' : since.epoch,
+        query.limit ?? -1,
+      )
+      .catch(unavailable);
+    const publications = entries.map(([id, fields]) => ({ offset: Number.parseInt(id, 10), json: fields[1]! }));
+    if (since === undefined) publications.reverse();
+    return { position: { offset, epoch }, publications };
+  }
+
+  async remove(channel: string): Promise<void> {
+    await this.#redis.del(this.#metaKey(channel), this.#streamKey(channel)).catch(unavailable);
+  }
+
+  #metaKey(channel: string): string {
+    return `${this.#prefix}history-meta:${channel}`;
+  }
+
+  #streamKey(channel: string): string {
+    return `${this.#prefix}history:${channel}`;
+  }
+}
+
+/** Redis errors reach callers as the one error they can answer with (503 / an error reply). */
+export function unavailable(error: unknown): never {
+  throw new HeraldError(Errors.BROKER_UNAVAILABLE, undefined, { cause: error });
+}
+
+function newEpoch(): string {
+  return randomBytes(6).toString('base64url');
+}

@@ -1,0 +1,22 @@
+/** One subscriber of a channel, as presence reports it. */
+export interface PresenceEntry {
+  /** The connection id (unique across the cluster). */
+  connection: string;
+  /** The user id, or null for an anonymous connection. */
+  user: string | null;
+  /** What the client said about itself when subscribing (untrusted, at most 1 KB of JSON). */
+  info?: unknown;
+}
+
+/**
+ * Who is subscribed to which presence channel, across every process. Entries of a process that
+ * dies without cleaning up disappear within the presence TTL, because live processes keep
+ * refreshing theirs. Memory and Redis implementations pass the same conformance suite.
+ */
+export interface Presence {
+  join(channel: string, entry: PresenceEntry): Promise<void>;
+  leave(channel: string, connection: string): Promise<void>;
+  /** The channel's current entries, in no particular order. */
+  list(channel: string): Promise<PresenceEntry[]>;
+  close(): Promise<void>;
+}

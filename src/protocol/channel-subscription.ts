@@ -1,0 +1,66 @@
+import type { Publication } from '../channels/publication.ts';
+import type { Subscriber } from '../channels/subscriber-registry.ts';
+import { Errors, HeraldError } from '../errors.ts';
+import type { StreamPosition } from '../history/history.ts';
+import type { Connection } from '../transport/connection.ts';
+import { encodeChannelPush, encodeMessagePush } from './frames.ts';
+
+/**
+ * One /connect subscription: delivers the channel's publications as protocol frames, shared by
+ * every /connect subscriber on this process.
+ *
+ * The seam between recovery and the live stream: the subscription is registered (and buffers)
+ * BEFORE history is read, so nothing published meanwhile is missed; once the reply with the
+ * recovered publications is sent, the buffer is flushed, skipping what the history read already
+ * covered (offset <= the position it returned). No gap, no duplicate.
+ */
+export class ChannelSubscription implements Subscriber {
+  readonly channel: string;
+  readonly presence: boolean;
+  /** Whether this connection's presence entry was written (so a leave is due). */
+  joined = false;
+  readonly #connection: Connection;
+  #buffer: Publication[] | undefined = [];
+  #covered: StreamPosition | undefined;
+
+  constructor(connection: Connection, channel: string, presence: boolean) {
+    this.#connection = connection;
+    this.channel = channel;
+    this.presence = presence;
+  }
+
+  deliver(publication: Publication): void {
+    if (this.#buffer !== undefined) this.#buffer.push(publication);
+    else this.#send(publication);
+  }
+
+  lost(): void {
+    this.#connection.fail(new HeraldError(Errors.GAP_DETECTED));
+  }
+
+  /** Starts live delivery: what arrived while subscribing goes out now, minus what `covered` includes. */
+  goLive(covered: StreamPosition | undefined): void {
+    this.#covered = covered;
+    const buffered = this.#buffer ?? [];
+    this.#buffer = undefined;
+    for (const publication of buffered) this.#send(publication);
+  }
+
+  #send(publication: Publication): void {
+    if (publication.event !== undefined && !this.presence) return;
+    const covered = this.#covered;
+    if (covered !== undefined && publication.offset !== undefined && publication.offset <= covered.offset && publication.epoch === covered.epoch) return;
+    this.#connection.sendFrame(publication.frame('protocol', encodeChannelPush));
+  }
+}
+
+/** The connection's private-message inbox (its user's `#user:<id>` channel). */
+export class InboxSubscription implements Subscriber {
+  readonly #connection: Connection;
+  constructor(connection: Connection) {
+    this.#connection = connection;
+  }
+  deliver(publication: Publication): void {
+    this.#connection.sendFrame(publication.frame('protocol-message', encodeMessagePush));
+  }
+}

@@ -1,0 +1,207 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { ChannelPermissions } from '../auth/channel-permissions.ts';
+import type { Broker } from '../broker/broker.ts';
+import { userChannel } from '../channels/channel-name.ts';
+import type { Namespaces } from '../channels/namespace.ts';
+import type { Publisher } from '../channels/publisher.ts';
+import { Errors, HeraldError } from '../errors.ts';
+import { isRecovered } from '../history/history.ts';
+import type { Presence, PresenceEntry } from '../presence/presence.ts';
+import type { Connection } from '../transport/connection.ts';
+import type { SocketHandler } from '../transport/socket-server.ts';
+import { ChannelSubscription, InboxSubscription } from './channel-subscription.ts';
+import { encodeError, encodePublications, encodeResult, parseRequest, PROTOCOL_VERSION, RequestError, type Request, type RequestId } from './frames.ts';
+
+/** What the /connect protocol works with. */
+export interface ProtocolContext {
+  broker: Broker;
+  /** The one permission check for client requests (auth/channel-permissions.ts). */
+  permissions: ChannelPermissions;
+  publisher: Publisher;
+  namespaces: Namespaces;
+  presence: Presence;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * The /connect route: one socket, many channels (docs/protocol.md).
+ *
+ * Identity is `connection.user`, set by authentication before this handler runs; undefined is an
+ * anonymous connection. A user's connections all listen on the user's private channel, which no
+ * client can name. Every op that names a channel goes through the channel permission check.
+ */
+export function connectRoute(context: ProtocolContext): SocketHandler {
+  return async (connection) => {
+    const version = connection.query.get('protocol');
+    if (version !== null && version !== String(PROTOCOL_VERSION)) {
+      throw new HeraldError(Errors.UNSUPPORTED_PROTOCOL, `Unsupported protocol version ${JSON.stringify(version).slice(0, 40)}: this server speaks ${PROTOCOL_VERSION}`);
+    }
+    const session = new ProtocolSession(connection, context);
+    // Broker down: BROKER_UNAVAILABLE, which closes with 1013 (try again later).
+    if (connection.user !== undefined) {
+      await connection.subscribe(userChannel(connection.user), { subscriber: new InboxSubscription(connection), reserved: true });
+    }
+    const welcome: Record<string, unknown> = { type: 'welcome', connection: connection.id, user: connection.user ?? null, protocol: PROTOCOL_VERSION };
+    // When the token expires (ms since the epoch): refresh before then, or be closed with 4100.
+    if (connection.tokenExpiresAt !== undefined) welcome.expiresAt = connection.tokenExpiresAt;
+    connection.send(welcome);
+    connection.onMessage((text) => session.handle(text));
+    connection.onClose(() => session.closed());
+  };
+}
+
+/** Turns a permission refusal into the error reply. */
+function allowed(refusal: HeraldError | undefined): void {
+  if (refusal !== undefined) throw refusal;
+}
+
+class ProtocolSession {
+  readonly #connection: Connection;
+  readonly #context: ProtocolContext;
+  readonly #subscriptions = new Map<string, ChannelSubscription>();
+
+  constructor(connection: Connection, context: ProtocolContext) {
+    this.#connection = connection;
+    this.#context = context;
+  }
+
+  async handle(text: string): Promise<void> {
+    let request: Request;
+    try {
+      request = parseRequest(text);
+    } catch (error) {
+      if (!(error instanceof RequestError)) throw error;
+      this.#connection.send(encodeError(error.id, error.error));
+      return;
+    }
+    try {
+      await this.#run(request);
+    } catch (error) {
+      // HeraldErrors are answers (the socket stays open); anything else is a bug: Connection
+      // logs it and closes with 1011.
+      if (!(error instanceof HeraldError) || error.closeCode !== undefined) throw error;
+      if (this.#connection.isOpen) this.#connection.send(encodeError(request.id, error));
+    }
+  }
+
+  closed(): void {
+    for (const subscription of this.#subscriptions.values()) this.#leave(subscription);
+    this.#subscriptions.clear();
+  }
+
+  async #run(request: Request): Promise<void> {
+    switch (request.op) {
+      case 'subscribe':
+        return this.#subscribe(request);
+      case 'unsubscribe': {
+        const subscription = this.#subscriptions.get(request.channel);
+        if (subscription === undefined) throw new HeraldError(Errors.NOT_SUBSCRIBED, `Not subscribed to ${request.channel}`);
+        this.#subscriptions.delete(request.channel);
+        this.#connection.unsubscribe(request.channel);
+        this.#leave(subscription);
+        return this.#reply(request.id, { channel: request.channel });
+      }
+      case 'publish': {
+        allowed(this.#context.permissions.authorizePublish(this.#connection, request.channel));
+        const result = await this.#connection.publish(request.channel, request.data, { idempotencyKey: request.idempotencyKey });
+        const { reached: _reached, ...position } = result;
+        return this.#reply(request.id, { channel: request.channel, ...position });
+      }
+      case 'send': {
+        const from = this.#connection.user;
+        if (from === undefined) throw new HeraldError(Errors.IDENTITY_REQUIRED, 'Anonymous connections cannot send private messages');
+        const { reached } = await this.#context.publisher.publish(userChannel(request.user), { from, data: request.data }, this.#connection.id, { reserved: true });
+        return this.#reply(request.id, { user: request.user, online: reached > 0 });
+      }
+      case 'presence': {
+        allowed(this.#context.permissions.authorizePresence(this.#connection, request.channel));
+        if (!this.#context.namespaces.presenceOf(request.channel)) throw new HeraldError(Errors.PRESENCE_DISABLED, `${request.channel} keeps no presence`);
+        const clients = await this.#context.presence.list(request.channel);
+        return this.#reply(request.id, { channel: request.channel, clients });
+      }
+      case 'history': {
+        allowed(this.#context.permissions.authorizeHistory(this.#connection, request.channel));
+        const history = this.#context.namespaces.historyOf(request.channel);
+        if (history === undefined) throw new HeraldError(Errors.HISTORY_DISABLED, `${request.channel} keeps no history`);
+        const limit = Math.min(request.limit ?? history.size, history.size);
+        const page = await this.#context.broker.history.read(request.channel, { since: request.since, limit });
+        const result = { channel: request.channel, ...page.position };
+        return this.#reply(request.id, result, `"publications":${encodePublications(page.publications)}`);
+      }
+      case 'refresh': {
+        try {
+          await this.#connection.refreshToken(request.token);
+        } catch (error) {
+          // A refused token is an answer (the connection keeps its current one), not a close.
+          if (!(error instanceof HeraldError)) throw error;
+          return this.#connection.send(encodeError(request.id, error));
+        }
+        const expiresAt = this.#connection.tokenExpiresAt;
+        return this.#reply(request.id, expiresAt === undefined ? { user: this.#connection.user ?? null } : { user: this.#connection.user ?? null, expiresAt });
+      }
+      case 'ping':
+        return this.#reply(request.id, {});
+    }
+  }
+
+  async #subscribe(request: Extract<Request, { op: 'subscribe' }>): Promise<void> {
+    const { channel } = request;
+    if (this.#subscriptions.has(channel)) throw new HeraldError(Errors.ALREADY_SUBSCRIBED, `Already subscribed to ${channel}`);
+    allowed(this.#context.permissions.authorizeSubscribe(this.#connection, channel));
+    const history = this.#context.namespaces.historyOf(channel);
+    const subscription = new ChannelSubscription(this.#connection, channel, this.#context.namespaces.presenceOf(channel));
+    this.#subscriptions.set(channel, subscription);
+    let result: Record<string, unknown> = { channel, recoverable: history !== undefined };
+    let recovered = '';
+    let covered;
+    try {
+      await this.#connection.subscribe(channel, { subscriber: subscription });
+      if (history !== undefined) {
+        // Read AFTER the subscription is live in the broker: see ChannelSubscription for the seam.
+        const page = await this.#context.broker.history.read(channel, request.since === undefined ? { limit: 0 } : { since: request.since });
+        covered = page.position;
+        result = { ...result, ...page.position };
+        if (request.since !== undefined) {
+          const ok = isRecovered(request.since, page);
+          result.recovered = ok;
+          if (ok) recovered = encodePublications(page.publications);
+        }
+      }
+      if (subscription.presence && this.#subscriptions.get(channel) === subscription) {
+        const entry: PresenceEntry = { connection: this.#connection.id, user: this.#connection.user ?? null };
+        if (request.info !== undefined) entry.info = request.info;
+        await this.#context.presence.join(channel, entry);
+        subscription.joined = true;
+        await this.#connection.publish(channel, entry, { event: 'join' });
+      }
+    } catch (error) {
+      if (this.#subscriptions.get(channel) === subscription) {
+        this.#subscriptions.delete(channel);
+        this.#connection.unsubscribe(channel);
+        this.#leave(subscription);
+      }
+      throw error;
+    }
+    if (this.#subscriptions.get(channel) !== subscription) {
+      throw new HeraldError(Errors.NOT_SUBSCRIBED, `Unsubscribed from ${channel} before the subscription completed`);
+    }
+    this.#reply(request.id, result, recovered === '' ? '' : `"publications":${recovered}`);
+    subscription.goLive(covered);
+  }
+
+  #leave(subscription: ChannelSubscription): void {
+    if (!subscription.joined) return;
+    subscription.joined = false;
+    const { channel } = subscription;
+    const connection = this.#connection;
+    const entry: PresenceEntry = { connection: connection.id, user: connection.user ?? null };
+    this.#context.presence
+      .leave(channel, connection.id)
+      .then(() => this.#context.publisher.publish(channel, entry, connection.id, { event: 'leave' }))
+      .catch((error: unknown) => this.#context.log.warn({ connection: connection.id, channel, err: error }, 'could not record a presence leave'));
+  }
+
+  #reply(id: RequestId | undefined, result: object, extra = ''): void {
+    this.#connection.send(encodeResult(id, result, extra));
+  }
+}

@@ -1,0 +1,177 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import type { FastifyBaseLogger } from 'fastify';
+import { Redis } from 'ioredis';
+import { Errors, HeraldError } from '../errors.ts';
+import { failureReason, runTask } from './run-task.ts';
+import type { TaskProgress, TaskRegistry } from './task-registry.ts';
+import type { TaskEventSink, TaskRunner, TaskState, TaskStatus } from './task-runner.ts';
+
+export interface BullMqTaskRunnerOptions {
+  url: string;
+  /** Herald's Redis prefix; the queue's keys live under `<prefix>bull:herald-tasks:`. */
+  prefix: string;
+  /**
+   * How long a running task's lock lasts without renewal, and how often workers look for tasks
+   * whose worker died: a killed worker's task runs again elsewhere after about twice this.
+   */
+  stallMs: number;
+  registry: TaskRegistry;
+  publish: TaskEventSink;
+  log: FastifyBaseLogger;
+}
+
+interface JobData {
+  args: unknown;
+}
+
+const QUEUE = 'herald-tasks';
+
+/**
+ * Tasks in a BullMQ queue in Redis. Any process with workers (a server, unless
+ * `HERALD_TASK_WORKERS=0`, or `npm run worker`) may run a task; the worker publishes progress and
+ * outcome to the task's channel, so they reach the starting socket on whichever process holds it.
+ * A task whose worker dies is found by another worker's stalled-job check and run again once
+ * (BullMQ `maxStalledCount: 1`); a second death fails it, and that too is published.
+ */
+export class BullMqTaskRunner implements TaskRunner {
+  readonly kind = 'bullmq' as const;
+  readonly #options: BullMqTaskRunnerOptions;
+  #connection: Redis | undefined;
+  #queue: Queue<JobData> | undefined;
+  #worker: Worker<JobData> | undefined;
+  #workerConnection: Redis | undefined;
+
+  constructor(options: BullMqTaskRunnerOptions) {
+    this.#options = options;
+  }
+
+  /** The queue, connected on first use: creating a Herald opens no Redis connection by itself. */
+  #queueNow(): Queue<JobData> {
+    if (this.#queue === undefined) {
+      // Starting a task fails fast (503) while Redis is down rather than waiting in memory.
+      this.#connection = new Redis(this.#options.url, { connectionName: 'herald-tasks', enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      this.#connection.on('error', () => {});
+      this.#queue = new Queue<JobData>(QUEUE, { connection: this.#connection, prefix: this.#prefix });
+      this.#queue.on('error', () => {});
+    }
+    return this.#queue;
+  }
+
+  get #prefix(): string {
+    return `${this.#options.prefix}bull`;
+  }
+
+  /** Resolves once the queue's Redis connection is ready (BullMQ connects it). */
+  async start(): Promise<void> {
+    await this.#queueNow().waitUntilReady();
+  }
+
+  async enqueue(id: string, name: string, args: unknown): Promise<void> {
+    try {
+      await this.#queueNow().add(name, { args }, {
+        jobId: id,
+        attempts: 1,
+        removeOnComplete: { age: 3600, count: 10_000 },
+        removeOnFail: { age: 86_400, count: 10_000 },
+      });
+    } catch (error) {
+      throw new HeraldError(Errors.BROKER_UNAVAILABLE, 'The task queue is not reachable; the task was not started', { cause: error });
+    }
+  }
+
+  async status(id: string): Promise<TaskStatus | undefined> {
+    let job: Job<JobData> | undefined;
+    let state: string;
+    try {
+      job = (await this.#queueNow().getJob(id)) as Job<JobData> | undefined;
+      if (job === undefined || job === null) return undefined;
+      state = await job.getState();
+    } catch (error) {
+      throw new HeraldError(Errors.BROKER_UNAVAILABLE, 'The task queue is not reachable', { cause: error });
+    }
+    const status: TaskStatus = { id, name: job.name, state: stateOf(state), runs: job.attemptsStarted ?? 0, progress: (job.progress ?? 0) as TaskProgress };
+    if (status.state === 'completed') status.result = job.returnvalue ?? null;
+    if (status.state === 'failed') status.reason = job.failedReason;
+    return status;
+  }
+
+  async startWorkers(concurrency: number): Promise<void> {
+    if (this.#worker !== undefined || concurrency < 1) return;
+    const { url, stallMs, registry, publish, log } = this.#options;
+    // Workers block on Redis; BullMQ requires unlimited retries on their connection.
+    this.#workerConnection = new Redis(url, { connectionName: 'herald-task-worker', maxRetriesPerRequest: null });
+    this.#workerConnection.on('error', () => {});
+    this.#worker = new Worker<JobData>(
+      QUEUE,
+      async (job) => {
+        const definition = registry.get(job.name);
+        if (definition === undefined) throw new Error(`No handler for task ${job.name} in this worker`);
+        return runTask(definition, job.id!, job.data.args, async (progress) => {
+          await job.updateProgress(progress);
+          await publish({ type: 'progress', id: job.id!, progress });
+        });
+      },
+      {
+        connection: this.#workerConnection,
+        prefix: this.#prefix,
+        concurrency,
+        lockDuration: stallMs,
+        stalledInterval: stallMs,
+        maxStalledCount: 1,
+      },
+    );
+    // Outcomes are published once BullMQ has recorded them, so a client that reads
+    // GET /api/tasks/:id on hearing the outcome sees the same.
+    const announce = (event: Parameters<TaskEventSink>[0]): void => {
+      publish(event).catch((error: unknown) => log.warn({ task: event.id, err: error }, 'could not publish task outcome'));
+    };
+    this.#worker.on('completed', (job, result) => announce({ type: 'completed', id: job.id!, result: result ?? null }));
+    this.#worker.on('failed', (job, error) => {
+      if (job !== undefined && job.id !== undefined) announce({ type: 'failed', id: job.id, reason: failureReason(error) });
+    });
+    // A task whose worker died once too often is failed by the stalled-job check, which emits no
+    // 'failed' event: the worker that ran the check announces it.
+    this.#worker.on('stalled', (id) => {
+      this.status(id).then(
+        (status) => {
+          if (status?.state === 'failed') announce({ type: 'failed', id, reason: status.reason ?? 'stalled' });
+        },
+        (error: unknown) => log.warn({ task: id, err: error }, 'could not read a stalled task'),
+      );
+    });
+    // While Redis is down the worker fails on every retry: log the first error of a burst only.
+    let lastErrorLog = 0;
+    this.#worker.on('error', (error) => {
+      if (Date.now() - lastErrorLog < 10_000) return;
+      lastErrorLog = Date.now();
+      log.warn({ err: error }, 'task worker error (repeats within 10 s are not logged)');
+    });
+    await this.#worker.waitUntilReady();
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    const worker = this.#worker;
+    if (worker !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = worker.close();
+      const timedOut = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), timeoutMs);
+      });
+      // Tasks still running after the timeout are left to the stalled-job check of another worker.
+      if (await Promise.race([graceful.then(() => false), timedOut])) await worker.close(true).catch(() => {});
+      clearTimeout(timer);
+    }
+    await this.#queue?.close().catch(() => {});
+    for (const connection of [this.#connection, this.#workerConnection]) {
+      if (connection === undefined) continue;
+      await connection.quit().catch(() => {});
+      connection.disconnect();
+    }
+  }
+}
+
+function stateOf(state: string): TaskState {
+  if (state === 'completed' || state === 'failed') return state;
+  if (state === 'active') return 'running';
+  return 'queued';
+}

@@ -1,0 +1,27 @@
+import type { NamespaceOptions } from '../channels/namespace.ts';
+import type { TaskProgress } from './task-registry.ts';
+
+/** Each task publishes its events to a channel of its own, `task:<id>`. */
+export function taskChannel(id: string): string {
+  return `task:${id}`;
+}
+
+/**
+ * Options of the `task` namespace. Task channels keep history so that a client that subscribes
+ * late (or reconnects mid-task) still gets the latest progress and the outcome: the last 10
+ * events for an hour (a `/connect` subscribe with `since`, or the `history` op, returns them).
+ */
+export const taskNamespaceOptions: NamespaceOptions = { history: { size: 10, ttlSeconds: 3600 } };
+
+/** What a task's channel carries, in order: any number of progress events, then one outcome. */
+export type TaskEvent =
+  | { type: 'progress'; id: string; progress: TaskProgress }
+  | { type: 'completed'; id: string; result: unknown }
+  | { type: 'failed'; id: string; reason: string };
+
+/** Task ids are channel-name safe; BullMQ refuses all-digit custom ids. */
+const TASK_ID = /^(?!\d+$)[A-Za-z0-9_-]{1,100}$/;
+
+export function isValidTaskId(id: unknown): id is string {
+  return typeof id === 'string' && TASK_ID.test(id);
+}

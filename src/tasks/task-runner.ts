@@ -1,0 +1,43 @@
+import type { TaskEvent } from './task-channel.ts';
+import type { TaskProgress } from './task-registry.ts';
+
+/** `queued` → `running` → `completed` | `failed`. */
+export type TaskState = 'queued' | 'running' | 'completed' | 'failed';
+
+/** A task as `GET /api/tasks/:id` reports it. */
+export interface TaskStatus {
+  id: string;
+  name: string;
+  state: TaskState;
+  /** How many times the task has started running: more than 1 when a worker died running it. */
+  runs: number;
+  /** The latest progress report; 0 until the first. */
+  progress: TaskProgress;
+  /** The handler's return value, once `completed`. */
+  result?: unknown;
+  /** Why it failed (the error's message, or "timed out"), once `failed`. */
+  reason?: string;
+}
+
+/** Publishes an event on the task's channel (`task:<id>`). */
+export type TaskEventSink = (event: TaskEvent) => Promise<void>;
+
+/**
+ * Where tasks wait and run. `InProcessTaskRunner` (no Redis) runs them in this process and keeps
+ * their status in memory; `BullMqTaskRunner` puts them in a BullMQ queue in Redis, where any
+ * worker process may run them and they survive the death of the process that started them.
+ * Both publish progress and outcome through the sink, so the starter hears the result as a push.
+ */
+export interface TaskRunner {
+  readonly kind: 'in-process' | 'bullmq';
+  /** Connects (BullMQ: the queue's Redis connection). */
+  start(): Promise<void>;
+  /** Queues a task. Idempotent per id. */
+  enqueue(id: string, name: string, args: unknown): Promise<void>;
+  /** The task's status; undefined for an unknown (or long-expired) id. */
+  status(id: string): Promise<TaskStatus | undefined>;
+  /** Starts running queued tasks here, at most `concurrency` at a time. */
+  startWorkers(concurrency: number): Promise<void>;
+  /** Stops taking tasks; waits up to `timeoutMs` for running ones. */
+  close(timeoutMs: number): Promise<void>;
+}
