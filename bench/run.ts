@@ -55,9 +55,9 @@ const wanted = (names: TargetName[]): TargetName[] => names.filter((n) => target
 // from `startRate`, then bisecting.
 const CLIMB = { startRate: 50, maxRate: 6400, bisections: quick ? 1 : 3, attempts: 2 };
 const config = {
-  fanout1: { targets: wanted(['floor', 'socketio', 'herald']), processes: 1, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
+  fanout1: { targets: wanted(['floor', 'socketio', 'herald', 'herald-connect']), processes: 1, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
   fanout2: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), processes: 2, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
-  idle: { targets: wanted(['floor', 'socketio', 'herald']), steps: quick ? [2000, 4000] : [10_000, 19_000], warmUp: quick ? 1000 : 2000 },
+  idle: { targets: wanted(['floor', 'socketio', 'herald', 'herald-connect']), steps: quick ? [2000, 4000] : [10_000, 19_000], warmUp: quick ? 1000 : 2000 },
   many: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), channels: quick ? 2000 : 10_000, durationMs: quick ? 3000 : 10_000 },
   scale: { targets: wanted(['herald-redis']), connections: quick ? 10_000 : 100_000, processes: quick ? 2 : 6, publications: quick ? 1 : 3 },
 };
@@ -198,9 +198,6 @@ function ms(value: number): string {
 function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }
-function sdkTodoRow(): string {
-  return '| Herald `/connect` + SDK | TODO: the `/connect` protocol and client SDK (branch `protocol`) are not on `main` yet; add this target when `client/` lands |';
-}
 
 function checks(r: Results): Check[] {
   const out: Check[] = [];
@@ -268,7 +265,7 @@ function tables(r: Results): string {
       const [a, b] = [f.fixed.find((x) => x.rate === 50)!, f.fixed.find((x) => x.rate === 200)!];
       push(`| ${TARGETS[f.target as TargetName].label} | ${n(f.maxDeliveriesPerSec)} | ${ratio(f.maxDeliveriesPerSec, floor)} | ${n(f.maxWithoutLossPerSec)} | ${ratio(f.maxWithoutLossPerSec, floorNoLoss)} | ${ms(a.p50Ms)} / ${ms(a.p99Ms)} | ${ms(b.p50Ms)} / ${ms(b.p99Ms)}${b.lost > 0 ? ` (lost ${b.lost})` : ''} | ${b.cpuMicrosPerDelivery} µs |`);
     }
-    push(sdkTodoRow(), '');
+    push('');
   }
   if (r.fanOut2.length > 0) {
     const floor = byTarget(r.fanOut2, 'floor-redis')?.maxDeliveriesPerSec;
@@ -279,7 +276,7 @@ function tables(r: Results): string {
       const [a, b] = [f.fixed.find((x) => x.rate === 50)!, f.fixed.find((x) => x.rate === 200)!];
       push(`| ${TARGETS[f.target as TargetName].label} | ${n(f.maxDeliveriesPerSec)} | ${ratio(f.maxDeliveriesPerSec, floor)} | ${n(f.maxWithoutLossPerSec)} | ${ratio(f.maxWithoutLossPerSec, floorNoLoss)} | ${ms(a.p50Ms)} / ${ms(a.p99Ms)} | ${ms(b.p50Ms)} / ${ms(b.p99Ms)}${b.lost > 0 ? ` (lost ${b.lost})` : ''} | ${b.cpuMicrosPerDelivery} µs |`);
     }
-    push(sdkTodoRow(), '');
+    push('');
   }
   if (r.idle.length > 0) {
     const floor = byTarget(r.idle, 'floor');

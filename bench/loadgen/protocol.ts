@@ -1,5 +1,5 @@
 /** The commands a load-generator process takes over IPC, and what it answers. */
-export type ClientProtocol = 'ws' | 'socketio';
+export type ClientProtocol = 'ws' | 'socketio' | 'connect';
 
 export interface ServerAddress {
   host: string;

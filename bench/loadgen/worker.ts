@@ -92,10 +92,21 @@ function openSubscriber(
     socket.destroy();
     done(false);
   }, 30_000);
-  const path = protocol === 'ws' ? `/ws/${channel}` : '/socket.io/?EIO=4&transport=websocket';
+  const path = protocol === 'ws' ? `/ws/${channel}` : protocol === 'connect' ? '/connect?protocol=1' : '/socket.io/?EIO=4&transport=websocket';
   const socket: RawWebSocket = new RawWebSocket(
     { host: server.host, port: server.port, path, localAddress },
-    protocol === 'ws'
+    protocol === 'connect'
+      ? {
+          // Herald's /connect: welcome, then subscribe (id 1); its reply means the subscription is live.
+          onOpen: () => {},
+          onText: (chunk, start, end) => {
+            if (chunk[start + 9] === 0x70 /* {"type":"pub */ && chunk[start + 10] === 0x75) onPayload(index, chunk, start, end);
+            else if (chunk.toString('latin1', start, start + 18) === '{"type":"welcome",') socket.sendText(`{"op":"subscribe","id":1,"channel":"${channel}"}`);
+            else if (chunk.toString('latin1', start, start + 23) === '{"type":"reply","id":1,') done(chunk.indexOf('"result"', start) !== -1 && chunk.indexOf('"result"', start) < end);
+          },
+          onClose: (code) => closed(index, code, done),
+        }
+      : protocol === 'ws'
       ? {
           onOpen: () => done(true),
           onText: (chunk, start, end) => onPayload(index, chunk, start, end),
@@ -160,7 +171,7 @@ async function openPublisher(request: PublishRequest): Promise<void> {
   if (publisherSocket?.isOpen) return;
   await new Promise<void>((resolve, reject) => {
     const socketio = request.protocol === 'socketio';
-    const path = socketio ? '/socket.io/?EIO=4&transport=websocket' : `/ws/${request.channels[0]}`;
+    const path = socketio ? '/socket.io/?EIO=4&transport=websocket' : request.protocol === 'connect' ? '/connect?protocol=1' : `/ws/${request.channels[0]}`;
     const socket: RawWebSocket = new RawWebSocket(
       { host: request.server.host, port: request.server.port, path },
       {
@@ -185,6 +196,7 @@ function publishOne(request: PublishRequest, channel: string): void {
   const payload = makePayload(seq++);
   if (request.mode === 'http') http!.publish(channel, payload);
   else if (request.protocol === 'socketio') publisherSocket!.sendText(`42["publish","${channel}","${payload}"]`);
+  else if (request.protocol === 'connect') publisherSocket!.sendText(`{"op":"publish","channel":"${channel}","data":"${payload}"}`);
   else publisherSocket!.sendText(payload);
 }
 

@@ -10,7 +10,7 @@ import type { ClientProtocol, ServerAddress } from '../loadgen/protocol.ts';
  * - `socketio`: Engine.IO v4 over WebSocket, `join` / `publish` events, `message` events out.
  * Every target also answers `POST /api/publish {"channel","data"}`.
  */
-export type TargetName = 'floor' | 'floor-redis' | 'socketio' | 'herald' | 'herald-redis';
+export type TargetName = 'floor' | 'floor-redis' | 'socketio' | 'herald' | 'herald-redis' | 'herald-connect';
 
 export interface TargetSpec {
   name: TargetName;
@@ -26,6 +26,7 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
   socketio: { name: 'socketio', label: 'Socket.IO 4 + redis-adapter', protocol: 'socketio', redis: true },
   herald: { name: 'herald', label: 'Herald /ws (memory broker)', protocol: 'ws', redis: false },
   'herald-redis': { name: 'herald-redis', label: 'Herald /ws (Redis broker)', protocol: 'ws', redis: true },
+  'herald-connect': { name: 'herald-connect', label: 'Herald /connect (memory broker)', protocol: 'connect', redis: false },
 };
 
 export interface RunningTarget {
@@ -49,6 +50,7 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
     case 'socketio':
       return { args: [...PRELOAD, 'bench/targets/socketio-server.ts'], env: { ...base, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, ready: '/healthz' };
     case 'herald':
+    case 'herald-connect':
     case 'herald-redis': {
       // The real default app, as `npm start` runs it.
       const env: NodeJS.ProcessEnv = { ...base, HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
