@@ -69,6 +69,7 @@ export const Errors = {
   SHUTTING_DOWN: define('HERALD_ERR_SHUTTING_DOWN', 'The server is shutting down', 503, CloseCode.GOING_AWAY),
   SLOW_CONSUMER: define('HERALD_ERR_SLOW_CONSUMER', 'The client did not read fast enough', 503, CloseCode.TRY_AGAIN_LATER),
   BINARY_NOT_SUPPORTED: define('HERALD_ERR_BINARY_NOT_SUPPORTED', 'Binary frames are not accepted', 400, CloseCode.UNSUPPORTED_DATA),
+  PAGES_NOT_BUILT: define('HERALD_ERR_PAGES_NOT_BUILT', 'The demo pages are not built: run npm run build:web (npm start does it for you)', 503),
   UNKNOWN_TASK: define('HERALD_ERR_UNKNOWN_TASK', 'No task handler is registered under this name', 400),
   TASK_NOT_FOUND: define('HERALD_ERR_TASK_NOT_FOUND', 'No task with this id (unknown, or expired)', 404),
   TASK_FAILED: define('HERALD_ERR_TASK_FAILED', 'The task failed', 500),

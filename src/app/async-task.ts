@@ -10,14 +10,23 @@ import { parseJsonObject } from './json-frame.ts';
 export function asyncTask(herald: Herald, settings: { delayMs: number; timeoutMs: number }): void {
   herald.task(
     'example',
-    async ({ value }: { value: unknown }, ctx) => {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, settings.delayMs);
-        ctx.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          reject(ctx.signal.reason);
+    async ({ value, reportProgress }: { value: unknown; reportProgress?: boolean }, ctx) => {
+      // The task page (POST /example_task) asks for progress in ten steps; the seed's socket does not.
+      const steps = reportProgress === true ? 10 : 1;
+      for (let step = 1; step <= steps; step++) {
+        await new Promise<void>((resolve, reject) => {
+          const aborted = (): void => {
+            clearTimeout(timer);
+            reject(ctx.signal.reason);
+          };
+          const timer = setTimeout(() => {
+            ctx.signal.removeEventListener('abort', aborted);
+            resolve();
+          }, settings.delayMs / steps);
+          ctx.signal.addEventListener('abort', aborted, { once: true });
         });
-      });
+        if (steps > 1) await ctx.progress((100 * step) / steps);
+      }
       return value;
     },
     { timeoutMs: settings.timeoutMs },

@@ -1,4 +1,5 @@
 import type { Herald } from '../herald.ts';
+import { relayClientChannel } from './client-channel.ts';
 
 /**
  * Seed 000's example socket, generalised: `/ws/{channel}` subscribes to `channel` and publishes
@@ -11,14 +12,6 @@ import type { Herald } from '../herald.ts';
  */
 export function channelSockets(herald: Herald): void {
   herald.socket('/ws/:channel', async (socket) => {
-    const channel = socket.params.channel!;
-    const refusal = herald.permissions.authorizeSubscribe(socket, channel);
-    if (refusal !== undefined) throw refusal;
-    await socket.subscribe(channel);
-    socket.onMessage((text) => {
-      const denied = herald.permissions.authorizePublish(socket, channel);
-      if (denied !== undefined) throw denied;
-      return socket.publish(channel, text);
-    });
+    await relayClientChannel(herald, socket, socket.params.channel!);
   });
 }

@@ -3,8 +3,11 @@ import { appSettings, type DefaultAppSettings } from './app-settings.ts';
 import { asyncTask } from './async-task.ts';
 import { broadcastRoom } from './broadcast-room.ts';
 import { channelSockets } from './channel-sockets.ts';
+import { chatRooms } from './chat-rooms.ts';
 import { clock } from './clock.ts';
+import { demoPages } from './demo-pages.ts';
 import { echo } from './echo.ts';
+import { exampleTaskRoute } from './example-task-route.ts';
 import { groupChat } from './group-chat.ts';
 import { privateChat } from './private-chat.ts';
 import { roomChat } from './room-chat.ts';
@@ -29,5 +32,8 @@ export function installDefaultApp(herald: Herald, settings: Partial<DefaultAppSe
   timedEcho(herald, s.timedEchoIntervalMs);
   asyncTask(herald, { delayMs: s.exampleTaskDelayMs, timeoutMs: s.exampleTaskTimeoutMs });
   clock(herald, s.clockIntervalMs);
+  exampleTaskRoute(herald);
+  chatRooms(herald);
+  demoPages(herald);
   return herald;
 }

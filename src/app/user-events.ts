@@ -1,4 +1,5 @@
 import type { Herald } from '../herald.ts';
+import { relayClientChannel } from './client-channel.ts';
 
 /**
  * Seed 000's per-user channel: whatever a socket of user N sends, and whatever a backend publishes
@@ -15,14 +16,6 @@ export function userEvents(herald: Herald): void {
     subscribe: herald.authenticationConfigured ? 'owner' : 'anyone',
   });
   herald.socket('/ws/:user_id(^\\d+$)', async (socket) => {
-    const channel = `user:${socket.params.user_id}`;
-    const refusal = herald.permissions.authorizeSubscribe(socket, channel);
-    if (refusal !== undefined) throw refusal;
-    await socket.subscribe(channel);
-    socket.onMessage((text) => {
-      const denied = herald.permissions.authorizePublish(socket, channel);
-      if (denied !== undefined) throw denied;
-      return socket.publish(channel, text);
-    });
+    await relayClientChannel(herald, socket, `user:${socket.params.user_id}`);
   });
 }
