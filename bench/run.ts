@@ -53,7 +53,7 @@ const wanted = (names: TargetName[]): TargetName[] => names.filter((n) => target
 
 // The fan-out climb in publications/s (1,000 subscribers turn each into 1,000 deliveries): doubling
 // from `startRate`, then bisecting.
-const CLIMB = { startRate: 50, maxRate: 6400, bisections: quick ? 1 : 3, attempts: 2 };
+const CLIMB = { startRate: 50, maxRate: quick ? 1600 : 6400, bisections: quick ? 1 : 3, attempts: 2 };
 const config = {
   fanout1: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'socketio', 'herald', 'herald-connect']), processes: 1, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
   fanout2: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), processes: 2, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
