@@ -5,6 +5,7 @@ import { ClientErrorCode, HeraldClientError } from './errors.ts';
 import { PROTOCOL_VERSION, type HistoryResult, type PresenceClient, type PublishResult, type ServerFrame, type StreamPosition, type SubscribeResult } from './protocol.ts';
 import { PendingRequests } from './requests.ts';
 import { Subscription, type PublicationHandler } from './subscription.ts';
+import { isOutcome, taskEventHandler, type TaskEventHandler } from './task-events.ts';
 import { connectUrl, OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.ts';
 
 export interface HeraldClientOptions {
@@ -121,11 +122,12 @@ export class Herald extends Emitter<HeraldEvents> {
 
   /**
    * Listens to `channel`; `handler` gets each publication's data once, in order, across reconnects.
-   * Subscribing twice to one channel is an error (keep the first Subscription).
+   * Subscribing twice to one channel is an error (keep the first Subscription). With `since` (a
+   * position from `history()`), the first subscription recovers what was published after it.
    */
-  subscribe(channel: string, handler: PublicationHandler): Subscription {
+  subscribe(channel: string, handler: PublicationHandler, options: { since?: StreamPosition } = {}): Subscription {
     if (this.#subscriptions.has(channel)) throw new TypeError(`Already subscribed to ${channel}`);
-    const subscription = new Subscription(channel, handler, (s) => this.#detachSubscription(s));
+    const subscription = new Subscription(channel, handler, (s) => this.#detachSubscription(s), options.since);
     this.#subscriptions.set(channel, subscription);
     if (this.#state === 'connected') this.#sendSubscribe(subscription);
     return subscription;
@@ -165,6 +167,58 @@ export class Herald extends Emitter<HeraldEvents> {
    */
   refresh(token: string): Promise<{ user: string | null; expiresAt?: number }> {
     return this.#request({ op: 'refresh', token }) as Promise<{ user: string | null; expiresAt?: number }>;
+  }
+
+  /**
+   * Starts task `name` on the server (one the server lets clients start) and follows it: `onEvent`
+   * gets each progress event and then the outcome (`completed` with the result, or `failed` with
+   * the reason), once each and in order, across reconnects (the task's channel keeps history).
+   * The server subscribes this connection to the task's channel before queueing the task, so no
+   * event is missed; after the outcome the subscription ends by itself.
+   *
+   * @example
+   * const { id } = await herald.startTask('resize', { url }, (event) => {
+   *   if (event.type === 'progress') bar.value = event.progress;
+   *   if (event.type === 'completed') show(event.result);
+   *   if (event.type === 'failed') alert(event.reason);
+   * });
+   */
+  async startTask(name: string, args: unknown, onEvent: TaskEventHandler): Promise<{ id: string; subscription: Subscription }> {
+    let subscription: Subscription | undefined;
+    const result = (await this.#request({ op: 'task', name, args: args ?? null }, (reply, error) => {
+      // Synchronously, before the task's first event (the next frames) is read.
+      if (error !== undefined) return;
+      const started = reply as SubscribeResult & { task: string };
+      subscription = new Subscription(started.channel, taskEventHandler(onEvent, () => subscription!.unsubscribe()), (s) => this.#detachSubscription(s));
+      this.#subscriptions.set(started.channel, subscription);
+      subscription.confirmed(started);
+    })) as SubscribeResult & { task: string };
+    return { id: result.task, subscription: subscription! };
+  }
+
+  /**
+   * Follows a task started elsewhere (by another page, over HTTP, or before a reload): `onEvent`
+   * first gets the events the task's channel still keeps (the latest progress and, if it is over,
+   * the outcome), then what follows. Resolves with the subscription, or undefined when the task was
+   * already over (nothing more will come).
+   *
+   * @example
+   * // After a reload: the id was kept in sessionStorage by the page that started the task.
+   * await herald.watchTask(sessionStorage.taskId, (event) => render(event));
+   */
+  async watchTask(id: string, onEvent: TaskEventHandler): Promise<Subscription | undefined> {
+    const channel = `task:${id}`;
+    const handler = taskEventHandler(onEvent, () => subscription?.unsubscribe());
+    let subscription: Subscription | undefined;
+    const kept = await this.history(channel);
+    let over = false;
+    for (const entry of kept.publications) {
+      handler(entry.data, { channel, offset: entry.offset, epoch: kept.epoch });
+      over ||= isOutcome(entry.data);
+    }
+    if (over) return undefined;
+    subscription = this.subscribe(channel, handler, { since: { offset: kept.offset, epoch: kept.epoch } });
+    return subscription;
   }
 
   /** A round trip to the server. */
@@ -272,13 +326,13 @@ export class Herald extends Emitter<HeraldEvents> {
   }
 
   /** Sends a request now if connected, else once connected (or rejects when the client is closed). */
-  #request(request: Record<string, unknown>): Promise<unknown> {
-    if (this.#state === 'connected') return this.#send(request);
+  #request(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void): Promise<unknown> {
+    if (this.#state === 'connected') return this.#send(request, onReply);
     if (!this.#wanted) return Promise.reject(new HeraldClientError(ClientErrorCode.CLOSED, 'The client is not connected: call connect()'));
     return new Promise((resolve, reject) => {
       const send = (): void => {
         clearTimeout(timer);
-        if (this.#state === 'connected') this.#send(request).then(resolve, reject);
+        if (this.#state === 'connected') this.#send(request, onReply).then(resolve, reject);
         else reject(new HeraldClientError(ClientErrorCode.CLOSED, 'The client was closed'));
       };
       const timer = setTimeout(() => {

@@ -55,8 +55,9 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   #settle: { resolve: (event: SubscribedEvent) => void; reject: (error: HeraldClientError) => void } | undefined;
 
   /** @internal Created by Herald.subscribe. */
-  constructor(channel: string, handler: PublicationHandler, detach: (subscription: Subscription) => void) {
+  constructor(channel: string, handler: PublicationHandler, detach: (subscription: Subscription) => void, since?: StreamPosition) {
     super();
+    this.#position = since;
     this.channel = channel;
     this.#handler = handler;
     this.#detach = detach;

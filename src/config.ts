@@ -21,7 +21,7 @@ export interface HeraldOptions {
   maxBacklogBytes?: number;
   /** Ping interval in ms; a peer silent for two intervals is dropped. Env `HERALD_HEARTBEAT_MS`, default 25000. */
   heartbeatMs?: number;
-  /** How long shutdown waits for sockets to close, in ms. Env `HERALD_SHUTDOWN_TIMEOUT_MS`, default 3000. */
+  /** How long shutdown waits for sockets to close and running tasks to finish, together, in ms. Env `HERALD_SHUTDOWN_TIMEOUT_MS`, default 3000. */
   shutdownTimeoutMs?: number;
   /**
    * How many tasks this process runs at once. With Redis, 0 makes a server only start tasks and

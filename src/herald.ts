@@ -145,10 +145,6 @@ export class Herald {
       maxConnectionsPerIp: o.maxConnectionsPerIp,
     });
     if (o.allowedOrigins !== undefined) this.#sockets.guard(originGuard(o.allowedOrigins));
-    this.#sockets.route(
-      '/connect',
-      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, log: this.log }),
-    );
     const publishTaskEvent = async (event: { id: string }): Promise<void> => {
       await this.#publisher.publish(taskChannel(event.id), event);
     };
@@ -157,6 +153,10 @@ export class Herald {
         ? new InProcessTaskRunner(this.#taskRegistry, publishTaskEvent, this.log)
         : new BullMqTaskRunner({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.taskStallMs, registry: this.#taskRegistry, publish: publishTaskEvent, log: this.log });
     this.tasks = new Tasks(this.#taskRegistry, this.#taskRunner, this.#registry);
+    this.#sockets.route(
+      '/connect',
+      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, tasks: this.tasks, log: this.log }),
+    );
     this.#namespaces.define('task', taskNamespaceOptions);
     this.#schedules = new ScheduleRegistry(this.log);
     installErrorReplies(this.http);
@@ -310,12 +310,14 @@ export class Herald {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#shuttingDown = true;
+      // One budget for the sockets' drain and the running tasks together.
+      const deadline = Date.now() + this.options.shutdownTimeoutMs;
       this.#schedules.stop();
       await this.#sockets.close(this.options.shutdownTimeoutMs);
       await this.http.close();
       this.#gapRepair.close();
       await this.presence.close();
-      await this.#taskRunner.close(this.options.shutdownTimeoutMs);
+      await this.#taskRunner.close(Math.max(0, deadline - Date.now()));
       await this.#election?.close();
       await this.broker.close();
     })();

@@ -8,7 +8,7 @@ export type { RouteAuthentication } from './auth/connection-authenticator.ts';
 export type { HistoryOptions, NamespaceOptions } from './channels/namespace.ts';
 export type { PresenceEntry } from './presence/presence.ts';
 export type { PublishResult } from './broker/broker.ts';
-export type { TaskContext, TaskHandler, TaskOptions, TaskProgress } from './tasks/task-registry.ts';
+export type { TaskClientAccess, TaskContext, TaskHandler, TaskOptions, TaskProgress } from './tasks/task-registry.ts';
 export type { TaskState, TaskStatus } from './tasks/task-runner.ts';
 export type { TaskEvent } from './tasks/task-channel.ts';
 export type { StartTaskOptions, Tasks } from './tasks/tasks.ts';

@@ -29,7 +29,7 @@ export function asyncTask(herald: Herald, settings: { delayMs: number; timeoutMs
       }
       return value;
     },
-    { timeoutMs: settings.timeoutMs },
+    { timeoutMs: settings.timeoutMs, clients: true },
   );
 
   herald.socket('/async_task/', (socket) => {

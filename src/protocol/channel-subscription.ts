@@ -19,6 +19,8 @@ export class ChannelSubscription implements Subscriber {
   readonly presence: boolean;
   /** Whether this connection's presence entry was written (so a leave is due). */
   joined = false;
+  /** The client info of its presence entry. */
+  info: unknown;
   readonly #connection: Connection;
   #buffer: Publication[] | undefined = [];
   #covered: StreamPosition | undefined;

@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ChannelPermissions } from '../auth/channel-permissions.ts';
 import type { Broker } from '../broker/broker.ts';
 import { userChannel } from '../channels/channel-name.ts';
 import type { Namespaces } from '../channels/namespace.ts';
 import type { Publisher } from '../channels/publisher.ts';
-import { Errors, HeraldError } from '../errors.ts';
+import { CloseCode, Errors, HeraldError } from '../errors.ts';
 import { isRecovered } from '../history/history.ts';
 import type { Presence, PresenceEntry } from '../presence/presence.ts';
+import { taskChannel } from '../tasks/task-channel.ts';
+import type { Tasks } from '../tasks/tasks.ts';
 import type { Connection } from '../transport/connection.ts';
 import type { SocketHandler } from '../transport/socket-server.ts';
 import { ChannelSubscription, InboxSubscription } from './channel-subscription.ts';
@@ -20,6 +23,8 @@ export interface ProtocolContext {
   publisher: Publisher;
   namespaces: Namespaces;
   presence: Presence;
+  /** Starts the tasks clients may start (the `task` op). */
+  tasks: Tasks;
   log: FastifyBaseLogger;
 }
 
@@ -129,6 +134,9 @@ class ProtocolSession {
         return this.#reply(request.id, result, `"publications":${encodePublications(page.publications)}`);
       }
       case 'refresh': {
+        // The authenticator refuses a token naming another user, so the only identity change is
+        // anonymous → a user.
+        const before = this.#connection.user;
         try {
           await this.#connection.refreshToken(request.token);
         } catch (error) {
@@ -136,22 +144,30 @@ class ProtocolSession {
           if (!(error instanceof HeraldError)) throw error;
           return this.#connection.send(encodeError(request.id, error));
         }
+        if (this.#connection.user !== before) await this.#identified(before);
         const expiresAt = this.#connection.tokenExpiresAt;
         return this.#reply(request.id, expiresAt === undefined ? { user: this.#connection.user ?? null } : { user: this.#connection.user ?? null, expiresAt });
       }
+      case 'task':
+        return this.#startTask(request);
       case 'ping':
         return this.#reply(request.id, {});
     }
   }
 
-  async #subscribe(request: Extract<Request, { op: 'subscribe' }>): Promise<void> {
+  /**
+   * `options.trusted`: a channel the server chose (a task's), not checked against the permissions.
+   * `options.beforeReply` runs once the subscription is live and before the reply (a failure undoes
+   * the subscription); `options.result` is merged into the reply.
+   */
+  async #subscribe(request: Extract<Request, { op: 'subscribe' }>, options: { trusted?: boolean; result?: object; beforeReply?: () => Promise<void> } = {}): Promise<void> {
     const { channel } = request;
     if (this.#subscriptions.has(channel)) throw new HeraldError(Errors.ALREADY_SUBSCRIBED, `Already subscribed to ${channel}`);
-    allowed(this.#context.permissions.authorizeSubscribe(this.#connection, channel));
+    if (options.trusted !== true) allowed(this.#context.permissions.authorizeSubscribe(this.#connection, channel));
     const history = this.#context.namespaces.historyOf(channel);
     const subscription = new ChannelSubscription(this.#connection, channel, this.#context.namespaces.presenceOf(channel));
     this.#subscriptions.set(channel, subscription);
-    let result: Record<string, unknown> = { channel, recoverable: history !== undefined };
+    let result: Record<string, unknown> = { ...options.result, channel, recoverable: history !== undefined };
     let recovered = '';
     let covered;
     try {
@@ -169,11 +185,12 @@ class ProtocolSession {
       }
       if (subscription.presence && this.#subscriptions.get(channel) === subscription) {
         const entry: PresenceEntry = { connection: this.#connection.id, user: this.#connection.user ?? null };
-        if (request.info !== undefined) entry.info = request.info;
+        if (request.info !== undefined) entry.info = subscription.info = request.info;
         await this.#context.presence.join(channel, entry);
         subscription.joined = true;
         await this.#connection.publish(channel, entry, { event: 'join' });
       }
+      await options.beforeReply?.();
     } catch (error) {
       if (this.#subscriptions.get(channel) === subscription) {
         this.#subscriptions.delete(channel);
@@ -187,6 +204,48 @@ class ProtocolSession {
     }
     this.#reply(request.id, result, recovered === '' ? '' : `"publications":${recovered}`);
     subscription.goLive(covered);
+  }
+
+  /**
+   * A refresh made an anonymous connection a user's: it gets what identity at connect gives, the
+   * user's private-message inbox, and its presence entries name the user (a `join` push with the
+   * same connection id carries the change).
+   */
+  async #identified(before: string | undefined): Promise<void> {
+    const connection = this.#connection;
+    const user = connection.user;
+    if (before !== undefined || user === undefined) return;
+    try {
+      await connection.subscribe(userChannel(user), { subscriber: new InboxSubscription(connection), reserved: true });
+    } catch (error) {
+      // As at connect: without its inbox the connection would silently miss messages; reconnect.
+      if (!(error instanceof HeraldError)) throw error;
+      connection.close(CloseCode.TRY_AGAIN_LATER, error.message.slice(0, 120));
+      throw error;
+    }
+    for (const subscription of this.#subscriptions.values()) {
+      if (!subscription.joined) continue;
+      const entry: PresenceEntry = { connection: connection.id, user };
+      if (subscription.info !== undefined) entry.info = subscription.info;
+      await this.#context.presence.join(subscription.channel, entry);
+      await connection.publish(subscription.channel, entry, { event: 'join' });
+    }
+  }
+
+  /**
+   * Starts a task for the client: subscribed to `task:<id>` before the task is queued (so no event
+   * can precede the subscription), answered with the id and the channel's position, then live.
+   */
+  async #startTask(request: Extract<Request, { op: 'task' }>): Promise<void> {
+    allowed(this.#context.tasks.authorizeClientStart(this.#connection, request.name));
+    const id = randomUUID();
+    await this.#subscribe({ op: 'subscribe', id: request.id, channel: taskChannel(id) }, {
+      trusted: true,
+      result: { task: id },
+      beforeReply: async () => {
+        await this.#context.tasks.start(request.name, request.args, { id });
+      },
+    });
   }
 
   #leave(subscription: ChannelSubscription): void {

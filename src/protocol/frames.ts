@@ -19,6 +19,7 @@ export type Request =
   | { op: 'presence'; id?: RequestId; channel: string }
   | { op: 'history'; id?: RequestId; channel: string; since?: StreamPosition; limit?: number }
   | { op: 'refresh'; id?: RequestId; token: string }
+  | { op: 'task'; id?: RequestId; name: string; args: unknown }
   | { op: 'ping'; id?: RequestId };
 
 /** A frame that could not be turned into a request, with the id to answer (when it had one). */
@@ -114,12 +115,16 @@ export function parseRequest(text: string): Request {
       if (typeof frame.token !== 'string' || frame.token.length === 0 || frame.token.length > 8192) throw bad('"token" must be a non-empty string');
       return withId({ op: 'refresh' as const, token: frame.token });
     }
+    case 'task': {
+      if (typeof frame.name !== 'string' || frame.name.length === 0 || frame.name.length > 100) throw bad('"name" must be a task name (a string of 1-100 characters)');
+      return withId({ op: 'task' as const, name: frame.name, args: frame.args ?? null });
+    }
     case 'ping':
       return withId({ op: 'ping' as const });
     case undefined:
       throw bad('"op" is required');
     default:
-      throw new RequestError(id, new HeraldError(Errors.UNKNOWN_OP, `Unknown op ${JSON.stringify(frame.op)}: use subscribe, unsubscribe, publish, send, presence, history, refresh or ping`));
+      throw new RequestError(id, new HeraldError(Errors.UNKNOWN_OP, `Unknown op ${JSON.stringify(frame.op)}: use subscribe, unsubscribe, publish, send, presence, history, refresh, task or ping`));
   }
 }
 

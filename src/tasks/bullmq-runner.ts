@@ -149,24 +149,42 @@ export class BullMqTaskRunner implements TaskRunner {
     await this.#worker.waitUntilReady();
   }
 
+  /**
+   * Stops the worker (waiting up to `timeoutMs` for running tasks) and releases Redis, finishing
+   * within `timeoutMs` whatever Redis does: with Redis down, BullMQ's closes and QUIT wait for a
+   * reconnection that may never come (the worker's connection retries forever), so each step is
+   * bounded by the deadline and the connections are then dropped.
+   */
   async close(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     const worker = this.#worker;
-    if (worker !== undefined) {
-      let timer: NodeJS.Timeout | undefined;
-      const graceful = worker.close();
-      const timedOut = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), timeoutMs);
-      });
-      // Tasks still running after the timeout are left to the stalled-job check of another worker.
-      if (await Promise.race([graceful.then(() => false), timedOut])) await worker.close(true).catch(() => {});
-      clearTimeout(timer);
+    // Tasks still running after the timeout are left to the stalled-job check of another worker.
+    if (worker !== undefined && !(await settlesBefore(worker.close(), deadline))) {
+      for (const connection of [this.#connection, this.#workerConnection]) connection?.disconnect();
+      await settlesBefore(worker.close(true), Date.now() + FORCED_CLOSE_MS);
     }
-    await this.#queue?.close().catch(() => {});
+    if (this.#queue !== undefined) await settlesBefore(this.#queue.close(), deadline);
     for (const connection of [this.#connection, this.#workerConnection]) {
       if (connection === undefined) continue;
-      await connection.quit().catch(() => {});
+      if (connection.status === 'ready') await settlesBefore(connection.quit(), deadline);
       connection.disconnect();
     }
+  }
+}
+
+/** How long a forced worker close may take once its connections are dropped. */
+const FORCED_CLOSE_MS = 500;
+
+/** Whether `promise` settles (either way) before `deadline`; it is left to settle unobserved otherwise. */
+async function settlesBefore(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

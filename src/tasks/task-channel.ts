@@ -10,8 +10,9 @@ export function taskChannel(id: string): string {
  * Options of the `task` namespace. Task channels keep history so that a client that subscribes
  * late (or reconnects mid-task) still gets the latest progress and the outcome: the last 10
  * events for an hour (a `/connect` subscribe with `since`, or the `history` op, returns them).
+ * Only tasks publish there: clients may not (`publish: false`), so a task's events cannot be forged.
  */
-export const taskNamespaceOptions: NamespaceOptions = { history: { size: 10, ttlSeconds: 3600 } };
+export const taskNamespaceOptions: NamespaceOptions = { history: { size: 10, ttlSeconds: 3600 }, publish: false };
 
 /** What a task's channel carries, in order: any number of progress events, then one outcome. */
 export type TaskEvent =

@@ -17,15 +17,25 @@ export interface TaskContext {
 /** Runs one task: its return value (JSON) is the result; a throw fails the task with its message. */
 export type TaskHandler<Args = any, Result = unknown> = (args: Args, context: TaskContext) => Result | Promise<Result>;
 
+/**
+ * Which `/connect` clients may start a task with the `task` op: `false` (the default: only server
+ * code and `POST /api/tasks`, which needs the API key), `'authenticated'` (connections whose token
+ * named a user), or `true` (any connection, anonymous ones included).
+ */
+export type TaskClientAccess = boolean | 'authenticated';
+
 export interface TaskOptions {
   /** A run longer than this fails with "timed out". Default 300000 (5 minutes). */
   timeoutMs?: number;
+  /** Whether `/connect` clients may start it (see TaskClientAccess). Default false. */
+  clients?: TaskClientAccess;
 }
 
 export interface TaskDefinition {
   readonly name: string;
   readonly handler: TaskHandler;
   readonly timeoutMs: number;
+  readonly clients: TaskClientAccess;
 }
 
 export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
@@ -43,7 +53,11 @@ export class TaskRegistry {
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
       throw new ConfigError(`task ${JSON.stringify(name)}: timeoutMs must be a positive whole number, got ${JSON.stringify(timeoutMs)}`);
     }
-    this.#byName.set(name, { name, handler, timeoutMs });
+    const clients = options.clients ?? false;
+    if (clients !== true && clients !== false && clients !== 'authenticated') {
+      throw new ConfigError(`task ${JSON.stringify(name)}: clients must be true, false or "authenticated", got ${JSON.stringify(clients)}`);
+    }
+    this.#byName.set(name, { name, handler, timeoutMs, clients });
   }
 
   get(name: string): TaskDefinition | undefined {

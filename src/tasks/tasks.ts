@@ -100,6 +100,19 @@ export class Tasks {
     }
   }
 
+  /**
+   * Whether `actor` (a /connect connection) may start task `name`: undefined when allowed, else the
+   * error to answer. A task clients may not start gets the same HERALD_ERR_UNKNOWN_TASK as a name
+   * nobody registered, so clients cannot probe for server-only tasks; an anonymous connection
+   * asking for an `'authenticated'` task gets HERALD_ERR_IDENTITY_REQUIRED.
+   */
+  authorizeClientStart(actor: { readonly user: string | undefined }, name: string): HeraldError | undefined {
+    const access = this.#registry.get(name)?.clients ?? false;
+    if (access === false) return new HeraldError(Errors.UNKNOWN_TASK, `No task named ${JSON.stringify(name)} that clients may start`);
+    if (access === 'authenticated' && actor.user === undefined) return new HeraldError(Errors.IDENTITY_REQUIRED, `Task ${JSON.stringify(name)} needs an authenticated user`);
+    return undefined;
+  }
+
   /** The task's status, or undefined for an unknown id. */
   async get(id: string): Promise<TaskStatus | undefined> {
     if (!isValidTaskId(id)) return undefined;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import FindMyWay from 'find-my-way';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConnectionAuthenticator, RouteAuthentication } from '../auth/connection-authenticator.ts';
 import { CloseCode, Errors, HeraldError } from '../errors.ts';
 import { Connection, type ConnectionContext } from './connection.ts';
@@ -89,8 +89,11 @@ export class SocketServer {
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs).unref();
   }
 
+  // No closure that outlives the handshake may be created in this scope: V8 keeps one context
+  // per scope, so any long-lived closure here would pin `request` (about 1.5 KB) for the life of
+  // the connection. Long-lived closures are made in the small methods below instead.
   #upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     if (this.#closing) return refuse(socket, new HeraldError(Errors.SHUTTING_DOWN));
     const url = request.url ?? '/';
     const queryStart = url.indexOf('?');
@@ -113,7 +116,7 @@ export class SocketServer {
       refusals.record('too-many-connections', { remoteAddress: ip, limit: this.#options.maxConnectionsPerIp }, 'handshake refused: connections per IP');
       return refuse(socket, new HeraldError(Errors.TOO_MANY_CONNECTIONS));
     }
-    socket.once('close', () => this.#perIp.release(ip));
+    this.#releaseOnClose(socket, ip);
     const entry = (match.handler as unknown as () => RouteEntry)();
     const connection = new Connection(
       socket,
@@ -132,12 +135,18 @@ export class SocketServer {
     this.#run(entry, connection).then(() => {
       socket.off('close', abandon);
       if (socket.destroyed) return connection.abandon();
-      this.#wss.handleUpgrade(request, socket, head, (ws) => {
-        this.connections.add(connection);
-        connection.onClose(() => this.connections.delete(connection));
-        connection.attach(ws);
-      });
+      this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accepted(connection, ws));
     });
+  }
+
+  #releaseOnClose(socket: Socket, ip: string): void {
+    socket.once('close', () => this.#perIp.release(ip));
+  }
+
+  #accepted(connection: Connection, ws: WebSocket): void {
+    this.connections.add(connection);
+    connection.onClose(() => this.connections.delete(connection));
+    connection.attach(ws);
   }
 
   /**
@@ -220,6 +229,10 @@ export class SocketServer {
     clearTimeout(timer);
     for (const connection of this.connections) connection.terminate();
   }
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
 }
 
 function refuse(socket: Socket, error: HeraldError): void {

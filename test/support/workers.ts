@@ -11,9 +11,12 @@ export interface WorkerProcess {
   output(): string;
 }
 
-/** Starts `npm run worker` (src/tasks/worker-cli.ts) and waits until it takes tasks. */
-export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/tasks/worker-cli.ts'], {
+/**
+ * Starts `npm run worker` (src/tasks/worker-cli.ts), or another entry `script` that logs
+ * `Herald worker ready`, and waits until it takes tasks.
+ */
+export async function spawnWorker(env: Record<string, string>, script = 'src/tasks/worker-cli.ts'): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
