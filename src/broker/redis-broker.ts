@@ -14,9 +14,9 @@ export interface RedisBrokerOptions {
  * Redis Pub/Sub between processes.
  *
  * Each process holds two connections: one for commands (publish) and ONE subscriber connection for
- * every channel it has local subscribers of. SUBSCRIBE / UNSUBSCRIBE changes made in the same tick
+ * every channel it has local subscribers of. SUBSCRIBE / UNSUBSCRIBE changes made in one turn of the event loop
  * are reconciled against what Redis already has and sent as one command each, so 1,000 sockets
- * arriving together cost one SUBSCRIBE, and a subscribe/unsubscribe pair in one tick costs nothing.
+ * arriving together cost one SUBSCRIBE, and a subscribe/unsubscribe pair in one turn costs nothing.
  *
  * The publisher has no offline queue: while Redis is down a publish fails at once (and the caller
  * answers 503) instead of waiting in memory and arriving late or never. The subscriber re-subscribes
@@ -33,7 +33,7 @@ export class RedisBroker implements Broker {
   readonly #wanted = new Set<string>();
   /** Channels we have asked Redis to send us. */
   readonly #active = new Set<string>();
-  /** Channels whose wanted/active state may differ, reconciled at the end of the tick. */
+  /** Channels whose wanted/active state may differ, reconciled at the end of this turn of the event loop. */
   readonly #dirty = new Set<string>();
   /** Subscribe requests waiting for Redis to confirm. */
   readonly #confirmations = new Map<string, Promise<void>>();
@@ -124,7 +124,9 @@ export class RedisBroker implements Broker {
     this.#dirty.add(channel);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      process.nextTick(() => this.#flush());
+      // setImmediate, not nextTick: every socket opened or closed in one poll phase (hundreds
+      // when clients come or go together) is then reconciled in one SUBSCRIBE / UNSUBSCRIBE.
+      setImmediate(() => this.#flush());
     }
   }
 
@@ -170,7 +172,7 @@ export class RedisBroker implements Broker {
         );
       }
     }
-    // Subscribed and unsubscribed within one tick: nothing was sent, and no one is left waiting.
+    // Subscribed and unsubscribed within one turn: nothing was sent, and no one is left waiting.
     for (const [channel, waiters] of this.#waiters) {
       if (!this.#wanted.has(channel)) {
         this.#waiters.delete(channel);

@@ -1,0 +1,75 @@
+/** The commands a load-generator process takes over IPC, and what it answers. */
+export type ClientProtocol = 'ws' | 'socketio' | 'connect';
+
+export interface ServerAddress {
+  host: string;
+  port: number;
+}
+
+export interface ConnectRequest {
+  op: 'connect';
+  protocol: ClientProtocol;
+  /** Connection i goes to servers[i % servers.length]. */
+  servers: ServerAddress[];
+  /** One entry per connection: the channel it subscribes to. */
+  channels: string[];
+  /** Source addresses (127.0.0.x); `perAddress` consecutive connections share one. */
+  localAddresses: string[];
+  perAddress: number;
+  /** Handshakes in flight at once. */
+  concurrency: number;
+}
+
+export interface ConnectResult {
+  /** Index of the first connection opened by this request. */
+  first: number;
+  ready: number;
+  failed: number;
+  ms: number;
+}
+
+export interface PublishRequest {
+  op: 'publish';
+  protocol: ClientProtocol;
+  /** `socket`: frames on one publisher connection; `http`: POST /api/publish, pipelined. */
+  mode: 'socket' | 'http';
+  server: ServerAddress;
+  /** Publications go to these channels in turn. */
+  channels: string[];
+  /** Publications per second. */
+  rate: number;
+  durationMs: number;
+  httpConnections?: number;
+}
+
+export interface PublishResult {
+  /** Sequence numbers [from, to) were published. */
+  from: number;
+  to: number;
+  sent: number;
+  ms: number;
+  /** HTTP publications that were not answered 2xx. */
+  errors: number;
+}
+
+export interface Report {
+  /** Deliveries counted since the last reset (each sequence number once per connection). */
+  received: number;
+  duplicates: number;
+  open: number;
+  /** Open connections that received nothing since the reset. */
+  none: number;
+  /** Open connections that received fewer than `expectedPerConnection`. */
+  short: number;
+  closes: Record<string, number>;
+  histogram: Array<[number, number]>;
+}
+
+export type WorkerRequest =
+  | ConnectRequest
+  | PublishRequest
+  | { op: 'reset'; from: number }
+  | { op: 'report'; expectedPerConnection?: number | undefined }
+  | { op: 'close'; first: number; count: number }
+  | { op: 'nextSeq' }
+  | { op: 'exit' };

@@ -1,0 +1,339 @@
+/**
+ * `npm run bench`: Herald against the raw `ws` floor and Socket.IO, on this machine, in one run.
+ * See docs/benchmarks.md for what each scenario measures and how to read the results.
+ *
+ *   npm run bench                       # everything, medians of 3 (about 30 minutes)
+ *   npm run bench -- --quick            # smaller and shorter, 1 repeat, no /connect (about 2.5 minutes)
+ *   npm run bench -- --only=fanout1,idle --targets=floor,herald
+ *   npm run bench -- --redis-url=redis://127.0.0.1:6379   # use an existing Redis
+ *   npm run bench -- --quick --only=fanout1 --targets=herald --profile   # CPU profiles of Herald
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './lib/children.ts';
+import { startBenchRedis } from './lib/redis-server.ts';
+import { renderChart, type ChartPanel } from './report/chart.ts';
+import { fanOut, type FanOutResult } from './scenarios/fan-out.ts';
+import { idleConnections, type IdleResult } from './scenarios/idle-connections.ts';
+import { manyChannels, type ManyChannelsResult } from './scenarios/many-channels.ts';
+import { scale, type ScaleResult } from './scenarios/scale.ts';
+import { TARGETS, type TargetName } from './targets/targets.ts';
+
+const SCENARIOS = ['fanout1', 'fanout2', 'idle', 'many', 'scale'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const args = new Map(
+  process.argv.slice(2).map((arg) => {
+    const [key, value] = arg.replace(/^--/, '').split('=');
+    return [key!, value ?? 'true'];
+  }),
+);
+for (const key of args.keys()) {
+  if (!['quick', 'only', 'targets', 'redis-url', 'repeats', 'profile', 'help'].includes(key)) {
+    console.error(`bench: unknown option --${key} (see bench/run.ts)`);
+    process.exit(2);
+  }
+}
+if (args.has('help')) {
+  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]);
+  process.exit(0);
+}
+const quick = args.has('quick');
+if (args.has('profile')) {
+  process.env.BENCH_PROFILE_DIR = join(ROOT, 'bench', 'results', 'profiles');
+  mkdirSync(process.env.BENCH_PROFILE_DIR, { recursive: true });
+}
+const only = new Set((args.get('only')?.split(',') ?? SCENARIOS) as Scenario[]);
+for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario ${s} (${SCENARIOS.join(', ')})`);
+const targetFilter = args.get('targets')?.split(',') as TargetName[] | undefined;
+const repeats = Number(args.get('repeats') ?? (quick ? 1 : 3));
+const wanted = (names: TargetName[]): TargetName[] => names.filter((n) => targetFilter === undefined || targetFilter.includes(n));
+
+// The fan-out climb in publications/s (1,000 subscribers turn each into 1,000 deliveries): doubling
+// from `startRate`, then bisecting.
+const CLIMB = { startRate: 50, maxRate: quick ? 1600 : 6400, bisections: quick ? 1 : 3, attempts: 2 };
+const config = {
+  fanout1: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'socketio', 'herald', 'herald-connect']), processes: 1, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
+  fanout2: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), processes: 2, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
+  idle: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'socketio', 'herald', 'herald-connect']), steps: quick ? [2000, 4000] : [10_000, 19_000], warmUp: quick ? 1000 : 2000 },
+  many: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), channels: quick ? 2000 : 10_000, durationMs: quick ? 3000 : 10_000 },
+  scale: { targets: wanted(['herald-redis']), connections: quick ? 10_000 : 100_000, processes: quick ? 2 : 6, publications: quick ? 1 : 3 },
+};
+
+interface Results {
+  date: string;
+  command: string;
+  quick: boolean;
+  environment: Record<string, string>;
+  config: typeof config;
+  fanOut1: FanOutResult[];
+  fanOut2: FanOutResult[];
+  idle: IdleResult[];
+  manyChannels: ManyChannelsResult[];
+  scale: ScaleResult[];
+  checks: Check[];
+  errors: Array<{ scenario: string; message: string }>;
+}
+
+interface Check {
+  target: string;
+  measured: string;
+  /** Undefined when the baseline itself measured 0 (nothing sustained: the machine was too busy). */
+  pass: boolean | undefined;
+}
+
+const log = (line: string): void => console.log(line);
+const started = Date.now();
+const date = new Date().toISOString().slice(0, 10);
+const results: Results = {
+  date: new Date().toISOString(),
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  quick,
+  environment: environment(),
+  config,
+  fanOut1: [],
+  fanOut2: [],
+  idle: [],
+  manyChannels: [],
+  scale: [],
+  checks: [],
+  errors: [],
+};
+
+const redis = await startBenchRedis(args.get('redis-url'));
+/** Runs one scenario; a failure is reported and recorded, and the other scenarios still run. */
+async function scenario(name: Scenario, title: string, run: () => Promise<void>): Promise<void> {
+  if (!only.has(name)) return;
+  log(`\n## ${title}`);
+  try {
+    await run();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`  ${name} failed: ${message}`);
+    results.errors.push({ scenario: name, message });
+  }
+}
+try {
+  await scenario('fanout1', `Fan-out, one process: 1 channel, ${config.fanout1.subscribers} subscribers`, async () => {
+    results.fanOut1 = await fanOut(config.fanout1.targets.map((name) => TARGETS[name]), { ...config.fanout1, redisUrl: redis.url }, log);
+  });
+  await scenario('fanout2', `Fan-out, two processes through Redis: ${config.fanout2.subscribers} subscribers split between them`, async () => {
+    results.fanOut2 = await fanOut(config.fanout2.targets.map((name) => TARGETS[name]), { ...config.fanout2, redisUrl: redis.url }, log);
+  });
+  await scenario('idle', `Idle connections, one process: ${config.idle.steps.join(' then ')}`, async () => {
+    for (const name of config.idle.targets) results.idle.push(await idleConnections(TARGETS[name], { ...config.idle, redisUrl: redis.url }, log));
+  });
+  await scenario('many', `Many channels: ${config.many.channels} sockets, each on its own channel, 1 publication per channel per second over HTTP`, async () => {
+    for (const name of config.many.targets) results.manyChannels.push(await manyChannels(TARGETS[name], { channels: config.many.channels, durationMs: config.many.durationMs, redis }, log));
+  });
+  await scenario('scale', `Scale: ${config.scale.connections} idle connections over ${config.scale.processes} processes sharing Redis`, async () => {
+    for (const name of config.scale.targets) results.scale.push(await scale(TARGETS[name], { ...config.scale, redisUrl: redis.url }, log));
+  });
+} finally {
+  await redis.close();
+}
+
+results.environment.loadAverageAtEnd = readFileSync('/proc/loadavg', 'utf8').trim();
+results.checks = checks(results);
+const markdown = tables(results);
+console.log(`\n${markdown}`);
+const dir = join(ROOT, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const base = join(dir, `${date}${quick ? '-quick' : ''}${only.size < SCENARIOS.length || targetFilter ? '-partial' : ''}`);
+writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(`${base}.md`, markdown);
+writeFileSync(`${base}.svg`, chart(results));
+console.log(`\nWrote ${base}.json, .md and .svg in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+process.exit(0);
+
+// ---------------------------------------------------------------------------------------------
+
+function environment(): Record<string, string> {
+  const version = (name: string): string => {
+    try {
+      return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return 'not installed';
+    }
+  };
+  const run = (command: string, commandArgs: string[]): string => {
+    try {
+      return execFileSync(command, commandArgs, { cwd: ROOT, encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
+    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} GiB free at start)`,
+    kernel: release(),
+    node: process.version,
+    openFileLimit: run('sh', ['-c', 'ulimit -Hn']),
+    redis: run('redis-server', ['--version']).replace(/^Redis server /, ''),
+    herald: `${run('git', ['rev-parse', '--short', 'HEAD'])}${run('git', ['status', '--porcelain', 'src']) === '' ? '' : ' (with uncommitted changes in src/)'}`,
+    ws: version('ws'),
+    'socket.io': version('socket.io'),
+    '@socket.io/redis-adapter': version('@socket.io/redis-adapter'),
+    ioredis: version('ioredis'),
+    fastify: version('fastify'),
+    pinning: 'servers on CPU 0, load generators and Redis on CPU 1 (taskset)',
+    loadAverageAtStart: run('cat', ['/proc/loadavg']),
+  };
+}
+
+function byTarget<T extends { target: string }>(list: T[], name: string): T | undefined {
+  return list.find((r) => r.target === name);
+}
+function ratio(value: number, base: number | undefined): string {
+  return base === undefined || !(base > 0) || !Number.isFinite(value) ? '—' : `${(value / base).toFixed(2)}×`;
+}
+function n(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a';
+}
+function ms(value: number): string {
+  return Number.isFinite(value) ? `${value} ms` : 'n/a';
+}
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+function checks(r: Results): Check[] {
+  const out: Check[] = [];
+  const f1 = (name: string) => byTarget(r.fanOut1, name)?.maxDeliveriesPerSec;
+  if (f1('herald') !== undefined && f1('floor') !== undefined) {
+    out.push({ target: 'one process: Herald max ≥ 0.8 × floor', measured: `${n(f1('herald')!)} vs ${n(f1('floor')!)} (${ratio(f1('herald')!, f1('floor'))})`, pass: f1('herald')! >= 0.8 * f1('floor')! });
+  }
+  const l1 = (name: string) => byTarget(r.fanOut1, name)?.maxWithoutLossPerSec;
+  if (l1('herald') !== undefined && l1('floor') !== undefined) {
+    out.push({ target: '(also) one process: Herald max without loss ≥ 0.8 × floor', measured: `${n(l1('herald')!)} vs ${n(l1('floor')!)} (${ratio(l1('herald')!, l1('floor'))})`, pass: l1('herald')! >= 0.8 * l1('floor')! });
+  }
+  if (f1('herald') !== undefined && f1('socketio') !== undefined) {
+    out.push({ target: 'one process: Herald max ≥ 8 × Socket.IO', measured: `${n(f1('herald')!)} vs ${n(f1('socketio')!)} (${ratio(f1('herald')!, f1('socketio'))})`, pass: f1('herald')! >= 8 * f1('socketio')! });
+  }
+  const h2 = byTarget(r.fanOut2, 'herald-redis');
+  const f2 = byTarget(r.fanOut2, 'floor-redis');
+  if (h2 && f2) {
+    out.push({ target: 'two processes: Herald max ≥ 0.8 × floor via Redis', measured: `${n(h2.maxDeliveriesPerSec)} vs ${n(f2.maxDeliveriesPerSec)} (${ratio(h2.maxDeliveriesPerSec, f2.maxDeliveriesPerSec)})`, pass: h2.maxDeliveriesPerSec >= 0.8 * f2.maxDeliveriesPerSec });
+    out.push({ target: '(also) two processes: Herald max without loss ≥ 0.8 × floor via Redis', measured: `${n(h2.maxWithoutLossPerSec)} vs ${n(f2.maxWithoutLossPerSec)} (${ratio(h2.maxWithoutLossPerSec, f2.maxWithoutLossPerSec)})`, pass: h2.maxWithoutLossPerSec >= 0.8 * f2.maxWithoutLossPerSec });
+    const hp = h2.fixed.find((x) => x.rate === 50)!.p99Ms;
+    const fp = f2.fixed.find((x) => x.rate === 50)!.p99Ms;
+    out.push({ target: 'two processes: Herald p99 at 50/s ≤ 1.5 × floor via Redis', measured: `${ms(hp)} vs ${ms(fp)} (${ratio(hp, fp)})`, pass: hp <= 1.5 * fp });
+  }
+  const hi = byTarget(r.idle, 'herald');
+  const fi = byTarget(r.idle, 'floor');
+  if (hi && fi) {
+    const h = hi.points.at(-1)!.bytesPerConnection;
+    const f = fi.points.at(-1)!.bytesPerConnection;
+    out.push({ target: 'idle: memory per connection ≤ 1.3 × floor', measured: `${kib(h)} vs ${kib(f)} at ${n(hi.points.at(-1)!.connections)} (${ratio(h, f)})`, pass: h <= 1.3 * f });
+    out.push({ target: 'idle: connections accepted/s ≥ 0.8 × floor', measured: `${n(hi.acceptPerSec)} vs ${n(fi.acceptPerSec)} (${ratio(hi.acceptPerSec, fi.acceptPerSec)})`, pass: hi.acceptPerSec >= 0.8 * fi.acceptPerSec });
+  }
+  const sc = byTarget(r.scale, 'herald-redis');
+  if (sc) {
+    const lost = Math.max(...sc.publications.map((p) => p.lost));
+    out.push({ target: `scale: ${n(r.config.scale.connections)} idle connections, nothing lost`, measured: `${n(sc.connections)} connected, ${n(sc.open)} still open, lost ${lost}`, pass: sc.connections >= r.config.scale.connections && sc.open >= r.config.scale.connections && lost === 0 });
+  }
+  const hm = byTarget(r.manyChannels, 'herald-redis');
+  const fm = byTarget(r.manyChannels, 'floor-redis');
+  if (hm && fm) {
+    out.push({ target: 'many channels: Herald ≥ floor via Redis, nothing lost', measured: `${n(hm.step.deliveriesPerSec)} vs ${n(fm.step.deliveriesPerSec)} deliveries/s, lost ${hm.step.lost}`, pass: hm.step.deliveriesPerSec >= fm.step.deliveriesPerSec * 0.98 && hm.step.lost === 0 && hm.step.publishErrors === 0 });
+  }
+  if (hm) {
+    const [join, leave, last, first] = hm.churn;
+    const tenth = join!.sockets;
+    const exact = join!.subscribeCommands === 0 && leave!.unsubscribeCommands === 0 && last!.subscribeCommands === 0 && first!.unsubscribeCommands === 0 && last!.redisChannels === r.config.many.channels - tenth && first!.redisChannels === r.config.many.channels;
+    out.push({ target: 'many channels: Redis SUBSCRIBE/UNSUBSCRIBE only on first/last local subscriber', measured: hm.churn.map((c) => `${c.step}: ${c.subscribeCommands}/${c.unsubscribeCommands}`).join('; '), pass: exact });
+  }
+  // A comparison with a baseline of 0 proves nothing either way.
+  for (const c of out) if (/ vs 0 /.test(c.measured) || / vs 0 ms/.test(c.measured)) c.pass = undefined;
+  return out;
+}
+
+function tables(r: Results): string {
+  const lines: string[] = [];
+  const push = (...rows: string[]): void => {
+    lines.push(...rows);
+  };
+  push(`Run of ${r.date} (${r.quick ? 'quick' : 'full'}; medians of ${r.config.fanout1.repeats}) with \`${r.command}\``, '');
+  if (r.fanOut1.length > 0) {
+    const floor = byTarget(r.fanOut1, 'floor')?.maxDeliveriesPerSec;
+    push('### Fan-out, one process (1 channel, 1,000 subscribers)', '');
+    const floorNoLoss = byTarget(r.fanOut1, 'floor')?.maxWithoutLossPerSec;
+    push('| target | max deliveries/s (p99 < 50 ms) | × floor | max deliveries/s without loss | × floor | p50 / p99 at 50 pub/s | p50 / p99 at 200 pub/s | server CPU per delivery at 200 pub/s |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const f of r.fanOut1) {
+      const [a, b] = [f.fixed.find((x) => x.rate === 50)!, f.fixed.find((x) => x.rate === 200)!];
+      push(`| ${TARGETS[f.target as TargetName].label} | ${n(f.maxDeliveriesPerSec)} | ${ratio(f.maxDeliveriesPerSec, floor)} | ${n(f.maxWithoutLossPerSec)} | ${ratio(f.maxWithoutLossPerSec, floorNoLoss)} | ${ms(a.p50Ms)} / ${ms(a.p99Ms)} | ${ms(b.p50Ms)} / ${ms(b.p99Ms)}${b.lost > 0 ? ` (lost ${b.lost})` : ''} | ${b.cpuMicrosPerDelivery} µs |`);
+    }
+    push('');
+  }
+  if (r.fanOut2.length > 0) {
+    const floor = byTarget(r.fanOut2, 'floor-redis')?.maxDeliveriesPerSec;
+    push('### Fan-out, two processes through Redis (500 subscribers on each, publisher on the first)', '');
+    const floorNoLoss = byTarget(r.fanOut2, 'floor-redis')?.maxWithoutLossPerSec;
+    push('| target | max deliveries/s (p99 < 50 ms) | × floor via Redis | max deliveries/s without loss | × floor via Redis | p50 / p99 at 50 pub/s | p50 / p99 at 200 pub/s | server CPU per delivery at 200 pub/s |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const f of r.fanOut2) {
+      const [a, b] = [f.fixed.find((x) => x.rate === 50)!, f.fixed.find((x) => x.rate === 200)!];
+      push(`| ${TARGETS[f.target as TargetName].label} | ${n(f.maxDeliveriesPerSec)} | ${ratio(f.maxDeliveriesPerSec, floor)} | ${n(f.maxWithoutLossPerSec)} | ${ratio(f.maxWithoutLossPerSec, floorNoLoss)} | ${ms(a.p50Ms)} / ${ms(a.p99Ms)} | ${ms(b.p50Ms)} / ${ms(b.p99Ms)}${b.lost > 0 ? ` (lost ${b.lost})` : ''} | ${b.cpuMicrosPerDelivery} µs |`);
+    }
+    push('');
+  }
+  if (r.idle.length > 0) {
+    const floor = byTarget(r.idle, 'floor');
+    const steps = r.config.idle.steps;
+    push('### Idle connections, one process', '');
+    push(`| target | ${steps.map((s) => `memory per connection at ${n(s)}`).join(' | ')} | × floor | added per connection ${n(steps[0]!)} → ${n(steps.at(-1)!)} | accepted/s | × floor | server CPU per accept |`, `|---|${steps.map(() => '---:').join('|')}|---:|---:|---:|---:|---:|`);
+    for (const i of r.idle) {
+      push(`| ${TARGETS[i.target as TargetName].label} | ${i.points.map((p) => kib(p.bytesPerConnection)).join(' | ')} | ${ratio(i.points.at(-1)!.bytesPerConnection, floor?.points.at(-1)!.bytesPerConnection)} | ${kib(i.points.at(-1)!.marginalBytesPerConnection)} | ${n(i.acceptPerSec)} | ${ratio(i.acceptPerSec, floor?.acceptPerSec)} | ${i.cpuMicrosPerAccept} µs |`);
+    }
+    push('');
+  }
+  if (r.manyChannels.length > 0) {
+    const floor = byTarget(r.manyChannels, 'floor-redis')?.step.deliveriesPerSec;
+    push(`### Many channels (${n(r.config.many.channels)} sockets, one channel each, ${n(r.config.many.channels)} publications/s over HTTP, one process + Redis)`, '');
+    push('| target | deliveries/s | × floor via Redis | p50 / p99 | lost | HTTP errors | server CPU per publication |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const m of r.manyChannels) {
+      push(`| ${TARGETS[m.target as TargetName].label} | ${n(m.step.deliveriesPerSec)} | ${ratio(m.step.deliveriesPerSec, floor)} | ${ms(m.step.p50Ms)} / ${ms(m.step.p99Ms)} | ${m.step.lost} | ${m.step.publishErrors} | ${m.step.serverCpuMicrosPerDelivery} µs |`);
+    }
+    push('', 'Redis commands when sockets come and go (SUBSCRIBE / UNSUBSCRIBE commands; channels of the target in Redis afterwards):', '');
+    const churnSteps = r.manyChannels[0]!.churn.map((c) => `${c.step} (${n(c.sockets)} sockets)`);
+    push(`| target | ${churnSteps.join(' | ')} |`, `|---|${churnSteps.map(() => '---:').join('|')}|`);
+    for (const m of r.manyChannels) {
+      push(`| ${TARGETS[m.target as TargetName].label} | ${m.churn.map((c) => `${c.subscribeCommands} / ${c.unsubscribeCommands}; ${n(c.redisChannels)} ch.`).join(' | ')} |`);
+    }
+    push('');
+  }
+  if (r.scale.length > 0) {
+    push('### Scale: idle connections over several processes sharing Redis, then one publication to all', '');
+    push('| target | connections | processes | connect time | server memory (all processes) | last socket has it after (each publication) | lost |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const s of r.scale) {
+      push(`| ${TARGETS[s.target as TargetName].label} | ${n(s.connections)} (${n(s.open)} open at the end) | ${s.processes} | ${s.connectSeconds.toFixed(1)} s | ${(s.serverRssBytes / 2 ** 20).toFixed(0)} MiB | ${s.publications.map((p) => ms(p.lastSocketMs)).join(', ')} | ${s.publications.map((p) => p.lost).join(', ')} |`);
+    }
+    push('');
+  }
+  for (const e of r.errors) push(`**${e.scenario} failed**: ${e.message.split('\n')[0]}`, '');
+  if (r.checks.length > 0) {
+    push('### Targets of issue 7', '', '| target | measured | holds |', '|---|---|---|');
+    for (const c of r.checks) push(`| ${c.target} | ${c.measured} | ${c.pass === undefined ? 'not measurable' : c.pass ? 'yes' : '**no**'} |`);
+    push('');
+  }
+  return lines.join('\n');
+}
+
+function chart(r: Results): string {
+  const label = (name: string): string => TARGETS[name as TargetName].label;
+  const heraldish = (name: string): boolean => name.startsWith('herald');
+  const panels: ChartPanel[] = [];
+  const rate = (v: number): string => `${n(v)}/s`;
+  if (r.fanOut1.length > 0) panels.push({ title: 'Fan-out, one process: max deliveries/s (p99 < 50 ms, nothing lost)', format: rate, bars: r.fanOut1.map((f) => ({ label: label(f.target), value: f.maxDeliveriesPerSec, highlight: heraldish(f.target) })) });
+  if (r.fanOut1.length > 0) panels.push({ title: 'Fan-out, one process: max deliveries/s without loss (p99 < 1 s)', format: rate, bars: r.fanOut1.map((f) => ({ label: label(f.target), value: f.maxWithoutLossPerSec, highlight: heraldish(f.target) })) });
+  if (r.fanOut2.length > 0) panels.push({ title: 'Fan-out, two processes through Redis: max deliveries/s (p99 < 50 ms, nothing lost)', format: rate, bars: r.fanOut2.map((f) => ({ label: label(f.target), value: f.maxDeliveriesPerSec, highlight: heraldish(f.target) })) });
+  if (r.fanOut2.length > 0) panels.push({ title: 'Fan-out, two processes through Redis: max deliveries/s without loss (p99 < 1 s)', format: rate, bars: r.fanOut2.map((f) => ({ label: label(f.target), value: f.maxWithoutLossPerSec, highlight: heraldish(f.target) })) });
+  if (r.idle.length > 0) {
+    panels.push({ title: `Memory per idle connection at ${n(r.config.idle.steps.at(-1)!)} (lower is better)`, format: (v) => `${v.toFixed(1)} KiB`, bars: r.idle.map((i) => ({ label: label(i.target), value: i.points.at(-1)!.bytesPerConnection / 1024, highlight: heraldish(i.target) })) });
+    panels.push({ title: 'Connections accepted per second', format: rate, bars: r.idle.map((i) => ({ label: label(i.target), value: i.acceptPerSec, highlight: heraldish(i.target) })) });
+  }
+  if (r.manyChannels.length > 0) panels.push({ title: `Many channels: p99 latency at ${n(r.config.many.channels)} publications/s over HTTP (lower is better)`, format: (v) => `${v} ms`, bars: r.manyChannels.map((m) => ({ label: label(m.target), value: m.step.p99Ms, highlight: heraldish(m.target) })) });
+  return renderChart(`Herald benchmarks, ${r.date.slice(0, 10)}${r.quick ? ' (quick)' : ''}`, `${r.environment.cpu}, Node ${r.environment.node}; ${r.environment.pinning}; medians of ${r.config.fanout1.repeats}`, panels);
+}
+

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { freePort, SERVER_CPU, spawnPinned, waitForHttp, type PinnedChild } from '../lib/children.ts';
+import type { ClientProtocol, ServerAddress } from '../loadgen/protocol.ts';
+
+/**
+ * The servers under test. Each is started by the bench as its own process(es), pinned to the
+ * server CPU, on a free port of 127.0.0.1, and speaks one client protocol:
+ * - `ws`: `/ws/<channel>` subscribes; a text frame sent there is published; publications arrive
+ *   as text frames carrying the published text;
+ * - `socketio`: Engine.IO v4 over WebSocket, `join` / `publish` events, `message` events out.
+ * Every target also answers `POST /api/publish {"channel","data"}`.
+ */
+export type TargetName = 'floor' | 'floor-redis' | 'socketio' | 'herald' | 'herald-redis' | 'herald-connect';
+
+export interface TargetSpec {
+  name: TargetName;
+  label: string;
+  protocol: ClientProtocol;
+  /** Whether the target moves publications through Redis (needed for more than one process). */
+  redis: boolean;
+}
+
+export const TARGETS: Record<TargetName, TargetSpec> = {
+  floor: { name: 'floor', label: 'floor (ws, 1 process)', protocol: 'ws', redis: false },
+  'floor-redis': { name: 'floor-redis', label: 'floor via Redis', protocol: 'ws', redis: true },
+  socketio: { name: 'socketio', label: 'Socket.IO 4 + redis-adapter', protocol: 'socketio', redis: true },
+  herald: { name: 'herald', label: 'Herald /ws (memory broker)', protocol: 'ws', redis: false },
+  'herald-redis': { name: 'herald-redis', label: 'Herald /ws (Redis broker)', protocol: 'ws', redis: true },
+  'herald-connect': { name: 'herald-connect', label: 'Herald /connect (memory broker)', protocol: 'connect', redis: false },
+};
+
+export interface RunningTarget {
+  spec: TargetSpec;
+  servers: ServerAddress[];
+  pids: number[];
+  /** The Redis channel prefix of this run (for counting its channels in Redis). */
+  redisPrefix: string;
+  stop(): Promise<void>;
+}
+
+const PRELOAD = ['--import', 'tsx', '--import', './bench/lib/exit-with-parent.ts'];
+
+function command(spec: TargetSpec, port: number, redisUrl: string | undefined, prefix: string): { args: string[]; env: NodeJS.ProcessEnv; ready: string } {
+  const base = { ...process.env, PORT: String(port) };
+  switch (spec.name) {
+    case 'floor':
+      return { args: [...PRELOAD, 'bench/targets/floor-server.ts'], env: base, ready: '/healthz' };
+    case 'floor-redis':
+      return { args: [...PRELOAD, 'bench/targets/floor-server.ts'], env: { ...base, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, ready: '/healthz' };
+    case 'socketio':
+      return { args: [...PRELOAD, 'bench/targets/socketio-server.ts'], env: { ...base, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, ready: '/healthz' };
+    case 'herald':
+    case 'herald-connect':
+    case 'herald-redis': {
+      // The real default app, as `npm start` runs it.
+      const env: NodeJS.ProcessEnv = { ...base, HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+      delete env.REDIS_URL;
+      if (spec.name === 'herald-redis') Object.assign(env, { REDIS_URL: redisUrl, HERALD_REDIS_PREFIX: prefix });
+      // `npm run bench -- --profile` writes a CPU profile of every Herald process when it stops.
+      const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`];
+      return { args: [...profile, ...PRELOAD, 'src/cli.ts'], env, ready: spec.name === 'herald-redis' ? '/readyz' : '/healthz' };
+    }
+  }
+}
+
+/** Starts `processes` instances of a target (sharing one Redis prefix) and waits until each answers. */
+export async function startTarget(spec: TargetSpec, processes: number, redisUrl: string | undefined): Promise<RunningTarget> {
+  if (processes > 1 && !spec.redis) throw new Error(`${spec.name} cannot span processes`);
+  const prefix = `bench-${randomBytes(4).toString('hex')}:`;
+  const children: PinnedChild[] = [];
+  const servers: ServerAddress[] = [];
+  try {
+    for (let i = 0; i < processes; i++) {
+      const port = await freePort();
+      const { args, env, ready } = command(spec, port, redisUrl, prefix);
+      const child = spawnPinned(SERVER_CPU, process.execPath, args, { env });
+      children.push(child);
+      await waitForHttp(`http://127.0.0.1:${port}${ready}`, child);
+      servers.push({ host: '127.0.0.1', port });
+    }
+  } catch (error) {
+    await Promise.all(children.map((c) => c.stop()));
+    throw error;
+  }
+  return {
+    spec,
+    servers,
+    pids: children.map((c) => c.pid),
+    redisPrefix: prefix,
+    stop: async () => {
+      await Promise.all(children.map((c) => c.stop()));
+    },
+  };
+}
