@@ -53,7 +53,10 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
     case 'herald-connect':
     case 'herald-redis': {
       // The real default app, as `npm start` runs it.
-      const env: NodeJS.ProcessEnv = { ...base, HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+      // The bench's publisher socket is a trusted load generator sending thousands of frames a
+      // second: without lifting the per-connection flood guard (default 1,000/s) the bench would
+      // measure the guard, not the fan-out. The other targets have no such limit.
+      const env: NodeJS.ProcessEnv = { ...base, HOST: '127.0.0.1', LOG_LEVEL: 'warn', HERALD_MAX_MESSAGES_PER_SECOND: '0', HERALD_MAX_CONNECTIONS_PER_IP: '0' };
       delete env.REDIS_URL;
       if (spec.name === 'herald-redis') Object.assign(env, { REDIS_URL: redisUrl, HERALD_REDIS_PREFIX: prefix });
       // `npm run bench -- --profile` writes a CPU profile of every Herald process when it stops.
