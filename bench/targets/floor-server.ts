@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { createPublishServer } from './publish-server.ts';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 /**
@@ -74,21 +75,7 @@ if (redisUrl !== undefined) {
 }
 
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
-const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-  if (request.method === 'GET' && request.url === '/healthz') return void response.end('{"ok":true}');
-  if (request.method !== 'POST' || request.url !== '/api/publish') {
-    response.statusCode = 404;
-    return void response.end();
-  }
-  const chunks: Buffer[] = [];
-  request.on('data', (chunk: Buffer) => chunks.push(chunk));
-  request.on('end', () => {
-    const body = JSON.parse(Buffer.concat(chunks).toString()) as { channel: string; data: string };
-    publish(body.channel, Buffer.from(body.data));
-    response.setHeader('content-type', 'application/json');
-    response.end('{"ok":true}');
-  });
-});
+const server = createPublishServer((channel, data) => publish(channel, Buffer.from(data)));
 
 server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
   const channel = request.url?.startsWith('/ws/') ? request.url.slice(4) : '';

@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
+import { createPublishServer } from './publish-server.ts';
 import { Server } from 'socket.io';
 
 /**
@@ -13,21 +13,7 @@ import { Server } from 'socket.io';
 const port = Number(process.env.PORT ?? 9000);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const http = createServer((request: IncomingMessage, response: ServerResponse) => {
-  if (request.method === 'GET' && request.url === '/healthz') return void response.end('{"ok":true}');
-  if (request.method !== 'POST' || request.url !== '/api/publish') {
-    response.statusCode = 404;
-    return void response.end();
-  }
-  const chunks: Buffer[] = [];
-  request.on('data', (chunk: Buffer) => chunks.push(chunk));
-  request.on('end', () => {
-    const body = JSON.parse(Buffer.concat(chunks).toString()) as { channel: string; data: string };
-    io.to(body.channel).emit('message', body.data);
-    response.setHeader('content-type', 'application/json');
-    response.end('{"ok":true}');
-  });
-});
+const http = createPublishServer((channel, data) => void io.to(channel).emit('message', data));
 
 const pub = new Redis(redisUrl);
 const sub = pub.duplicate();
