@@ -95,7 +95,13 @@ export class Connection {
   #pendingFrames: Buffer[] | undefined;
   #pendingSubscriptions: Promise<void>[] | undefined;
   #pendingClose: { code: number; reason: string } | undefined;
-  #subscriptions: Map<string, Subscriber> | undefined;
+  /**
+   * The first subscription lives in two fields and only the others in a Map: most sockets (every
+   * `/ws/...` route) hold exactly one, and an empty Map costs an idle connection about 200 bytes.
+   */
+  #firstChannel: string | undefined;
+  #firstSubscriber: Subscriber | undefined;
+  #moreSubscriptions: Map<string, Subscriber> | undefined;
   #onMessage: MessageHandler | undefined;
   /** Messages that arrived before the route registered its handler. */
   #early: string[] | undefined;
@@ -150,24 +156,33 @@ export class Connection {
   subscribe(channel: string, options: SubscribeOptions = {}): Promise<void> {
     if (!(options.reserved === true && channel.startsWith('#'))) assertChannelName(channel);
     if (this.#state === 'closed') return Promise.resolve();
-    this.#subscriptions ??= new Map();
-    if (this.#subscriptions.has(channel)) return Promise.resolve();
-    if (this.#subscriptions.size >= this.#context.maxSubscriptions) {
+    if (channel === this.#firstChannel || this.#moreSubscriptions?.has(channel) === true) return Promise.resolve();
+    if ((this.#firstChannel === undefined ? 0 : 1) + (this.#moreSubscriptions?.size ?? 0) >= this.#context.maxSubscriptions) {
       this.#context.refusals.record('too-many-subscriptions', { connection: this.id, channel }, 'subscription refused: limit reached');
       throw new HeraldError(Errors.TOO_MANY_SUBSCRIPTIONS, `At most ${this.#context.maxSubscriptions} subscriptions per connection`);
     }
     const subscriber = options.subscriber ?? (options.echo === false ? new NoEchoSubscriber(this) : new RawSubscriber(this));
-    this.#subscriptions.set(channel, subscriber);
+    if (this.#firstChannel === undefined) {
+      this.#firstChannel = channel;
+      this.#firstSubscriber = subscriber;
+    } else {
+      (this.#moreSubscriptions ??= new Map()).set(channel, subscriber);
+    }
     const subscribed = this.#context.registry.add(channel, subscriber);
     if (this.#state === 'opening') (this.#pendingSubscriptions ??= []).push(subscribed);
     return subscribed;
   }
 
   unsubscribe(channel: string): void {
-    const subscriber = this.#subscriptions?.get(channel);
-    if (subscriber === undefined) return;
-    this.#subscriptions!.delete(channel);
-    this.#context.registry.remove(channel, subscriber);
+    let subscriber: Subscriber | undefined;
+    if (channel === this.#firstChannel) {
+      subscriber = this.#firstSubscriber;
+      this.#firstChannel = this.#firstSubscriber = undefined;
+    } else {
+      subscriber = this.#moreSubscriptions?.get(channel);
+      this.#moreSubscriptions?.delete(channel);
+    }
+    if (subscriber !== undefined) this.#context.registry.remove(channel, subscriber);
   }
 
   /** Publishes `data` to `channel` as this connection (so no-echo subscriptions skip it). */
@@ -357,9 +372,10 @@ export class Connection {
   #closed(code: number, reason: string): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    if (this.#subscriptions !== undefined) {
-      for (const [channel, subscriber] of this.#subscriptions) this.#context.registry.remove(channel, subscriber);
-      this.#subscriptions.clear();
+    if (this.#firstChannel !== undefined) this.unsubscribe(this.#firstChannel);
+    if (this.#moreSubscriptions !== undefined) {
+      for (const [channel, subscriber] of this.#moreSubscriptions) this.#context.registry.remove(channel, subscriber);
+      this.#moreSubscriptions = undefined;
     }
     this.#onMessage = undefined;
     this.#early = undefined;
