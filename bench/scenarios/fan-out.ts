@@ -19,10 +19,14 @@ export interface FanOutOptions {
   /** First rate of the climb (publications/s); it doubles from there up to `maxRate`. */
   startRate: number;
   maxRate: number;
-  /** Bisection steps between the last sustained and the first failed rate. */
+  /** Bisection steps between the last rate kept up with and the first that was not. */
   bisections: number;
+  /** Bisection steps of the latency max (p99 under 50 ms), after the climb. */
+  latencyBisections: number;
   /** Runs of a rate that must all fail before the climb stops. */
   attempts: number;
+  /** Pause before a failed step is run again. */
+  retryPauseMs: number;
   fixedRates: number[];
   repeats: number;
   redisUrl: string | undefined;
@@ -116,7 +120,7 @@ async function fanOutOnce(spec: TargetSpec, options: FanOutOptions, log: (line: 
       log(describe(step));
       // A noisy moment should not decide the result: a rate fails only when `attempts` runs fail.
       for (let retry = 1; retry < options.attempts && !sustained(step); retry++) {
-        await sleep(1000);
+        await sleep(options.retryPauseMs);
         const again = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, target.pids);
         log(`retry ${describe(again)}`);
         if (sustained(again) || (keptUp(again) && !keptUp(step)) || (keptUp(again) === keptUp(step) && again.p99Ms < step.p99Ms)) step = again;
@@ -147,7 +151,7 @@ async function fanOutOnce(spec: TargetSpec, options: FanOutOptions, log: (line: 
     let latencyGood = sustainedRates.length > 0 ? Math.max(...sustainedRates) : 0;
     const failedAbove = steps.filter((step) => !sustained(step) && step.rate > latencyGood).map((step) => step.rate);
     let latencyBad = failedAbove.length > 0 ? Math.min(...failedAbove) : undefined;
-    for (let i = 0; i < options.bisections && latencyBad !== undefined && latencyGood > 0; i++) {
+    for (let i = 0; i < options.latencyBisections && latencyBad !== undefined && latencyGood > 0; i++) {
       const mid = roundTo2Digits((latencyGood + latencyBad) / 2);
       if (mid <= latencyGood || mid >= latencyBad) break;
       if (sustained(await attempt(mid))) latencyGood = mid;
