@@ -8,9 +8,9 @@ import { keptUp, runStep, sustained, warmUp, type StepResult } from './measure.t
 /**
  * Fan-out: 1 channel, N subscribers (split evenly over `processes` server processes), one publisher
  * socket on the first process. Fixed rates first give p50/p99 under a known load; then the publish
- * rate doubles until a step is not sustained (p99 over 50 ms, a loss, or the publisher could not
- * keep up) and is bisected between the last sustained and the first failed rate, for the max
- * without loss and, separately, for the max with p99 under 50 ms. Repeated `repeats` times; medians are reported.
+ * rate doubles until the server no longer keeps up (a loss, the publisher behind, p99 over 1 s) and
+ * is bisected for the max without loss, then bisected again for the max with p99 under 50 ms.
+ * Repeated `repeats` times; medians are reported.
  */
 export interface FanOutOptions {
   processes: number;
@@ -138,24 +138,15 @@ async function fanOutOnce(spec: TargetSpec, options: FanOutOptions, log: (line: 
       good = rate;
     }
     // Nothing kept up at all: reported as 0 ("below the start rate") without probing lower.
-    for (let i = 0; i < options.bisections && bad !== undefined && good > 0; i++) {
-      const mid = roundTo2Digits((good + bad) / 2);
-      if (mid <= good || mid >= bad) break;
-      if (keptUp(await attempt(mid))) good = mid;
-      else bad = mid;
-    }
+    if (bad !== undefined && good > 0) good = await bisect(good, bad, options.bisections, async (rate) => keptUp(await attempt(rate)));
     // The latency max gets its own bisection: the climb doubles, so without it a target whose p99
     // crosses 50 ms anywhere between 1,600 and 3,200 publications/s would score 1,600 whether it
     // held 1,700 or 3,100, and two targets a few percent apart would differ by 2x.
     const sustainedRates = steps.filter(sustained).map((step) => step.rate);
     let latencyGood = sustainedRates.length > 0 ? Math.max(...sustainedRates) : 0;
     const failedAbove = steps.filter((step) => !sustained(step) && step.rate > latencyGood).map((step) => step.rate);
-    let latencyBad = failedAbove.length > 0 ? Math.min(...failedAbove) : undefined;
-    for (let i = 0; i < options.latencyBisections && latencyBad !== undefined && latencyGood > 0; i++) {
-      const mid = roundTo2Digits((latencyGood + latencyBad) / 2);
-      if (mid <= latencyGood || mid >= latencyBad) break;
-      if (sustained(await attempt(mid))) latencyGood = mid;
-      else latencyBad = mid;
+    if (failedAbove.length > 0 && latencyGood > 0) {
+      latencyGood = await bisect(latencyGood, Math.min(...failedAbove), options.latencyBisections, async (rate) => sustained(await attempt(rate)));
     }
     return { maxDeliveriesPerSec: latencyGood * options.subscribers, maxWithoutLossPerSec: good * options.subscribers, steps, fixed };
   } finally {
@@ -171,6 +162,20 @@ export function describe(step: StepResult): string {
     (step.publisherBehind ? ', publisher behind' : '') +
     (step.publishErrors > 0 ? `, ${step.publishErrors} publish errors` : '')
   );
+}
+
+/**
+ * Narrows `good` (a rate that passed) towards `bad` (one that failed) `times` times, or until the
+ * midpoint rounds onto either end; returns the highest rate that passed.
+ */
+async function bisect(good: number, bad: number, times: number, passes: (rate: number) => Promise<boolean>): Promise<number> {
+  for (let i = 0; i < times; i++) {
+    const mid = roundTo2Digits((good + bad) / 2);
+    if (mid <= good || mid >= bad) break;
+    if (await passes(mid)) good = mid;
+    else bad = mid;
+  }
+  return good;
 }
 
 /** 1234 → 1200, 87.5 → 88: rates with two significant digits. */
