@@ -1,8 +1,14 @@
 import { checkChannelRules, type ChannelRules } from './auth/channel-permissions.ts';
+import { settingsFromEnv } from './config-env.ts';
+import { schemaDefaults, type ConfigKey, type configSchema } from './config-schema.ts';
+import { checkSettings } from './config-validation.ts';
+
+const SERVE_ONLY = new Set<string>(['demos', 'workers'] satisfies (keyof ServeSettings)[]);
 
 /**
- * Herald's options, and how they are read from the environment (documented in docs/config.md).
- * Every value is checked once at start-up; a bad one stops the server with a message naming it.
+ * Herald's options. What each accepts, its default and its environment variable are in the schema
+ * (config-schema.ts), which docs/config.md is generated from. Every value is checked once at
+ * start-up; a bad one stops the server with a message naming it.
  */
 export interface HeraldOptions {
   /** TCP port; 0 picks a free one. Env `PORT`, default 8000. */
@@ -72,129 +78,53 @@ export interface HeraldOptions {
   positionCheckMs?: number;
 }
 
-type OptionalKeys =
-  | 'redisUrl'
-  | 'apiKey'
-  | 'jwtSecret'
-  | 'jwtPublicKey'
-  | 'jwtJwksUrl'
-  | 'jwtAlgorithms'
-  | 'jwtIssuer'
-  | 'jwtAudience'
-  | 'allowedOrigins'
-  | 'namespaces'
-  | 'demoToken';
+/** Settings only `herald serve` reads (from the same file, environment and schema). */
+export interface ServeSettings {
+  /** Whether the default app's demos are served (`--no-demos`). Env `HERALD_DEMOS`, default true. */
+  demos: boolean;
+  /** Server processes sharing the port; `auto` is one per CPU core. Env `HERALD_WORKERS`, default 1. */
+  workers: number | 'auto';
+}
+
+type Schema = typeof configSchema.properties;
+/** Options without a default in the schema: they stay undefined when not given. */
+type OptionalKeys = { [K in keyof HeraldOptions]-?: Schema[K] extends { default: unknown } ? never : K }[keyof HeraldOptions];
 
 export type ResolvedOptions = Required<Omit<HeraldOptions, OptionalKeys>> & Pick<HeraldOptions, OptionalKeys>;
 
-export const defaults = {
-  port: 8000,
-  host: '0.0.0.0',
-  redisPrefix: 'herald:',
-  maxFrameBytes: 64 * 1024,
-  maxBacklogBytes: 1024 * 1024,
-  heartbeatMs: 25_000,
-  shutdownTimeoutMs: 3_000,
-  taskWorkers: 4,
-  taskStallMs: 30_000,
-  logLevel: 'info',
-  allowAnonymous: false,
-  maxMessagesPerSecond: 1000,
-  maxSubscriptionsPerConnection: 128,
-  maxConnectionsPerIp: 10_000,
-  maxBodyBytes: 1024 * 1024,
-  presenceTtlMs: 25_000,
-  positionCheckMs: 10_000,
-} as const;
+// The schema and the option types must list the same settings: tsc stops here when one of them
+// gains a setting the other lacks (config-schema.ts says how to add one).
+type SameKeys<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true : { missing: Exclude<A, B> | Exclude<B, A> };
+const schemaMatchesTypes: SameKeys<ConfigKey, keyof HeraldOptions | keyof ServeSettings> = true;
+void schemaMatchesTypes;
+
+/** The defaults of createHerald's options, from the schema. */
+export const defaults = Object.fromEntries(
+  Object.entries(schemaDefaults).filter(([key]) => !SERVE_ONLY.has(key)),
+) as Omit<ResolvedOptions, OptionalKeys>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-
+/**
+ * Checks `options` against the schema (messages name the option) and fills in the defaults. The
+ * one way options become a server's: createHerald calls it, and the command line's settings from
+ * file, environment and flags go through it too.
+ */
 export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
-  const resolved: ResolvedOptions = {
-    ...defaults,
-    ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
-  };
-  checkInteger('port', resolved.port, 0, 65535);
-  checkInteger('maxFrameBytes', resolved.maxFrameBytes, 1, 256 * 1024 * 1024);
-  checkInteger('maxBacklogBytes', resolved.maxBacklogBytes, 1024, 1024 * 1024 * 1024);
-  checkInteger('heartbeatMs', resolved.heartbeatMs, 100, 3_600_000);
-  checkInteger('shutdownTimeoutMs', resolved.shutdownTimeoutMs, 0, 600_000);
-  checkInteger('presenceTtlMs', resolved.presenceTtlMs, 300, 3_600_000);
-  checkInteger('positionCheckMs', resolved.positionCheckMs, 0, 3_600_000);
-  checkInteger('taskWorkers', resolved.taskWorkers, 0, 1000);
-  checkInteger('taskStallMs', resolved.taskStallMs, 500, 3_600_000);
-  if (!LOG_LEVELS.has(resolved.logLevel)) {
-    throw new ConfigError(`logLevel must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(resolved.logLevel)}`);
-  }
-  if (resolved.redisUrl !== undefined && !/^rediss?:\/\//.test(resolved.redisUrl)) {
-    throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got ${JSON.stringify(resolved.redisUrl)}`);
-  }
-  checkInteger('maxMessagesPerSecond', resolved.maxMessagesPerSecond, 0, 1_000_000_000);
-  checkInteger('maxSubscriptionsPerConnection', resolved.maxSubscriptionsPerConnection, 1, 1_000_000);
-  checkInteger('maxConnectionsPerIp', resolved.maxConnectionsPerIp, 0, 1_000_000_000);
-  checkInteger('maxBodyBytes', resolved.maxBodyBytes, 1, 1024 * 1024 * 1024);
+  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  checkSettings(given, (key) => key);
+  const resolved = { ...defaults, ...given } as ResolvedOptions;
   checkAuthOptions(resolved);
   return resolved;
 }
 
 /** Reads the options from environment variables (unset or empty variables keep the defaults). */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOptions {
-  const get = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
-  return {
-    port: integerFromEnv('PORT', get('PORT')),
-    host: get('HOST'),
-    redisUrl: get('REDIS_URL'),
-    redisPrefix: get('HERALD_REDIS_PREFIX'),
-    apiKey: get('HERALD_API_KEY'),
-    maxFrameBytes: integerFromEnv('HERALD_MAX_FRAME_BYTES', get('HERALD_MAX_FRAME_BYTES')),
-    maxBacklogBytes: integerFromEnv('HERALD_MAX_BACKLOG_BYTES', get('HERALD_MAX_BACKLOG_BYTES')),
-    heartbeatMs: integerFromEnv('HERALD_HEARTBEAT_MS', get('HERALD_HEARTBEAT_MS')),
-    shutdownTimeoutMs: integerFromEnv('HERALD_SHUTDOWN_TIMEOUT_MS', get('HERALD_SHUTDOWN_TIMEOUT_MS')),
-    taskWorkers: integerFromEnv('HERALD_TASK_WORKERS', get('HERALD_TASK_WORKERS')),
-    taskStallMs: integerFromEnv('HERALD_TASK_STALL_MS', get('HERALD_TASK_STALL_MS')),
-    logLevel: get('LOG_LEVEL'),
-    jwtSecret: get('HERALD_JWT_SECRET'),
-    // A PEM in an env var is often written on one line with literal \n.
-    jwtPublicKey: get('HERALD_JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n'),
-    jwtJwksUrl: get('HERALD_JWT_JWKS_URL'),
-    jwtAlgorithms: listFromEnv(get('HERALD_JWT_ALGORITHMS')),
-    jwtIssuer: get('HERALD_JWT_ISSUER'),
-    jwtAudience: get('HERALD_JWT_AUDIENCE'),
-    allowAnonymous: booleanFromEnv('HERALD_ALLOW_ANONYMOUS', get('HERALD_ALLOW_ANONYMOUS')),
-    allowedOrigins: listFromEnv(get('HERALD_ALLOWED_ORIGINS')),
-    namespaces: jsonFromEnv('HERALD_NAMESPACES', get('HERALD_NAMESPACES')) as HeraldOptions['namespaces'],
-    demoToken: get('HERALD_DEMO_TOKEN'),
-    maxMessagesPerSecond: integerFromEnv('HERALD_MAX_MESSAGES_PER_SECOND', get('HERALD_MAX_MESSAGES_PER_SECOND')),
-    maxSubscriptionsPerConnection: integerFromEnv('HERALD_MAX_SUBSCRIPTIONS', get('HERALD_MAX_SUBSCRIPTIONS')),
-    maxConnectionsPerIp: integerFromEnv('HERALD_MAX_CONNECTIONS_PER_IP', get('HERALD_MAX_CONNECTIONS_PER_IP')),
-    maxBodyBytes: integerFromEnv('HERALD_MAX_BODY_BYTES', get('HERALD_MAX_BODY_BYTES')),
-    presenceTtlMs: integerFromEnv('HERALD_PRESENCE_TTL_MS', get('HERALD_PRESENCE_TTL_MS')),
-    positionCheckMs: integerFromEnv('HERALD_POSITION_CHECK_MS', get('HERALD_POSITION_CHECK_MS')),
-  } as HeraldOptions;
-}
-
-function listFromEnv(value: string | undefined): string[] | undefined {
-  return value?.split(',').map((item) => item.trim()).filter((item) => item !== '');
-}
-
-function booleanFromEnv(name: string, value: string | undefined): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (/^(1|true|yes)$/i.test(value)) return true;
-  if (/^(0|false|no)$/i.test(value)) return false;
-  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(value)}`);
-}
-
-function jsonFromEnv(name: string, value: string | undefined): unknown {
-  if (value === undefined) return undefined;
-  try {
-    return JSON.parse(value);
-  } catch {
-    throw new ConfigError(`${name} must be JSON, e.g. {"chat": {"subscribe": "authenticated"}}`);
-  }
+  const values = settingsFromEnv(env);
+  for (const key of SERVE_ONLY) delete values[key as ConfigKey];
+  return values as HeraldOptions;
 }
 
 const ASYMMETRIC_ALGORITHMS = new Set(['RS256', 'ES256']);
@@ -238,10 +168,4 @@ export function integerFromEnv(name: string, value: string | undefined): number 
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(value)}`);
   return Number(value);
-}
-
-function checkInteger(name: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
 }

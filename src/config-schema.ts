@@ -1,0 +1,170 @@
+/**
+ * Every setting Herald reads, as one JSON Schema: the configuration file (herald.config.json) is
+ * validated against it, environment variables and command-line options are read and checked
+ * through it, `createHerald(options)` checks its options with it, and docs/config.md's tables are
+ * generated from it (`npm run docs:config`; test/config-file.test.ts fails when they differ).
+ *
+ * Besides standard JSON Schema, each property carries annotations (registered with ajv in
+ * config-validation.ts):
+ * - `env`: the environment variable; `envFile: true` also accepts `<env>_FILE`, a path to a file
+ *   holding the value (for secrets mounted by container platforms);
+ * - `section`: which table of docs/config.md lists it;
+ * - `expected`: how to say "a valid value" in an error, where the type and range do not say it;
+ * - `secret: true`: error messages never repeat the value;
+ * - `defaultText`: the default as docs/config.md shows it, when there is no `default` value.
+ *
+ * Adding a setting: one entry here (and the typed field in HeraldOptions, or ServeSettings for a
+ * command-line-only one; tsc fails until both agree), then `npm run docs:config`.
+ */
+export const configSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'Herald configuration (herald.config.json)',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string', section: 'none', description: 'Lets an editor find this schema.' },
+    port: {
+      type: 'integer', minimum: 0, maximum: 65535, default: 8000, env: 'PORT', section: 'server',
+      description: 'TCP port for HTTP and WebSocket. `0` picks a free port.',
+    },
+    host: { type: 'string', minLength: 1, default: '0.0.0.0', env: 'HOST', section: 'server', description: 'Interface to listen on.' },
+    redisUrl: {
+      type: 'string', pattern: '^rediss?://', env: 'REDIS_URL', envFile: true, section: 'server', secret: true,
+      expected: 'a redis:// or rediss:// URL', defaultText: 'unset',
+      description: '`redis://[user:password@]host:port[/db]` or `rediss://…`. Unset: the embedded in-memory broker (one process).',
+    },
+    redisPrefix: {
+      type: 'string', default: 'herald:', env: 'HERALD_REDIS_PREFIX', section: 'server',
+      description: 'Prefix of every Redis channel and key Herald uses: channel `news` is Redis channel `herald:news`. Give each Herald cluster sharing a Redis its own.',
+    },
+    apiKey: {
+      type: 'string', minLength: 1, env: 'HERALD_API_KEY', envFile: true, section: 'server', secret: true, defaultText: 'unset',
+      description: 'Bearer key for `/api/*`. Unset: `/api/*` answers only loopback clients, and a warning is logged at start.',
+    },
+    demos: {
+      type: 'boolean', default: true, env: 'HERALD_DEMOS', section: 'server',
+      description: '`herald serve` only. `false` (or `--no-demos`) serves only the core: `/connect`, `/ws/{channel}`, the HTTP API, health and metrics; no demo pages or demo routes, no example task, no clock.',
+    },
+    workers: {
+      anyOf: [{ type: 'integer', minimum: 1, maximum: 1024 }, { const: 'auto' }], default: 1, env: 'HERALD_WORKERS', section: 'server',
+      expected: 'a whole number from 1 to 1024 or "auto"',
+      description: '`herald serve` only. Server processes sharing the port (`auto`: one per CPU core). More than one needs `REDIS_URL`.',
+    },
+    maxFrameBytes: {
+      type: 'integer', minimum: 1, maximum: 256 * 1024 * 1024, default: 64 * 1024, env: 'HERALD_MAX_FRAME_BYTES', section: 'server',
+      description: 'Largest WebSocket frame a client may send; larger closes the socket with `1009`.',
+    },
+    maxBacklogBytes: {
+      type: 'integer', minimum: 1024, maximum: 1024 * 1024 * 1024, default: 1024 * 1024, env: 'HERALD_MAX_BACKLOG_BYTES', section: 'server',
+      description: 'Unsent bytes a socket may hold; past it the client is a slow consumer and is closed with `1013`.',
+    },
+    heartbeatMs: {
+      type: 'integer', minimum: 100, maximum: 3_600_000, default: 25_000, env: 'HERALD_HEARTBEAT_MS', section: 'server',
+      description: 'Ping interval. A client that has not answered a ping by the next one is dropped.',
+    },
+    shutdownTimeoutMs: {
+      type: 'integer', minimum: 0, maximum: 600_000, default: 3_000, env: 'HERALD_SHUTDOWN_TIMEOUT_MS', section: 'server',
+      description: 'How long shutdown waits, in all, for sockets to finish closing and running tasks to finish before dropping them; shutdown ends within it even while Redis is down.',
+    },
+    taskWorkers: {
+      type: 'integer', minimum: 0, maximum: 1000, default: 4, env: 'HERALD_TASK_WORKERS', section: 'server',
+      description: 'Background tasks this process runs at once. With Redis, `0` makes a server leave running tasks to `herald worker` processes. See [tasks.md](tasks.md).',
+    },
+    taskStallMs: {
+      type: 'integer', minimum: 500, maximum: 3_600_000, default: 30_000, env: 'HERALD_TASK_STALL_MS', section: 'server',
+      description: "With Redis: a running task's lock time and the interval of the check for tasks whose worker died; such a task runs again elsewhere after one to two of these.",
+    },
+    logLevel: {
+      type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'LOG_LEVEL', section: 'server',
+      description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',
+    },
+    presenceTtlMs: {
+      type: 'integer', minimum: 300, maximum: 3_600_000, default: 25_000, env: 'HERALD_PRESENCE_TTL_MS', section: 'server',
+      description: "With Redis: how long a presence entry outlives its process's last refresh (each process refreshes its entries every third of this). A process that dies without cleaning up drops out of presence within this time.",
+    },
+    positionCheckMs: {
+      type: 'integer', minimum: 0, maximum: 3_600_000, default: 10_000, env: 'HERALD_POSITION_CHECK_MS', section: 'server',
+      description: 'How often each process compares its quiet history channels with their history, to refill publications Redis Pub/Sub lost at the tail of a stream (`0`: never; gaps followed by another publication are refilled at once regardless).',
+    },
+    jwtSecret: {
+      type: 'string', env: 'HERALD_JWT_SECRET', envFile: true, section: 'security', secret: true, defaultText: 'unset',
+      description: 'HS256 secret (32+ characters). Turns JWT authentication on. Set at most one of the three JWT key settings.',
+    },
+    jwtPublicKey: {
+      type: 'string', env: 'HERALD_JWT_PUBLIC_KEY', envFile: true, escapedNewlines: true, section: 'security', secret: true, defaultText: 'unset',
+      description: 'PEM public key: RSA for RS256, P-256 EC for ES256 (in the variable, `\\n` may stand for newlines). Turns JWT authentication on.',
+    },
+    jwtJwksUrl: {
+      type: 'string', pattern: '^https?://', env: 'HERALD_JWT_JWKS_URL', section: 'security', expected: 'an http(s) URL', defaultText: 'unset',
+      description: '`http(s)://` URL of a JSON Web Key Set (RS256/ES256, keys by `kid`). Turns JWT authentication on.',
+    },
+    jwtAlgorithms: {
+      type: 'array', items: { type: 'string' }, env: 'HERALD_JWT_ALGORITHMS', section: 'security', defaultText: 'all that fit the key',
+      description: 'Accepted `alg` values (comma-separated in the variable): `HS256` with a secret, `RS256`/`ES256` with a key or JWKS.',
+    },
+    jwtIssuer: { type: 'string', env: 'HERALD_JWT_ISSUER', section: 'security', defaultText: 'unset', description: 'Required `iss` claim.' },
+    jwtAudience: { type: 'string', env: 'HERALD_JWT_AUDIENCE', section: 'security', defaultText: 'unset', description: 'Required `aud` claim.' },
+    allowAnonymous: {
+      type: 'boolean', default: false, env: 'HERALD_ALLOW_ANONYMOUS', section: 'security',
+      description: 'With JWT on: let sockets without a token in as anonymous (a bad token is still refused). Without JWT every socket is anonymous.',
+    },
+    allowedOrigins: {
+      type: 'array', items: { type: 'string' }, env: 'HERALD_ALLOWED_ORIGINS', section: 'security', defaultText: 'unset (any)',
+      description: 'Browser origins allowed to open sockets (comma-separated in the variable: `https://app.example.com`, `https://*.example.com`); others get HTTP 403.',
+    },
+    namespaces: {
+      type: 'object', env: 'HERALD_NAMESPACES', section: 'security', defaultText: 'unset',
+      description: 'Channel permissions per namespace (JSON in the variable), e.g. `{"staff": {"subscribe": "authenticated", "publish": false}}`; fields `subscribe`, `publish`, `readHistory`, `readPresence`. These win over the app\'s own settings.',
+    },
+    demoToken: {
+      type: 'string', env: 'HERALD_DEMO_TOKEN', section: 'security', secret: true, defaultText: 'unset',
+      description: 'The `token` cookie the demo `/echo/secure` expects; unset, that route refuses everyone.',
+    },
+    maxMessagesPerSecond: {
+      type: 'integer', minimum: 0, maximum: 1_000_000_000, default: 1000, env: 'HERALD_MAX_MESSAGES_PER_SECOND', section: 'security',
+      description: 'Text frames per second per socket; over it each frame gets an error frame, at twice it the socket is closed with `1008`. `0`: no limit.',
+    },
+    maxSubscriptionsPerConnection: {
+      type: 'integer', minimum: 1, maximum: 1_000_000, default: 128, env: 'HERALD_MAX_SUBSCRIPTIONS', section: 'security',
+      description: 'Channels one socket may be subscribed to at once.',
+    },
+    maxConnectionsPerIp: {
+      type: 'integer', minimum: 0, maximum: 1_000_000_000, default: 10_000, env: 'HERALD_MAX_CONNECTIONS_PER_IP', section: 'security',
+      description: 'Open sockets per client IP; more are refused at the handshake with HTTP 429. `0`: no limit (use behind a proxy, or for load tests).',
+    },
+    maxBodyBytes: {
+      type: 'integer', minimum: 1, maximum: 1024 * 1024 * 1024, default: 1024 * 1024, env: 'HERALD_MAX_BODY_BYTES', section: 'security',
+      description: 'Largest HTTP request body; larger gets 413.',
+    },
+  },
+} as const;
+
+export type ConfigKey = Exclude<keyof typeof configSchema.properties, '$schema'>;
+
+/** What the schema says about one setting (the union of the annotations used above). */
+export interface SettingSchema {
+  type?: string;
+  minimum?: number;
+  maximum?: number;
+  enum?: readonly string[];
+  anyOf?: readonly unknown[];
+  default?: unknown;
+  env?: string;
+  envFile?: boolean;
+  escapedNewlines?: boolean;
+  section?: string;
+  expected?: string;
+  secret?: boolean;
+  defaultText?: string;
+  description: string;
+}
+
+export const settings = configSchema.properties as unknown as Record<ConfigKey, SettingSchema>;
+
+/** The settings in the schema's order, without `$schema`. */
+export const settingKeys = Object.keys(configSchema.properties).filter((key) => key !== '$schema') as ConfigKey[];
+
+/** The schema's defaults, by key. */
+export const schemaDefaults = Object.fromEntries(
+  settingKeys.filter((key) => settings[key].default !== undefined).map((key) => [key, settings[key].default]),
+) as Partial<Record<ConfigKey, unknown>>;

@@ -1,0 +1,62 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { ConfigError } from './config.ts';
+import { configSchema, settings, type ConfigKey } from './config-schema.ts';
+
+/**
+ * Checks settings against the one schema (config-schema.ts) and turns ajv's errors into one
+ * message naming the setting where it came from (`PORT`, `--port`, `herald.config.json: port`) and
+ * what it expects.
+ */
+const ajv = new Ajv({ allErrors: false, strict: true });
+ajv.addVocabulary(['env', 'envFile', 'escapedNewlines', 'section', 'expected', 'secret', 'defaultText']);
+
+/** The configuration file: unknown keys are mistakes. */
+const validateFile = ajv.compile(configSchema);
+/**
+ * `createHerald(options)` and values from the environment or command line: an application may
+ * pass options the schema does not list (an embedding app's own), so only listed ones are checked.
+ */
+const validateKnown = ajv.compile({ ...configSchema, additionalProperties: true });
+
+/** Throws a ConfigError for the first bad setting in `values`; `label` names where a key came from. */
+export function checkSettings(values: Record<string, unknown>, label: (key: string) => string, { file = false } = {}): void {
+  const validate = file ? validateFile : validateKnown;
+  if (validate(values)) return;
+  throw new ConfigError(describe(validate.errors![0]!, values, label));
+}
+
+function describe(error: ErrorObject, values: Record<string, unknown>, label: (key: string) => string): string {
+  if (error.keyword === 'additionalProperties') {
+    const key = (error.params as { additionalProperty: string }).additionalProperty;
+    return `${label(key)}: unknown setting; known settings: ${Object.keys(configSchema.properties).filter((k) => k !== '$schema').join(', ')}`;
+  }
+  if (error.instancePath === '') return `${label('')} must be a JSON object of settings`;
+  const key = error.instancePath.split('/')[1]!;
+  return mustBe(key as ConfigKey, values[key], label(key));
+}
+
+/** `<label> must be <what the schema expects>, got <value>`; a secret's value is never repeated. */
+export function mustBe(key: ConfigKey, value: unknown, label: string): string {
+  const schema = settings[key];
+  const got = schema.secret ? '' : `, got ${JSON.stringify(value)}`;
+  return `${label} must be ${expectedValue(key)}${got}`;
+}
+
+/** What a valid value of `key` looks like, in words. */
+export function expectedValue(key: ConfigKey): string {
+  const schema = settings[key];
+  if (schema.expected !== undefined) return schema.expected;
+  if (schema.enum !== undefined) return `one of ${schema.enum.join(', ')}`;
+  switch (schema.type) {
+    case 'integer':
+      return `a whole number from ${schema.minimum} to ${schema.maximum}`;
+    case 'boolean':
+      return 'true or false';
+    case 'array':
+      return 'a list of strings';
+    case 'object':
+      return 'a JSON object';
+    default:
+      return 'a non-empty string';
+  }
+}
