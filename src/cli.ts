@@ -1,42 +1,64 @@
-#!/usr/bin/env -S npx tsx
-import { installDefaultApp } from './app/default-app.ts';
-import { ConfigError, optionsFromEnv } from './config.ts';
-import { createHerald } from './herald.ts';
+#!/usr/bin/env node
+import { ConfigError } from './config.ts';
+import { UsageError } from './errors.ts';
+import { check } from './cli/check.ts';
+import { commandHelp, parseCommandLine, type Command } from './cli/command.ts';
+import { publish } from './cli/publish.ts';
+import { serve } from './cli/serve.ts';
+import { token } from './cli/token.ts';
+import { packageVersion } from './cli/version.ts';
+import { worker } from './cli/worker.ts';
 
-/** `npm start`: the default app, configured from the environment (docs/config.md). */
-async function main(): Promise<void> {
-  let herald;
-  try {
-    herald = createHerald(optionsFromEnv());
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`herald: ${error.message}`);
-      process.exit(2);
-    }
-    throw error;
+/** `herald <command>`: the package's command (docs/config.md, README "Command line"). */
+const COMMANDS: Command[] = [serve, worker, publish, token, check];
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  return [
+    'Usage: herald <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+    '',
+    'herald <command> --help shows its options; herald --version prints the version.',
+    '',
+  ].join('\n');
+}
+
+async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === '--version' || name === '-v') {
+    console.log(packageVersion());
+    return 0;
   }
-  installDefaultApp(herald);
-  const shutdown = (signal: string): void => {
-    herald.log.info({ signal }, 'shutting down');
-    // Never hang on the way out: the sockets have had their close frames by then.
-    setTimeout(() => process.exit(1), herald.options.shutdownTimeoutMs + 2000).unref();
-    herald.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        herald.log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  if (name === '--help' || name === '-h') {
+    process.stdout.write(mainHelp());
+    return 0;
+  }
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (command === undefined) {
+    process.stderr.write(`herald: ${name === undefined ? 'no command given' : `unknown command ${JSON.stringify(name)}`}\n\n${mainHelp()}`);
+    return 2;
+  }
   try {
-    const address = await herald.listen();
-    herald.log.info(`Herald on ${address.url} (broker: ${herald.broker.kind})`);
+    const parsed = parseCommandLine(command, rest);
+    if (parsed === 'help') {
+      process.stdout.write(commandHelp(command));
+      return 0;
+    }
+    return await command.run(parsed);
   } catch (error) {
-    herald.log.fatal({ err: error }, 'could not start');
-    process.exit(1);
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      console.error(`herald ${command.name}: ${error.message}`);
+      return 2;
+    }
+    console.error(`herald ${command.name}: could not start:`, error);
+    return 1;
   }
 }
 
-await main();
+// Output to a pipe is written asynchronously: setting the exit code instead of calling
+// process.exit() lets it drain. Commands that keep resources open close them before returning.
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+if (code !== 0) setTimeout(() => process.exit(code), 1000).unref();

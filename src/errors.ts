@@ -116,3 +116,8 @@ export class HeraldError extends Error {
     return { code: this.code, message: this.message };
   }
 }
+
+/** A command line `herald` cannot run: an unknown command or option, a missing argument (exit 2). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

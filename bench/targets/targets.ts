@@ -61,7 +61,7 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
       if (spec.name === 'herald-redis') Object.assign(env, { REDIS_URL: redisUrl, HERALD_REDIS_PREFIX: prefix });
       // `npm run bench -- --profile` writes a CPU profile of every Herald process when it stops.
       const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`];
-      return { args: [...profile, ...PRELOAD, 'src/cli.ts'], env, ready: spec.name === 'herald-redis' ? '/readyz' : '/healthz' };
+      return { args: [...profile, ...PRELOAD, 'src/cli.ts', 'serve'], env, ready: spec.name === 'herald-redis' ? '/readyz' : '/healthz' };
     }
   }
 }

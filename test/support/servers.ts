@@ -43,11 +43,13 @@ export interface HeraldProcess {
 }
 
 /**
- * Starts `npm start`'s server (src/cli.ts) as a separate process, as a user would run it, or
+ * Starts `npm start`'s server (src/cli.ts serve) as a separate process, as a user would run it, or
  * another entry `script` (relative to the repository) that logs `Herald on <url>` when listening.
  */
 export async function spawnHerald(env: Record<string, string> = {}, script = 'src/cli.ts'): Promise<HeraldProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  // src/cli.ts is the `herald` command: `serve` is what npm start runs.
+  const args = script === 'src/cli.ts' ? [script, 'serve'] : [script];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,7 +2,7 @@ import { optionsFromEnv } from '../../src/config.ts';
 import { createHerald } from '../../src/herald.ts';
 import { installTaskTestApp } from './task-app.ts';
 
-// src/tasks/worker-cli.ts with the task test app, for spawnWorker(env, 'test/support/task-worker.ts').
+// `herald worker` (src/cli/worker.ts) with the task test app, for spawnWorker(env, 'test/support/task-worker.ts').
 const herald = installTaskTestApp(createHerald(optionsFromEnv()));
 const shutdown = (): void => {
   setTimeout(() => process.exit(1), herald.options.shutdownTimeoutMs + 2000).unref();

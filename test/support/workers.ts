@@ -12,11 +12,12 @@ export interface WorkerProcess {
 }
 
 /**
- * Starts `npm run worker` (src/tasks/worker-cli.ts), or another entry `script` that logs
+ * Starts `npm run worker` (src/cli.ts worker), or another entry `script` that logs
  * `Herald worker ready`, and waits until it takes tasks.
  */
-export async function spawnWorker(env: Record<string, string>, script = 'src/tasks/worker-cli.ts'): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+export async function spawnWorker(env: Record<string, string>, script = 'src/cli.ts'): Promise<WorkerProcess> {
+  const args = script === 'src/cli.ts' ? [script, 'worker'] : [script];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
