@@ -43,13 +43,16 @@ function redisAddress(url: string): string {
 /** Undefined when Redis answers PING within 5 s, else why not. */
 async function pingRedis(url: string): Promise<string | undefined> {
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  redis.on('error', () => {});
+  // The connection error (ECONNREFUSED, ENOTFOUND…) says more than connect()'s "Connection is closed".
+  let cause: NodeJS.ErrnoException | undefined;
+  redis.on('error', (error: NodeJS.ErrnoException) => (cause ??= error));
   try {
     await redis.connect();
     await redis.ping();
     return undefined;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const failure = cause ?? (error as NodeJS.ErrnoException);
+    return failure.code ?? failure.message;
   } finally {
     redis.disconnect();
   }
