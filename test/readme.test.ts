@@ -70,6 +70,15 @@ describe('README commands', () => {
     await waitFor(() => /crossed over\n[\s\S]*from redis-cli\n/.test(tail.output()), 10_000, 'both messages at the listener');
   });
 
+  test('"Command line": the commands run from a clone as written', () => {
+    const commands = commandsUnder('Command line');
+    assert.equal(commands.length, 3);
+    const [help, token, check] = commands.map((command) => execSync(command, { cwd: ROOT, encoding: 'utf8' }));
+    assert.match(help!, /^Usage: herald <command> \[options\]\n/);
+    assert.match(token!, /^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    assert.match(check!, /^configuration: ok /);
+  });
+
   test('"Quick start": npm start serves the echo demo on port 8000 and the tail script talks to it', async () => {
     const start = commandsUnder('Quick start').find((command) => command.includes('npm start'))!;
     startInBackground(start.replace(/^npm install && /, ''));
