@@ -3,7 +3,7 @@ import cluster, { type Worker } from 'node:cluster';
 /** How long a replacement waits after a server process died: doubling from 0.25 s up to 30 s. */
 const FIRST_RESTART_DELAY_MS = 250;
 const MAX_RESTART_DELAY_MS = 30_000;
-/** A process that ran this long before dying counts as healthy: its replacement starts at once. */
+/** A process that served this long before dying counts as healthy: its replacement starts at once. */
 const HEALTHY_AFTER_MS = 10_000;
 /** A replacement that has not started listening by then is given up on during a rolling restart. */
 const READY_TIMEOUT_MS = 30_000;
@@ -30,11 +30,16 @@ export function runServerProcesses(count: number, shutdownTimeoutMs: number): Pr
   const quickDeaths = new Map<number, number>();
 
   const start = (slot: number): Worker => {
-    const worker = cluster.fork({ HERALD_SERVER_SLOT: String(slot) });
-    const startedAt = Date.now();
+    const worker = cluster.fork();
+    let listeningSince: number | undefined;
+    worker.on('message', (message: { herald?: string }) => {
+      if (message?.herald === 'listening') listeningSince = Date.now();
+    });
     worker.on('exit', (code, signal) => {
       if (stopping || retiring.delete(worker)) return;
-      const deaths = Date.now() - startedAt >= HEALTHY_AFTER_MS ? 0 : (quickDeaths.get(slot) ?? 0);
+      // Healthy means it served for a while; one that never listened died starting, however long that took.
+      const healthy = listeningSince !== undefined && Date.now() - listeningSince >= HEALTHY_AFTER_MS;
+      const deaths = healthy ? 0 : (quickDeaths.get(slot) ?? 0);
       quickDeaths.set(slot, deaths + 1);
       const delay = deaths === 0 ? 0 : Math.min(FIRST_RESTART_DELAY_MS * 2 ** (deaths - 1), MAX_RESTART_DELAY_MS);
       log(`server process ${worker.process.pid} exited (${signal ?? code}); starting a new one in ${delay} ms`);
