@@ -1,7 +1,8 @@
 /**
  * Builds the demo pages into web/dist/ (git-ignored): each page's script bundled by esbuild with
- * what it imports (the client SDK included), next to the HTML and the style sheet. `npm start`
- * and `npm test` run it first (prestart / pretest); `npm run build:web` runs it alone.
+ * what it imports (the client SDK included), next to the HTML and the style sheet. `npm run build`
+ * (scripts/build.ts, which `npm start` and `npm test` run first) runs it and copies the pages into
+ * dist/; `npm run build:web` runs it alone.
  *
  * Several servers or test files may build at the same moment, so every file is written to a
  * temporary name and renamed into place: a reader sees the old file or the new one, never half.
