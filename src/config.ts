@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { checkChannelRules, type ChannelRules } from './auth/channel-permissions.ts';
 
 /**
@@ -15,6 +16,13 @@ export interface HeraldOptions {
   redisPrefix?: string;
   /** Bearer key required by `/api/*`; when unset `/api/*` answers loopback clients only. Env `HERALD_API_KEY`. */
   apiKey?: string | undefined;
+  /**
+   * Addresses and CIDRs of reverse proxies (`127.0.0.1`, `10.0.0.0/8`) whose `X-Forwarded-For` is
+   * believed: a request from one of them is taken to come from the rightmost hop that is not a
+   * trusted proxy. Unset: every request is from the address it came from. Env `HERALD_TRUST_PROXY`
+   * (comma-separated).
+   */
+  trustProxy?: string[] | undefined;
   /** Largest WebSocket frame accepted, in bytes (larger: close 1009). Env `HERALD_MAX_FRAME_BYTES`, default 65536. */
   maxFrameBytes?: number;
   /** Unsent bytes per socket before it is closed as a slow consumer (1013). Env `HERALD_MAX_BACKLOG_BYTES`, default 1 MiB. */
@@ -75,6 +83,7 @@ export interface HeraldOptions {
 type OptionalKeys =
   | 'redisUrl'
   | 'apiKey'
+  | 'trustProxy'
   | 'jwtSecret'
   | 'jwtPublicKey'
   | 'jwtJwksUrl'
@@ -138,6 +147,7 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   checkInteger('maxConnectionsPerIp', resolved.maxConnectionsPerIp, 0, 1_000_000_000);
   checkInteger('maxBodyBytes', resolved.maxBodyBytes, 1, 1024 * 1024 * 1024);
   checkAuthOptions(resolved);
+  checkTrustProxy(resolved.trustProxy);
   return resolved;
 }
 
@@ -150,6 +160,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOpti
     redisUrl: get('REDIS_URL'),
     redisPrefix: get('HERALD_REDIS_PREFIX'),
     apiKey: get('HERALD_API_KEY'),
+    trustProxy: listFromEnv(get('HERALD_TRUST_PROXY')),
     maxFrameBytes: integerFromEnv('HERALD_MAX_FRAME_BYTES', get('HERALD_MAX_FRAME_BYTES')),
     maxBacklogBytes: integerFromEnv('HERALD_MAX_BACKLOG_BYTES', get('HERALD_MAX_BACKLOG_BYTES')),
     heartbeatMs: integerFromEnv('HERALD_HEARTBEAT_MS', get('HERALD_HEARTBEAT_MS')),
@@ -231,6 +242,21 @@ function checkAuthOptions(o: ResolvedOptions): void {
       throw new ConfigError('namespaces must be an object of namespace name to rules');
     }
     for (const [name, rules] of Object.entries(o.namespaces)) checkChannelRules(name, rules);
+  }
+}
+
+/** Each entry an IP address or a CIDR (`10.0.0.0/8`, `fd00::/8`). */
+function checkTrustProxy(trustProxy: string[] | undefined): void {
+  if (trustProxy === undefined) return;
+  if (!Array.isArray(trustProxy)) throw new ConfigError('trustProxy must be a list of addresses or CIDRs');
+  for (const entry of trustProxy) {
+    const [address = '', bits, ...rest] = String(entry).split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsValid = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !bitsValid || rest.length > 0) {
+      throw new ConfigError(`trustProxy (HERALD_TRUST_PROXY): ${JSON.stringify(entry)} is not an IP address or CIDR like 127.0.0.1 or 10.0.0.0/8`);
+    }
   }
 }
 

@@ -32,6 +32,7 @@ import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-r
 import type { TaskRunner } from './tasks/task-runner.ts';
 import { Tasks } from './tasks/tasks.ts';
 import { Refusals } from './transport/refusals.ts';
+import { clientAddressOf, trustedProxyTest } from './transport/client-address.ts';
 import { SocketServer, type SocketHandler, type SocketRouteOptions } from './transport/socket-server.ts';
 
 export interface HeraldAddress {
@@ -88,7 +89,10 @@ export class Herald {
   constructor(options: HeraldOptions = {}) {
     this.options = resolveOptions(options);
     const o = this.options;
+    const trustedProxy = trustedProxyTest(o.trustProxy);
     this.http = Fastify({
+      // request.ip: the forwarded client behind a trusted proxy, the peer otherwise.
+      trustProxy: trustedProxy ?? false,
       // No secret in a log line: the request serializer drops headers and masks ?token= and the like.
       logger: {
         level: o.logLevel,
@@ -143,6 +147,7 @@ export class Herald {
       heartbeatMs: o.heartbeatMs,
       authenticator: this.#authenticator,
       maxConnectionsPerIp: o.maxConnectionsPerIp,
+      clientAddress: clientAddressOf(trustedProxy),
     });
     if (o.allowedOrigins !== undefined) this.#sockets.guard(originGuard(o.allowedOrigins));
     const publishTaskEvent = async (event: { id: string }): Promise<void> => {

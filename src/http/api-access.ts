@@ -4,14 +4,16 @@ import { Errors, HeraldError } from '../errors.ts';
 
 /**
  * Who may call `/api/*`: with an API key, whoever sends `Authorization: Bearer <key>`; without
- * one, only clients on this machine (so an unconfigured server is not an open relay).
+ * one, only clients on this machine (so an unconfigured server is not an open relay). "On this
+ * machine" is judged by `request.ip`: behind a trusted proxy on this host, the forwarded client's
+ * address, not the proxy's loopback one.
  */
 export function apiAccessHook(apiKey: string | undefined) {
   // Compare digests so the comparison takes the same time whatever the length of the guess.
   const expected = apiKey === undefined ? undefined : sha256(apiKey);
   return async function checkApiAccess(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     if (expected === undefined) {
-      if (!isLoopback(request.socket.remoteAddress)) {
+      if (!isLoopback(request.ip)) {
         throw new HeraldError(Errors.FORBIDDEN, 'The HTTP API answers only local clients until HERALD_API_KEY is set');
       }
       return;
