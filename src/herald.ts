@@ -15,7 +15,9 @@ import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { logSerializers } from './http/log-redaction.ts';
 import { metricsRoute } from './http/metrics-route.ts';
+import { collectOpenApi, openApiRoute } from './http/openapi.ts';
 import { publishRoute } from './http/publish-route.ts';
+import { statsSchema } from './http/reply-schemas.ts';
 import { GapRepair } from './history/gap-repair.ts';
 import { MemoryPresence } from './presence/memory-presence.ts';
 import type { Presence } from './presence/presence.ts';
@@ -165,6 +167,7 @@ export class Herald {
     this.#namespaces.define('task', taskNamespaceOptions);
     this.#schedules = new ScheduleRegistry(this.log);
     installErrorReplies(this.http);
+    collectOpenApi(this.http);
     healthRoutes(this.http, this.broker, () => this.#shuttingDown);
     const apiAccess = apiAccessHook(o.apiKey);
     metricsRoute(this.http, {
@@ -180,7 +183,8 @@ export class Herald {
         api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
         taskRoutes(api, this.tasks);
-        api.get('/stats', async () => this.stats());
+        api.get('/stats', { schema: statsSchema }, async () => this.stats());
+        openApiRoute(api, this.http);
       },
       { prefix: '/api' },
     );
