@@ -169,7 +169,7 @@ export class Herald {
     installErrorReplies(this.http);
     collectOpenApi(this.http);
     healthRoutes(this.http, this.broker, () => this.#shuttingDown);
-    const apiAccess = apiAccessHook(o.apiKey);
+    const apiAccess = apiAccessHook(o.apiKey, trustedProxy !== undefined);
     metricsRoute(this.http, {
       connections: () => this.#sockets.connections.size,
       channels: () => this.#registry.channelCount,

@@ -84,6 +84,23 @@ describe('trustProxy: the client address behind a reverse proxy', () => {
   });
 });
 
+describe('a proxy that is not trusted', () => {
+  test('a local request with X-Forwarded-For let into /api/* logs a warning, once', async () => {
+    const server = await spawnHerald({});
+    try {
+      const viaProxy = { body: publish, headers: { 'x-forwarded-for': '203.0.113.7' } };
+      assert.deepEqual(await httpFrom(`${server.url}/api/publish`, viaProxy), { status: 200, body: { ok: true } });
+      assert.deepEqual(await httpFrom(`${server.url}/api/publish`, viaProxy), { status: 200, body: { ok: true } });
+      const warning =
+        'A request with X-Forwarded-For was let into the HTTP API as a local client: behind a reverse proxy, set HERALD_TRUST_PROXY to its address (or set HERALD_API_KEY), or every client of the proxy is let in';
+      await waitFor(() => server.output().includes(warning), 5000, 'the warning');
+      assert.equal(server.output().split(warning).length - 1, 1);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('trustProxy configuration', () => {
   test('HERALD_TRUST_PROXY is a comma-separated list of addresses and CIDRs', () => {
     assert.deepEqual(optionsFromEnv({ HERALD_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,fd00::/8' }).trustProxy, ['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
