@@ -41,6 +41,10 @@ export const configSchema = {
       type: 'string', minLength: 1, env: 'HERALD_API_KEY', envFile: true, section: 'server', secret: true, defaultText: 'unset',
       description: 'Bearer key for `/api/*`. Unset: `/api/*` answers only loopback clients, and a warning is logged at start.',
     },
+    trustProxy: {
+      type: 'array', items: { type: 'string' }, env: 'HERALD_TRUST_PROXY', section: 'server', defaultText: 'unset',
+      description: 'Comma-separated addresses and CIDRs of your reverse proxies (`127.0.0.1`, `10.0.0.0/8`, `fd00::/8`). A request from one of them is taken to come from the rightmost `X-Forwarded-For` hop that is not a trusted proxy, for the loopback rule of `/api/*` and `/metrics`, connections per IP, logs and `socket.remoteAddress`. Unset: every request is from the address it came from and `X-Forwarded-For` is ignored. See [security.md](security.md#behind-a-reverse-proxy).',
+    },
     demos: {
       type: 'boolean', default: true, env: 'HERALD_DEMOS', section: 'server',
       description: '`herald serve` only. `false` (or `--no-demos`) serves only the core: `/connect`, `/ws/{channel}`, the HTTP API, health and metrics; no demo pages or demo routes, no example task, no clock.',

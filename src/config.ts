@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { checkChannelRules, type ChannelRules } from './auth/channel-permissions.ts';
 import { settingsFromEnv } from './config-env.ts';
 import { schemaDefaults, type ConfigKey, type configSchema } from './config-schema.ts';
@@ -21,6 +22,12 @@ export interface HeraldOptions {
   redisPrefix?: string;
   /** Bearer key required by `/api/*`; when unset `/api/*` answers loopback clients only. Env `HERALD_API_KEY`. */
   apiKey?: string | undefined;
+  /**
+   * Addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is believed: a request from one of
+   * them is taken to come from the rightmost forwarded hop that is not a trusted proxy. Unset: every
+   * request is from the address it came from. Env `HERALD_TRUST_PROXY` (comma-separated).
+   */
+  trustProxy?: string[] | undefined;
   /** Largest WebSocket frame accepted, in bytes (larger: close 1009). Env `HERALD_MAX_FRAME_BYTES`, default 65536. */
   maxFrameBytes?: number;
   /** Unsent bytes per socket before it is closed as a slow consumer (1013). Env `HERALD_MAX_BACKLOG_BYTES`, default 1 MiB. */
@@ -117,6 +124,7 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   checkSettings(given, (key) => key);
   const resolved = { ...defaults, ...given } as ResolvedOptions;
   checkAuthOptions(resolved);
+  checkTrustProxy(resolved.trustProxy);
   return resolved;
 }
 
@@ -168,4 +176,17 @@ export function integerFromEnv(name: string, value: string | undefined): number 
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(value)}`);
   return Number(value);
+}
+
+function checkTrustProxy(trustProxy: string[] | undefined): void {
+  if (trustProxy === undefined) return;
+  for (const entry of trustProxy) {
+    const [address = '', bits, ...rest] = String(entry).split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsValid = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !bitsValid || rest.length > 0) {
+      throw new ConfigError(`trustProxy (HERALD_TRUST_PROXY): ${JSON.stringify(entry)} is not an IP address or CIDR like 127.0.0.1 or 10.0.0.0/8`);
+    }
+  }
 }

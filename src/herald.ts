@@ -15,7 +15,9 @@ import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { logSerializers } from './http/log-redaction.ts';
 import { metricsRoute } from './http/metrics-route.ts';
+import { collectOpenApi, openApiRoute } from './http/openapi.ts';
 import { publishRoute } from './http/publish-route.ts';
+import { statsSchema } from './http/reply-schemas.ts';
 import { GapRepair } from './history/gap-repair.ts';
 import { MemoryPresence } from './presence/memory-presence.ts';
 import type { Presence } from './presence/presence.ts';
@@ -32,6 +34,7 @@ import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-r
 import type { TaskRunner } from './tasks/task-runner.ts';
 import { Tasks } from './tasks/tasks.ts';
 import { Refusals } from './transport/refusals.ts';
+import { clientAddressOf, trustedProxyTest } from './transport/client-address.ts';
 import { SocketServer, type SocketHandler, type SocketRouteOptions } from './transport/socket-server.ts';
 
 export interface HeraldAddress {
@@ -88,7 +91,10 @@ export class Herald {
   constructor(options: HeraldOptions = {}) {
     this.options = resolveOptions(options);
     const o = this.options;
+    const trustedProxy = trustedProxyTest(o.trustProxy);
     this.http = Fastify({
+      // request.ip: the forwarded client behind a trusted proxy, the peer otherwise.
+      trustProxy: trustedProxy ?? false,
       // No secret in a log line: the request serializer drops headers and masks ?token= and the like.
       logger: {
         level: o.logLevel,
@@ -143,6 +149,7 @@ export class Herald {
       heartbeatMs: o.heartbeatMs,
       authenticator: this.#authenticator,
       maxConnectionsPerIp: o.maxConnectionsPerIp,
+      clientAddress: clientAddressOf(trustedProxy),
     });
     if (o.allowedOrigins !== undefined) this.#sockets.guard(originGuard(o.allowedOrigins));
     const publishTaskEvent = async (event: { id: string }): Promise<void> => {
@@ -160,8 +167,9 @@ export class Herald {
     this.#namespaces.define('task', taskNamespaceOptions);
     this.#schedules = new ScheduleRegistry(this.log);
     installErrorReplies(this.http);
+    collectOpenApi(this.http);
     healthRoutes(this.http, this.broker, () => this.#shuttingDown);
-    const apiAccess = apiAccessHook(o.apiKey);
+    const apiAccess = apiAccessHook(o.apiKey, trustedProxy !== undefined);
     metricsRoute(this.http, {
       connections: () => this.#sockets.connections.size,
       channels: () => this.#registry.channelCount,
@@ -175,7 +183,8 @@ export class Herald {
         api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
         taskRoutes(api, this.tasks);
-        api.get('/stats', async () => this.stats());
+        api.get('/stats', { schema: statsSchema }, async () => this.stats());
+        openApiRoute(api, this.http);
       },
       { prefix: '/api' },
     );

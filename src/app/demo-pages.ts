@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyReply } from 'fastify';
 import { Errors, HeraldError } from '../errors.ts';
 import type { Herald } from '../herald.ts';
+import { errorReplies } from '../http/reply-schemas.ts';
 
 /** Where web/build.ts puts the pages (git-ignored; `npm start` and `npm test` build it first). */
 const DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
@@ -32,9 +33,29 @@ const CONTENT_SECURITY_POLICY =
  */
 export function demoPages(herald: Herald, root: string = DIST): void {
   const send = (reply: FastifyReply, file: string) => sendBuilt(reply, root, file);
-  herald.http.get('/', (_request, reply) => send(reply, 'index.html'));
-  for (const page of PAGES) herald.http.get(`/${page}.html`, (_request, reply) => send(reply, `${page}.html`));
-  herald.http.get<{ Params: { file: string } }>('/assets/:file', (request, reply) => {
+  const pageSchema = (summary: string) => ({
+    tags: ['demo'],
+    summary,
+    response: {
+      200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } },
+      ...errorReplies({ 503: 'The pages are not built (npm run build:web)' }),
+    },
+  });
+  herald.http.get('/', { schema: pageSchema('The index of the demo pages') }, (_request, reply) => send(reply, 'index.html'));
+  for (const page of PAGES) herald.http.get(`/${page}.html`, { schema: pageSchema(`The ${page} demo page`) }, (_request, reply) => send(reply, `${page}.html`));
+  const assetSchema = {
+    tags: ['demo'],
+    summary: "The demo pages' scripts and style sheet",
+    params: { type: 'object', required: ['file'], properties: { file: { type: 'string', description: 'A built file name, e.g. chat-3f2a.js; any other name is a 404' } } },
+    response: {
+      200: {
+        description: 'The file',
+        content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'string' } } },
+      },
+      ...errorReplies({ 404: 'No such asset', 503: 'The pages are not built (npm run build:web)' }),
+    },
+  };
+  herald.http.get<{ Params: { file: string } }>('/assets/:file', { schema: assetSchema }, (request, reply) => {
     const { file } = request.params;
     if (!ASSET_NAME.test(file)) throw new HeraldError(Errors.NOT_FOUND, `No asset ${JSON.stringify(file)}`);
     return send(reply, `assets/${file}`);

@@ -1,4 +1,5 @@
 import type { Herald } from '../herald.ts';
+import { bodyErrors, errorReplies } from '../http/reply-schemas.ts';
 
 interface StartBody {
   value: string | number;
@@ -21,6 +22,17 @@ export function exampleTaskRoute(herald: Herald): void {
     '/example_task',
     {
       schema: {
+        tags: ['demo'],
+        summary: "Start the task page's example task",
+        response: {
+          202: {
+            description: 'Queued; follow it on `channel`',
+            type: 'object',
+            required: ['id', 'channel'],
+            properties: { id: { type: 'string' }, channel: { type: 'string' } },
+          },
+          ...errorReplies({ ...bodyErrors, 503: 'Redis is not reachable' }),
+        },
         body: {
           type: 'object',
           required: ['value'],

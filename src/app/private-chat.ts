@@ -1,6 +1,7 @@
 import { isValidChannelName } from '../channels/channel-name.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import type { Herald } from '../herald.ts';
+import { bodyErrors, errorReplies } from '../http/reply-schemas.ts';
 import { parseJsonObject } from './json-frame.ts';
 
 /**
@@ -42,6 +43,17 @@ export function privateChat(herald: Herald): void {
     '/create_chat',
     {
       schema: {
+        tags: ['demo'],
+        summary: 'Send a private message of the private chat (as its WebSocket route does)',
+        response: {
+          200: {
+            description: 'Sent (whether or not the recipient is online)',
+            type: 'object',
+            required: ['code', 'msg', 'data'],
+            properties: { code: { type: 'integer', enum: [200] }, msg: { type: 'string', enum: ['成功'] }, data: { type: 'string', enum: [''] } },
+          },
+          ...errorReplies(bodyErrors),
+        },
         body: {
           type: 'object',
           required: ['sender', 'recipient', 'msg'],

@@ -1,5 +1,6 @@
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { accessErrors, errorReplies } from './reply-schemas.ts';
 
 /** Numbers the hot path keeps as plain counters; Prometheus reads them only when scraped. */
 export interface MetricSources {
@@ -49,7 +50,16 @@ export function metricsRoute(app: FastifyInstance, sources: MetricSources, acces
       },
     });
   }
-  app.get('/metrics', { preHandler: access }, async (_request, reply) => {
+  const schema = {
+    tags: ['health'],
+    summary: 'Prometheus metrics',
+    security: [{ apiKey: [] }],
+    response: {
+      200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+      ...errorReplies(accessErrors),
+    },
+  };
+  app.get('/metrics', { preHandler: access, schema }, async (_request, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });

@@ -2,8 +2,8 @@
  * Open sockets per client IP address. The count is taken at the handshake and given back when the
  * TCP socket closes, whatever ends it.
  *
- * Behind a reverse proxy every client has the proxy's address: raise the limit (or set 0) there and
- * limit per client at the proxy.
+ * Behind a reverse proxy the address is the forwarded client's when the proxy is trusted
+ * (`trustProxy`); otherwise every client has the proxy's address and shares one count.
  */
 export class ConnectionsPerIp {
   readonly #limit: number;

@@ -28,6 +28,8 @@ export interface SocketServerOptions {
   authenticator: ConnectionAuthenticator;
   /** Open sockets per client IP (0: no limit); more are refused at the handshake with 429. */
   maxConnectionsPerIp: number;
+  /** The client's address: the peer's, or the forwarded one behind a trusted proxy (client-address.ts). */
+  clientAddress: (request: IncomingMessage) => string;
 }
 
 /**
@@ -105,13 +107,13 @@ export class SocketServer {
       const refusal = guard(request);
       if (refusal !== undefined) {
         const kind = refusal.code === Errors.ORIGIN_NOT_ALLOWED.code ? 'origin-refused' : 'auth-refused';
-        refusals.record(kind, { path, origin: request.headers.origin, remoteAddress: socket.remoteAddress }, 'handshake refused');
+        refusals.record(kind, { path, origin: request.headers.origin, remoteAddress: this.#options.clientAddress(request) }, 'handshake refused');
         return refuse(socket, refusal);
       }
     }
     // Refused before the upgrade: cheaper than accepting, and a client that hits the limit is told
     // by a status it should back off on (the SDK reconnects with backoff after a failed handshake).
-    const ip = socket.remoteAddress ?? '';
+    const ip = this.#options.clientAddress(request);
     if (!this.#perIp.acquire(ip)) {
       refusals.record('too-many-connections', { remoteAddress: ip, limit: this.#options.maxConnectionsPerIp }, 'handshake refused: connections per IP');
       return refuse(socket, new HeraldError(Errors.TOO_MANY_CONNECTIONS));
@@ -125,7 +127,7 @@ export class SocketServer {
         params: { ...(match.params as Record<string, string>) },
         queryString: queryStart === -1 ? '' : url.slice(queryStart + 1),
         headers: request.headers,
-        remoteAddress: socket.remoteAddress ?? '',
+        remoteAddress: ip,
       },
       this.#options.context,
     );
