@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { RedisBroker } from '../src/broker/redis-broker.ts';
+import { HeraldError } from '../src/errors.ts';
+import { RedisPresence } from '../src/presence/redis-presence.ts';
 import { installProtocolTestApp, protocolTestEnv, protocolTestOptions } from './support/protocol-app.ts';
 import { ProtocolClient, type Frame } from './support/protocol-client.ts';
+import { PrivateRedis } from './support/redis-server.ts';
 import { REDIS_URL, redisClient, spawnHerald, startHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 
 const SCRIPT = 'test/support/protocol-server.ts';
@@ -174,6 +179,44 @@ describe('presence when a subscription ends while its join is in flight (memory)
       }
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('RedisPresence keeps nothing of a join that failed or was left in flight', () => {
+  test('a join made while Redis is down is refused and not refreshed once Redis is back; a leave during a join wins', async () => {
+    const redis = await PrivateRedis.start();
+    const prefix = uniquePrefix();
+    const broker = new RedisBroker({ url: redis.url, prefix });
+    await broker.start(() => {});
+    const presence = new RedisPresence(broker.commands, prefix, 600);
+    const inspector = new Redis(redis.url, { maxRetriesPerRequest: null });
+    inspector.on('error', () => {});
+    try {
+      const channel = 'room:failed-join';
+      const hash = `${prefix}presence:${channel}`;
+      await presence.join(channel, { connection: 'kept', user: null });
+      await redis.kill();
+      await assert.rejects(presence.join(channel, { connection: 'refused', user: null }), (error: unknown) => error instanceof HeraldError && error.code === 'HERALD_ERR_BROKER_UNAVAILABLE');
+      // Redis comes back empty: the refresher writes back every entry this process keeps.
+      await redis.restart();
+      await waitFor(async () => (await inspector.hkeys(hash).catch((): string[] => [])).includes('kept'), 10_000, 'the kept entry to be refreshed');
+      assert.deepEqual(await inspector.hkeys(hash), ['kept']);
+
+      // A leave while the join is in flight: once both settle, and after the next refresh, no entry.
+      const joining = presence.join(channel, { connection: 'gone', user: null });
+      await presence.leave(channel, 'gone');
+      await joining;
+      const expiry = `${prefix}presence-expiry:${channel}`;
+      const refreshedAt = Number(await inspector.zscore(expiry, 'kept'));
+      await waitFor(async () => Number(await inspector.zscore(expiry, 'kept')) > refreshedAt, 10_000, 'a refresh');
+      assert.deepEqual(await inspector.hkeys(hash), ['kept']);
+      assert.deepEqual(await presence.list(channel), [{ connection: 'kept', user: null }]);
+    } finally {
+      inspector.disconnect();
+      await presence.close();
+      await broker.close();
+      await redis.kill();
     }
   });
 });
