@@ -197,6 +197,27 @@ describe('gap repair starts afresh when a process subscribes to a channel again 
     assert.doesNotMatch(p1.output(), /refilled publications|publications lost and not in history/);
   });
 
+  test('a publication that is not the first of a new epoch: the new epoch\'s earlier ones are refilled before it', async () => {
+    const channel = 'epoch-next';
+    const raw = await ProtocolClient.open(`${p1.wsUrl}/connect`);
+    const epoch = (await raw.request({ op: 'subscribe', channel })).result.epoch as string;
+    await publishVia(p2, channel, 'one');
+    assert.deepEqual(await raw.push(), { type: 'pub', channel, offset: 1, epoch, data: 'one' });
+    // The history is lost and restarted, and the new epoch's first publication never reaches p1.
+    const redis = redisClient();
+    await redis
+      .multi()
+      .del(`${prefix}history-meta:${channel}`, `${prefix}history:${channel}`)
+      .hset(`${prefix}history-meta:${channel}`, 'epoch', 'nextEpoch', 'offset', 1)
+      .xadd(`${prefix}history:${channel}`, '1-0', 'd', '"straight"')
+      .exec();
+    redis.disconnect();
+    await publishVia(p2, channel, 'two');
+    assert.deepEqual(await raw.push(), { type: 'pub', channel, offset: 1, epoch: 'nextEpoch', data: 'straight' });
+    assert.deepEqual(await raw.push(), { type: 'pub', channel, offset: 2, epoch: 'nextEpoch', data: 'two' });
+    await raw.close();
+  });
+
   test('a refilled publication keeps its sender: /chat (no echo) does not get its own message back', async () => {
     const ada = await TestClient.open(`${p1.wsUrl}/chat?username=ada`);
     const bob = await TestClient.open(`${p2.wsUrl}/chat?username=bob`);

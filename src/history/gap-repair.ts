@@ -67,15 +67,19 @@ export class GapRepair {
       return;
     }
     if (epoch !== state.epoch) {
-      // The history was lost and restarted: nothing to refill from. Clients see the new epoch.
-      state.epoch = epoch;
-      state.offset = offset;
-      return this.#registry.dispatch(publication);
-    }
-    if (offset <= state.offset) return;
-    if (offset === state.offset + 1) {
-      state.offset = offset;
-      return this.#registry.dispatch(publication);
+      // The history was lost and restarted: what came before in the old epoch cannot be refilled,
+      // but what came before this in the new one can. Clients see the new epoch.
+      if (offset === 1) {
+        state.epoch = epoch;
+        state.offset = offset;
+        return this.#registry.dispatch(publication);
+      }
+    } else {
+      if (offset <= state.offset) return;
+      if (offset === state.offset + 1) {
+        state.offset = offset;
+        return this.#registry.dispatch(publication);
+      }
     }
     state.held = [publication];
     void this.#repair(channel, state, { offset: offset - 1, epoch });
