@@ -88,7 +88,7 @@ export const configSchema = {
     },
     positionCheckMs: {
       type: 'integer', minimum: 0, maximum: 3_600_000, default: 10_000, env: 'HERALD_POSITION_CHECK_MS', section: 'server',
-      description: 'How often each process compares its quiet history channels with their history, to refill publications Redis Pub/Sub lost at the tail of a stream (`0`: never; gaps followed by another publication are refilled at once regardless).',
+      description: 'How often each process compares its quiet history channels with their history, to refill publications Redis Pub/Sub lost at the tail of a stream, or published in a new epoch after the history was lost (`0`: never; gaps followed by another publication are refilled at once regardless). A process keeps a channel\'s position only while it has subscribers of the channel, whatever this setting.',
     },
     jwtSecret: {
       type: 'string', env: 'HERALD_JWT_SECRET', envFile: true, section: 'security', secret: true, defaultText: 'unset',
@@ -130,7 +130,7 @@ export const configSchema = {
     },
     maxSubscriptionsPerConnection: {
       type: 'integer', minimum: 1, maximum: 1_000_000, default: 128, env: 'HERALD_MAX_SUBSCRIPTIONS', section: 'security',
-      description: 'Channels one socket may be subscribed to at once.',
+      description: 'Channels one socket may be subscribed to at once. The private-message channel Herald subscribes a signed-in `/connect` connection to is not counted: a limit of 3 leaves every client 3.',
     },
     maxConnectionsPerIp: {
       type: 'integer', minimum: 0, maximum: 1_000_000_000, default: 10_000, env: 'HERALD_MAX_CONNECTIONS_PER_IP', section: 'security',

@@ -22,6 +22,7 @@ export interface Subscriber {
 export class SubscriberRegistry {
   readonly #broker: Broker;
   readonly #channels = new Map<string, Set<Subscriber>>();
+  readonly #releaseListeners: Array<(channel: string) => void> = [];
   /** Publications handed to local subscribers, for /metrics. */
   delivered = 0;
 
@@ -48,7 +49,17 @@ export class SubscriberRegistry {
     if (subscribers.size === 0) {
       this.#channels.delete(channel);
       this.#broker.unsubscribe(channel);
+      for (const listener of this.#releaseListeners) listener(channel);
     }
+  }
+
+  /**
+   * Calls `listener` whenever the last local subscriber of a channel leaves. What this process
+   * kept about the channel (gap repair's position) is stale from then on: the broker stops sending
+   * it here, so the next subscriber must start afresh.
+   */
+  onRelease(listener: (channel: string) => void): void {
+    this.#releaseListeners.push(listener);
   }
 
   /** Hands a publication from the broker to every local subscriber of its channel. */

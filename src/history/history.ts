@@ -24,6 +24,8 @@ export interface HistoryEntry {
   offset: number;
   /** The data as JSON text. */
   json: string;
+  /** The publishing connection, when it was one (so a refilled publication still skips its own no-echo sender). */
+  from?: string | undefined;
 }
 
 export interface HistoryQuery {

@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { HistoryOptions } from '../channels/namespace.ts';
 import { Errors, HeraldError } from '../errors.ts';
-import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
+import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type HistoryEntry, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
 
 /**
  * Publishes atomically with the history write: ONE script increments the channel's offset, appends
@@ -10,7 +10,8 @@ import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type Histo
  * increasing across processes and what subscribers receive is exactly what history holds.
  *
  * Keys: `<prefix>history-meta:<channel>` (hash: offset, epoch), `<prefix>history:<channel>` (stream,
- * entry id `<offset>-0`, field `d` = data JSON), `<prefix>idempotency:<channel>:<key>`.
+ * entry id `<offset>-0`, field `d` = data JSON, field `f` = the publishing connection when there is
+ * one), `<prefix>idempotency:<channel>:<key>`.
  * A missing meta hash (flushed, expired, deleted) means a new epoch, and the stream is dropped with it.
  */
 const PUBLISH_SCRIPT = `
@@ -34,7 +35,8 @@ if not epoch then
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
 end
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2])
+if ARGV[9] == '' then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2])
+else redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2], 'f', ARGV[9]) end
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 local reached = redis.call('PUBLISH', ARGV[1], 'herald1 {"offset":' .. offset .. ',"epoch":"' .. epoch .. '"' .. ARGV[3] .. '}\\n' .. ARGV[2])
@@ -115,6 +117,7 @@ export class RedisHistory implements History {
       history === undefined ? 0 : Math.max(history.ttlSeconds, POSITION_TTL_SECONDS),
       newEpoch(),
       IDEMPOTENCY_TTL_SECONDS,
+      from ?? '',
     );
     return { reached, duplicate: duplicate === 1, position: epoch === '' ? undefined : { offset, epoch } };
   }
@@ -133,7 +136,11 @@ export class RedisHistory implements History {
         query.limit ?? -1,
       )
       .catch(unavailable);
-    const publications = entries.map(([id, fields]) => ({ offset: Number.parseInt(id, 10), json: fields[1]! }));
+    const publications = entries.map(([id, fields]): HistoryEntry => {
+      const entry: HistoryEntry = { offset: Number.parseInt(id, 10), json: fields[1]! };
+      if (fields.length > 2) entry.from = fields[3];
+      return entry;
+    });
     if (since === undefined) publications.reverse();
     return { position: { offset, epoch }, publications };
   }

@@ -14,6 +14,11 @@ export interface PresenceEntry {
  * refreshing theirs. Memory and Redis implementations pass the same conformance suite.
  */
 export interface Presence {
+  /**
+   * Adds (or replaces) the connection's entry. A join that fails leaves no entry behind, and a
+   * `leave` of the same connection made while the join is still in flight wins: once both have
+   * settled the entry is gone, and this process does not keep it alive.
+   */
   join(channel: string, entry: PresenceEntry): Promise<void>;
   leave(channel: string, connection: string): Promise<void>;
   /** The channel's current entries, in no particular order. */

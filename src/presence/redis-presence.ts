@@ -40,8 +40,10 @@ export class RedisPresence implements Presence {
   readonly #redis: ScriptRedis;
   readonly #prefix: string;
   readonly #ttlMs: number;
-  /** This process's entries, refreshed until they leave. */
+  /** This process's entries, once Redis has them: refreshed until they leave. */
   readonly #local = new Map<string, Map<string, string>>();
+  /** Joins waiting for Redis, by channel and connection; a leave marks them so they undo themselves. */
+  readonly #joining = new Map<string, Array<{ left: boolean }>>();
   readonly #refresher: NodeJS.Timeout;
 
   constructor(redis: Redis, prefix: string, ttlMs: number) {
@@ -53,22 +55,48 @@ export class RedisPresence implements Presence {
     this.#refresher = setInterval(() => this.#refresh(), Math.max(100, Math.floor(ttlMs / 3))).unref();
   }
 
+  /**
+   * The entry is refreshed only once Redis has confirmed it: an entry whose join failed, or that
+   * left while its join was in flight, must not be kept alive for the life of the process.
+   */
   async join(channel: string, entry: PresenceEntry): Promise<void> {
     const json = JSON.stringify(entry);
+    const key = `${channel}\n${entry.connection}`;
+    const attempt = { left: false };
+    let attempts = this.#joining.get(key);
+    if (attempts === undefined) this.#joining.set(key, (attempts = []));
+    attempts.push(attempt);
+    let failure: unknown;
+    try {
+      await this.#redis.heraldPresenceJoin(2, ...this.#keys(channel), this.#ttlMs, entry.connection, json);
+    } catch (error) {
+      failure = error;
+    }
+    attempts.splice(attempts.indexOf(attempt), 1);
+    if (attempts.length === 0) this.#joining.delete(key);
+    const confirmed = this.#local.get(channel)?.has(entry.connection) === true;
+    if (failure !== undefined || attempt.left) {
+      // The script may have run even though its reply was lost, and a leave's HDEL may have
+      // reached Redis before this join's HSET: remove the entry again, unless a later join or an
+      // earlier confirmed entry of the same connection now owns it. If Redis cannot be reached the
+      // entry, refreshed by no one, lapses within the TTL.
+      if (!confirmed && !this.#joining.has(key)) await this.#remove(channel, entry.connection).catch(() => {});
+      if (failure !== undefined) unavailable(failure);
+      return;
+    }
     let entries = this.#local.get(channel);
     if (entries === undefined) this.#local.set(channel, (entries = new Map()));
     entries.set(entry.connection, json);
-    await this.#redis.heraldPresenceJoin(2, ...this.#keys(channel), this.#ttlMs, entry.connection, json).catch(unavailable);
   }
 
   async leave(channel: string, connection: string): Promise<void> {
+    for (const attempt of this.#joining.get(`${channel}\n${connection}`) ?? []) attempt.left = true;
     const entries = this.#local.get(channel);
     if (entries !== undefined) {
       entries.delete(connection);
       if (entries.size === 0) this.#local.delete(channel);
     }
-    const [hash, expiry] = this.#keys(channel);
-    await this.#redis.multi().hdel(hash, connection).zrem(expiry, connection).exec().catch(unavailable);
+    await this.#remove(channel, connection).catch(unavailable);
   }
 
   async list(channel: string): Promise<PresenceEntry[]> {
@@ -89,6 +117,11 @@ export class RedisPresence implements Presence {
       // the price of not keeping a dead process's entries forever.
       this.#redis.heraldPresenceJoin(2, ...this.#keys(channel), ...args).catch(() => {});
     }
+  }
+
+  async #remove(channel: string, connection: string): Promise<void> {
+    const [hash, expiry] = this.#keys(channel);
+    await this.#redis.multi().hdel(hash, connection).zrem(expiry, connection).exec();
   }
 
   #keys(channel: string): [string, string] {

@@ -4,6 +4,7 @@ import { Errors, HeraldError } from '../errors.ts';
 import type { StreamPosition } from '../history/history.ts';
 import type { Connection } from '../transport/connection.ts';
 import { encodeChannelPush, encodeMessagePush } from './frames.ts';
+import type { PresenceMembership } from './presence-membership.ts';
 
 /**
  * One /connect subscription: delivers the channel's publications as protocol frames, shared by
@@ -16,19 +17,18 @@ import { encodeChannelPush, encodeMessagePush } from './frames.ts';
  */
 export class ChannelSubscription implements Subscriber {
   readonly channel: string;
-  readonly presence: boolean;
-  /** Whether this connection's presence entry was written (so a leave is due). */
-  joined = false;
+  /** Its presence entry, on channels that keep presence. */
+  readonly membership: PresenceMembership | undefined;
   /** The client info of its presence entry. */
   info: unknown;
   readonly #connection: Connection;
   #buffer: Publication[] | undefined = [];
   #covered: StreamPosition | undefined;
 
-  constructor(connection: Connection, channel: string, presence: boolean) {
+  constructor(connection: Connection, channel: string, membership: PresenceMembership | undefined) {
     this.#connection = connection;
     this.channel = channel;
-    this.presence = presence;
+    this.membership = membership;
   }
 
   deliver(publication: Publication): void {
@@ -49,7 +49,7 @@ export class ChannelSubscription implements Subscriber {
   }
 
   #send(publication: Publication): void {
-    if (publication.event !== undefined && !this.presence) return;
+    if (publication.event !== undefined && this.membership === undefined) return;
     const covered = this.#covered;
     if (covered !== undefined && publication.offset !== undefined && publication.offset <= covered.offset && publication.epoch === covered.epoch) return;
     this.#connection.sendFrame(publication.frame('protocol', encodeChannelPush));

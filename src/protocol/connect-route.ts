@@ -13,6 +13,7 @@ import type { Tasks } from '../tasks/tasks.ts';
 import type { Connection } from '../transport/connection.ts';
 import type { SocketHandler } from '../transport/socket-server.ts';
 import { ChannelSubscription, InboxSubscription } from './channel-subscription.ts';
+import { PresenceMembership } from './presence-membership.ts';
 import { encodeError, encodePublications, encodeResult, parseRequest, PROTOCOL_VERSION, RequestError, type Request, type RequestId } from './frames.ts';
 
 /** What the /connect protocol works with. */
@@ -90,7 +91,7 @@ class ProtocolSession {
   }
 
   closed(): void {
-    for (const subscription of this.#subscriptions.values()) this.#leave(subscription);
+    for (const subscription of this.#subscriptions.values()) subscription.membership?.leave();
     this.#subscriptions.clear();
   }
 
@@ -103,7 +104,7 @@ class ProtocolSession {
         if (subscription === undefined) throw new HeraldError(Errors.NOT_SUBSCRIBED, `Not subscribed to ${request.channel}`);
         this.#subscriptions.delete(request.channel);
         this.#connection.unsubscribe(request.channel);
-        this.#leave(subscription);
+        subscription.membership?.leave();
         return this.#reply(request.id, { channel: request.channel });
       }
       case 'publish': {
@@ -165,7 +166,9 @@ class ProtocolSession {
     if (this.#subscriptions.has(channel)) throw new HeraldError(Errors.ALREADY_SUBSCRIBED, `Already subscribed to ${channel}`);
     if (options.trusted !== true) allowed(this.#context.permissions.authorizeSubscribe(this.#connection, channel));
     const history = this.#context.namespaces.historyOf(channel);
-    const subscription = new ChannelSubscription(this.#connection, channel, this.#context.namespaces.presenceOf(channel));
+    const { presence, publisher, log } = this.#context;
+    const membership = this.#context.namespaces.presenceOf(channel) ? new PresenceMembership(channel, this.#connection, presence, publisher, log) : undefined;
+    const subscription = new ChannelSubscription(this.#connection, channel, membership);
     this.#subscriptions.set(channel, subscription);
     let result: Record<string, unknown> = { ...options.result, channel, recoverable: history !== undefined };
     let recovered = '';
@@ -183,19 +186,18 @@ class ProtocolSession {
           if (ok) recovered = encodePublications(page.publications);
         }
       }
-      if (subscription.presence && this.#subscriptions.get(channel) === subscription) {
+      if (membership !== undefined && this.#subscriptions.get(channel) === subscription) {
         const entry: PresenceEntry = { connection: this.#connection.id, user: this.#connection.user ?? null };
         if (request.info !== undefined) entry.info = subscription.info = request.info;
-        await this.#context.presence.join(channel, entry);
-        subscription.joined = true;
-        await this.#connection.publish(channel, entry, { event: 'join' });
+        // Closing or unsubscribing meanwhile leaves the membership, which undoes this join.
+        await membership.join(entry);
       }
       await options.beforeReply?.();
     } catch (error) {
       if (this.#subscriptions.get(channel) === subscription) {
         this.#subscriptions.delete(channel);
         this.#connection.unsubscribe(channel);
-        this.#leave(subscription);
+        subscription.membership?.leave();
       }
       throw error;
     }
@@ -224,11 +226,10 @@ class ProtocolSession {
       throw error;
     }
     for (const subscription of this.#subscriptions.values()) {
-      if (!subscription.joined) continue;
+      if (subscription.membership?.joined !== true) continue;
       const entry: PresenceEntry = { connection: connection.id, user };
       if (subscription.info !== undefined) entry.info = subscription.info;
-      await this.#context.presence.join(subscription.channel, entry);
-      await connection.publish(subscription.channel, entry, { event: 'join' });
+      await subscription.membership.update(entry);
     }
   }
 
@@ -246,18 +247,6 @@ class ProtocolSession {
         await this.#context.tasks.start(request.name, request.args, { id });
       },
     });
-  }
-
-  #leave(subscription: ChannelSubscription): void {
-    if (!subscription.joined) return;
-    subscription.joined = false;
-    const { channel } = subscription;
-    const connection = this.#connection;
-    const entry: PresenceEntry = { connection: connection.id, user: connection.user ?? null };
-    this.#context.presence
-      .leave(channel, connection.id)
-      .then(() => this.#context.publisher.publish(channel, entry, connection.id, { event: 'leave' }))
-      .catch((error: unknown) => this.#context.log.warn({ connection: connection.id, channel, err: error }, 'could not record a presence leave'));
   }
 
   #reply(id: RequestId | undefined, result: object, extra = ''): void {

@@ -157,7 +157,7 @@ export class Connection {
     if (!(options.reserved === true && channel.startsWith('#'))) assertChannelName(channel);
     if (this.#state === 'closed') return Promise.resolve();
     if (channel === this.#firstChannel || this.#moreSubscriptions?.has(channel) === true) return Promise.resolve();
-    if ((this.#firstChannel === undefined ? 0 : 1) + (this.#moreSubscriptions?.size ?? 0) >= this.#context.maxSubscriptions) {
+    if (options.reserved !== true && this.#clientSubscriptionCount() >= this.#context.maxSubscriptions) {
       this.#context.refusals.record('too-many-subscriptions', { connection: this.id, channel }, 'subscription refused: limit reached');
       throw new HeraldError(Errors.TOO_MANY_SUBSCRIPTIONS, `At most ${this.#context.maxSubscriptions} subscriptions per connection`);
     }
@@ -171,6 +171,19 @@ export class Connection {
     const subscribed = this.#context.registry.add(channel, subscriber);
     if (this.#state === 'opening') (this.#pendingSubscriptions ??= []).push(subscribed);
     return subscribed;
+  }
+
+  /**
+   * Subscriptions that count against the limit: the server's own reserved `#` channels (a user's
+   * inbox) do not, so a limit of N leaves the client N. Reserved ones are looked for only when the
+   * total reaches the limit, so an ordinary subscribe pays nothing for it.
+   */
+  #clientSubscriptionCount(): number {
+    const total = (this.#firstChannel === undefined ? 0 : 1) + (this.#moreSubscriptions?.size ?? 0);
+    if (total < this.#context.maxSubscriptions) return total;
+    let reserved = this.#firstChannel?.startsWith('#') === true ? 1 : 0;
+    for (const channel of this.#moreSubscriptions?.keys() ?? []) if (channel.startsWith('#')) reserved++;
+    return total - reserved;
   }
 
   unsubscribe(channel: string): void {
