@@ -34,6 +34,18 @@ export interface HeraldOptions {
    * `HERALD_TASK_STALL_MS`, default 30000.
    */
   taskStallMs?: number;
+  /**
+   * How often a process checks the stored status of the tasks it follows (a socket it subscribed
+   * with `tasks.start`, the `task` op, `tasks.run`) whose outcome has not arrived, and publishes
+   * the stored outcome if its push was lost. Env `HERALD_TASK_OUTCOME_CHECK_MS`, default 10000.
+   */
+  taskOutcomeCheckMs?: number;
+  /**
+   * Tasks that may wait to run (queued, not yet running); starting one more is refused with
+   * HERALD_ERR_TASK_QUEUE_FULL (503). With Redis the count is the queue's, across the cluster.
+   * Env `HERALD_MAX_QUEUED_TASKS`, default 1000.
+   */
+  maxQueuedTasks?: number;
   /** Log level (`fatal` … `trace`, or `silent`). Env `LOG_LEVEL`, default `info`. */
   logLevel?: string;
 
@@ -97,6 +109,8 @@ export const defaults = {
   shutdownTimeoutMs: 3_000,
   taskWorkers: 4,
   taskStallMs: 30_000,
+  taskOutcomeCheckMs: 10_000,
+  maxQueuedTasks: 1000,
   logLevel: 'info',
   allowAnonymous: false,
   maxMessagesPerSecond: 1000,
@@ -127,6 +141,8 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   checkInteger('positionCheckMs', resolved.positionCheckMs, 0, 3_600_000);
   checkInteger('taskWorkers', resolved.taskWorkers, 0, 1000);
   checkInteger('taskStallMs', resolved.taskStallMs, 500, 3_600_000);
+  checkInteger('taskOutcomeCheckMs', resolved.taskOutcomeCheckMs, 100, 3_600_000);
+  checkInteger('maxQueuedTasks', resolved.maxQueuedTasks, 1, 10_000_000);
   if (!LOG_LEVELS.has(resolved.logLevel)) {
     throw new ConfigError(`logLevel must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(resolved.logLevel)}`);
   }
@@ -156,6 +172,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOpti
     shutdownTimeoutMs: integerFromEnv('HERALD_SHUTDOWN_TIMEOUT_MS', get('HERALD_SHUTDOWN_TIMEOUT_MS')),
     taskWorkers: integerFromEnv('HERALD_TASK_WORKERS', get('HERALD_TASK_WORKERS')),
     taskStallMs: integerFromEnv('HERALD_TASK_STALL_MS', get('HERALD_TASK_STALL_MS')),
+    taskOutcomeCheckMs: integerFromEnv('HERALD_TASK_OUTCOME_CHECK_MS', get('HERALD_TASK_OUTCOME_CHECK_MS')),
+    maxQueuedTasks: integerFromEnv('HERALD_MAX_QUEUED_TASKS', get('HERALD_MAX_QUEUED_TASKS')),
     logLevel: get('LOG_LEVEL'),
     jwtSecret: get('HERALD_JWT_SECRET'),
     // A PEM in an env var is often written on one line with literal \n.
