@@ -5,7 +5,8 @@ import { ClientErrorCode, HeraldClientError } from './errors.ts';
 import { PROTOCOL_VERSION, type HistoryResult, type PresenceClient, type PublishResult, type ServerFrame, type StreamPosition, type SubscribeResult } from './protocol.ts';
 import { PendingRequests } from './requests.ts';
 import { Subscription, type PublicationHandler } from './subscription.ts';
-import { isOutcome, taskEventHandler, type TaskEventHandler } from './task-events.ts';
+import { TaskFollower, type FollowTaskOptions, type TaskStatus } from './task-follower.ts';
+import type { TaskEventHandler } from './task-events.ts';
 import { connectUrl, OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.ts';
 
 export interface HeraldClientOptions {
@@ -183,15 +184,17 @@ export class Herald extends Emitter<HeraldEvents> {
    *   if (event.type === 'failed') alert(event.reason);
    * });
    */
-  async startTask(name: string, args: unknown, onEvent: TaskEventHandler): Promise<{ id: string; subscription: Subscription }> {
+  async startTask(name: string, args: unknown, onEvent: TaskEventHandler, options: FollowTaskOptions = {}): Promise<{ id: string; subscription: Subscription }> {
     let subscription: Subscription | undefined;
     const result = (await this.#request({ op: 'task', name, args: args ?? null }, (reply, error) => {
       // Synchronously, before the task's first event (the next frames) is read.
       if (error !== undefined) return;
       const started = reply as SubscribeResult & { task: string };
-      subscription = new Subscription(started.channel, taskEventHandler(onEvent, () => subscription!.unsubscribe()), (s) => this.#detachSubscription(s));
+      const follower = new TaskFollower(started.task, onEvent, (id) => this.taskStatus(id), options);
+      subscription = new Subscription(started.channel, follower.handler, (s) => this.#detachSubscription(s));
       this.#subscriptions.set(started.channel, subscription);
       subscription.confirmed(started);
+      follower.attach(subscription, false);
     })) as SubscribeResult & { task: string };
     return { id: result.task, subscription: subscription! };
   }
@@ -199,26 +202,30 @@ export class Herald extends Emitter<HeraldEvents> {
   /**
    * Follows a task started elsewhere (by another page, over HTTP, or before a reload): `onEvent`
    * first gets the events the task's channel still keeps (the latest progress and, if it is over,
-   * the outcome), then what follows. Resolves with the subscription, or undefined when the task was
-   * already over (nothing more will come).
+   * the outcome), then what follows. When the channel no longer holds the outcome of a finished
+   * task (its history expired), the stored outcome is handed over instead. Resolves with the
+   * subscription, or undefined when the task was already over (nothing more will come); rejects
+   * with HERALD_ERR_TASK_NOT_FOUND when there is no such task.
    *
    * @example
    * // After a reload: the id was kept in sessionStorage by the page that started the task.
    * await herald.watchTask(sessionStorage.taskId, (event) => render(event));
    */
-  async watchTask(id: string, onEvent: TaskEventHandler): Promise<Subscription | undefined> {
+  async watchTask(id: string, onEvent: TaskEventHandler, options: FollowTaskOptions = {}): Promise<Subscription | undefined> {
     const channel = `task:${id}`;
-    const handler = taskEventHandler(onEvent, () => subscription?.unsubscribe());
-    let subscription: Subscription | undefined;
+    const follower = new TaskFollower(id, onEvent, (taskId) => this.taskStatus(taskId), options);
     const kept = await this.history(channel);
-    let over = false;
-    for (const entry of kept.publications) {
-      handler(entry.data, { channel, offset: entry.offset, epoch: kept.epoch });
-      over ||= isOutcome(entry.data);
-    }
-    if (over) return undefined;
-    subscription = this.subscribe(channel, handler, { since: { offset: kept.offset, epoch: kept.epoch } });
+    for (const entry of kept.publications) follower.handler(entry.data, { channel, offset: entry.offset, epoch: kept.epoch });
+    if (follower.done) return undefined;
+    if (follower.settle(await this.taskStatus(id))) return undefined;
+    const subscription = this.subscribe(channel, follower.handler, { since: { offset: kept.offset, epoch: kept.epoch } });
+    follower.attach(subscription, true);
     return subscription;
+  }
+
+  /** The task's stored status (what `GET /api/tasks/{id}` answers); rejects with HERALD_ERR_TASK_NOT_FOUND for an unknown id. */
+  taskStatus(id: string): Promise<TaskStatus> {
+    return this.#request({ op: 'taskStatus', task: id }) as Promise<TaskStatus>;
   }
 
   /** A round trip to the server. */

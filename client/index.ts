@@ -6,6 +6,7 @@ export { Herald, type ConnectionState, type HeraldClientOptions, type HeraldEven
 export { Subscription, type PublicationContext, type PublicationHandler, type SubscribedEvent, type SubscriptionEvents, type SubscriptionState } from './subscription.ts';
 export { ClientErrorCode, HeraldClientError } from './errors.ts';
 export type { TaskEvent, TaskEventHandler } from './task-events.ts';
+export type { FollowTaskOptions, TaskStatus } from './task-follower.ts';
 export type { HistoryEntry, HistoryResult, PresenceClient, PublishResult, StreamPosition } from './protocol.ts';
 export type { WebSocketConstructor, WebSocketLike } from './transport.ts';
 export { backoffDelay } from './backoff.ts';

@@ -1,5 +1,3 @@
-import type { PublicationHandler } from './subscription.ts';
-
 /** What a task's channel carries, in order: any number of progress events, then one outcome. */
 export type TaskEvent =
   | { type: 'progress'; id: string; progress: unknown }
@@ -11,17 +9,4 @@ export type TaskEventHandler = (event: TaskEvent) => void;
 export function isOutcome(data: unknown): boolean {
   const type = (data as { type?: unknown } | null)?.type;
   return type === 'completed' || type === 'failed';
-}
-
-/** A channel handler that hands task events to `onEvent` and calls `over` after the outcome. */
-export function taskEventHandler(onEvent: TaskEventHandler, over: () => void): PublicationHandler {
-  let done = false;
-  return (data) => {
-    if (done) return;
-    onEvent(data as TaskEvent);
-    if (isOutcome(data)) {
-      done = true;
-      over();
-    }
-  };
 }

@@ -78,6 +78,14 @@ export const configSchema = {
       type: 'integer', minimum: 500, maximum: 3_600_000, default: 30_000, env: 'HERALD_TASK_STALL_MS', section: 'server',
       description: "With Redis: a running task's lock time and the interval of the check for tasks whose worker died; such a task runs again elsewhere after one to two of these.",
     },
+    taskOutcomeCheckMs: {
+      type: 'integer', minimum: 100, maximum: 3_600_000, default: 10_000, env: 'HERALD_TASK_OUTCOME_CHECK_MS', section: 'server',
+      description: 'How often a process checks the stored status of each task it follows for a socket (started with `tasks.start(…, { subscribe })` or the `/connect` `task` op) or for `tasks.run` while the outcome has not arrived; a task that is over but whose outcome was never pushed (its worker died, or lost Redis, in between) gets the stored outcome published then. One status read per followed task per check.',
+    },
+    maxQueuedTasks: {
+      type: 'integer', minimum: 1, maximum: 10_000_000, default: 1000, env: 'HERALD_MAX_QUEUED_TASKS', section: 'server',
+      description: 'Tasks that may wait to run (queued, not yet running); one more is refused with `HERALD_ERR_TASK_QUEUE_FULL` (HTTP 503). With Redis the count is the BullMQ queue\'s waiting jobs across the cluster (checked before each add, so concurrent starts may pass it by a few).',
+    },
     logLevel: {
       type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'LOG_LEVEL', section: 'server',
       description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',

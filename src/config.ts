@@ -47,6 +47,18 @@ export interface HeraldOptions {
    * `HERALD_TASK_STALL_MS`, default 30000.
    */
   taskStallMs?: number;
+  /**
+   * How often a process checks the stored status of the tasks it follows (a socket it subscribed
+   * with `tasks.start`, the `task` op, `tasks.run`) whose outcome has not arrived, and publishes
+   * the stored outcome if its push was lost. Env `HERALD_TASK_OUTCOME_CHECK_MS`, default 10000.
+   */
+  taskOutcomeCheckMs?: number;
+  /**
+   * Tasks that may wait to run (queued, not yet running); starting one more is refused with
+   * HERALD_ERR_TASK_QUEUE_FULL (503). With Redis the count is the queue's, across the cluster.
+   * Env `HERALD_MAX_QUEUED_TASKS`, default 1000.
+   */
+  maxQueuedTasks?: number;
   /** Log level (`fatal` … `trace`, or `silent`). Env `LOG_LEVEL`, default `info`. */
   logLevel?: string;
 

@@ -73,6 +73,7 @@ export const Errors = {
   UNKNOWN_TASK: define('HERALD_ERR_UNKNOWN_TASK', 'No task handler is registered under this name', 400),
   TASK_NOT_FOUND: define('HERALD_ERR_TASK_NOT_FOUND', 'No task with this id (unknown, or expired)', 404),
   TASK_FAILED: define('HERALD_ERR_TASK_FAILED', 'The task failed', 500),
+  TASK_QUEUE_FULL: define('HERALD_ERR_TASK_QUEUE_FULL', 'Too many tasks are waiting to run; try again later', 503),
   INTERNAL: define('HERALD_ERR_INTERNAL', 'Internal server error', 500, CloseCode.INTERNAL_ERROR),
   // Authentication, permissions and limits (docs/security.md).
   TOKEN_INVALID: define('HERALD_ERR_TOKEN_INVALID', 'Invalid token', 401, CloseCode.POLICY_VIOLATION),

@@ -29,7 +29,8 @@ import type { ScheduleTiming } from './schedules/schedule-timing.ts';
 import { LocalTickElection, RedisTickElection, type TickElection } from './schedules/tick-election.ts';
 import { BullMqTaskRunner } from './tasks/bullmq-runner.ts';
 import { InProcessTaskRunner } from './tasks/in-process-runner.ts';
-import { taskChannel, taskNamespaceOptions } from './tasks/task-channel.ts';
+import { TaskOutcomeWatch } from './tasks/outcome-watch.ts';
+import { isTaskOutcome, OUTCOME_IDEMPOTENCY_KEY, taskChannel, taskNamespaceOptions, type TaskEvent } from './tasks/task-channel.ts';
 import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-registry.ts';
 import type { TaskRunner } from './tasks/task-runner.ts';
 import { Tasks } from './tasks/tasks.ts';
@@ -152,14 +153,24 @@ export class Herald {
       clientAddress: clientAddressOf(trustedProxy),
     });
     if (o.allowedOrigins !== undefined) this.#sockets.guard(originGuard(o.allowedOrigins));
-    const publishTaskEvent = async (event: { id: string }): Promise<void> => {
-      await this.#publisher.publish(taskChannel(event.id), event);
+    const publishTaskEvent = async (event: TaskEvent): Promise<void> => {
+      // Every publication of an outcome carries one key, so the channel keeps the first only.
+      const idempotencyKey = isTaskOutcome(event) ? OUTCOME_IDEMPOTENCY_KEY : undefined;
+      await this.#publisher.publish(taskChannel(event.id), event, undefined, { idempotencyKey });
     };
     this.#taskRunner =
       o.redisUrl === undefined
-        ? new InProcessTaskRunner(this.#taskRegistry, publishTaskEvent, this.log)
-        : new BullMqTaskRunner({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.taskStallMs, registry: this.#taskRegistry, publish: publishTaskEvent, log: this.log });
-    this.tasks = new Tasks(this.#taskRegistry, this.#taskRunner, this.#registry);
+        ? new InProcessTaskRunner(this.#taskRegistry, publishTaskEvent, this.log, { maxQueued: o.maxQueuedTasks })
+        : new BullMqTaskRunner({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.taskStallMs, maxQueued: o.maxQueuedTasks, registry: this.#taskRegistry, publish: publishTaskEvent, log: this.log });
+    const outcomeWatch = new TaskOutcomeWatch({
+      subscribers: this.#registry,
+      history: this.broker.history,
+      status: (id) => this.#taskRunner.status(id),
+      publishOutcome: publishTaskEvent,
+      checkMs: o.taskOutcomeCheckMs,
+      log: this.log,
+    });
+    this.tasks = new Tasks(this.#taskRegistry, this.#taskRunner, outcomeWatch);
     this.#sockets.route(
       '/connect',
       connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, tasks: this.tasks, log: this.log }),

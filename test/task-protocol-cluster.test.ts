@@ -77,6 +77,38 @@ describe('tasks over /connect across processes (BullMQ)', () => {
     assert.deepEqual(late, events);
   });
 
+  test('a reconnect that cannot recover the task channel (its history lost) still hands over the outcome, read from the stored status', async () => {
+    let hold: Promise<void> = Promise.resolve();
+    let release = (): void => {};
+    const client = sdk({
+      token: async () => {
+        await hold;
+        return hs256Token('alice');
+      },
+    });
+    const events: TaskEvent[] = [];
+    // statusCheckMs 0: the status is read only after an unrecovered resubscription, the path under test.
+    const { id, subscription } = await client.startTask('gated', 'lost', (event) => events.push(event), { statusCheckMs: 0 });
+    await waitFor(() => events.length === 1, 15_000, 'the first progress');
+    hold = new Promise((resolve) => (release = resolve));
+    const resubscribed = new Promise<SubscribedEvent>((resolve) => subscription.on('subscribed', resolve));
+    proxy.cut();
+    await waitFor(() => client.state !== 'connected', 5000, 'the client to notice the cut');
+    await redis.set(gateKey(prefix, id), '1', 'EX', 60);
+    await waitFor(async () => (await stateOf(id)) === 'completed', 15_000, 'the task to finish on B');
+    // What the client missed is gone from history, as if it had expired.
+    assert.equal(await redis.del(`${prefix}history:task:${id}`), 1);
+    release();
+
+    assert.deepEqual(await resubscribed, { recovered: false, resubscribed: true, recoverable: true });
+    await waitFor(() => events.length === 2, 10_000, 'the outcome');
+    assert.deepEqual(events, [
+      { type: 'progress', id, progress: 1 },
+      { type: 'completed', id, result: { done: 'lost' } },
+    ]);
+    assert.equal(subscription.state, 'unsubscribed');
+  });
+
   test('a client that starts watching mid-task gets the progress so far, then the rest live', async () => {
     const starter = sdk();
     const { id } = await starter.startTask('gated', 'watched', () => {});

@@ -40,6 +40,32 @@ describe('tasks over /connect', () => {
     await client.close();
   });
 
+  test('the taskStatus op answers the stored status, TASK_NOT_FOUND for an unknown id, BAD_REQUEST for a bad one', async () => {
+    const client = await open();
+    const { result } = await client.request({ op: 'task', name: 'gated', args: 's' });
+    const id = result.task as string;
+    await client.push(); // progress 1
+    await client.push(); // progress 2
+    await client.push(); // completed
+    assert.deepEqual(await client.request({ op: 'taskStatus', task: id }), {
+      type: 'reply',
+      id: 2,
+      result: { id, name: 'gated', state: 'completed', runs: 1, progress: 2, result: { done: 's' } },
+    });
+    assert.deepEqual(await client.request({ op: 'taskStatus', task: 'no-such-task' }), {
+      type: 'reply',
+      id: 3,
+      error: { code: 'HERALD_ERR_TASK_NOT_FOUND', message: 'No task with id "no-such-task"' },
+    });
+    for (const task of [undefined, 42, '123', 'a:b']) {
+      assert.deepEqual((await client.request({ op: 'taskStatus', task })).error, {
+        code: 'HERALD_ERR_BAD_REQUEST',
+        message: '"task" must be a task id: 1-100 letters, digits, _ or -, not all digits',
+      });
+    }
+    await client.close();
+  });
+
   test('a failing task pushes "failed" with its reason', async () => {
     const client = await open();
     const { result } = await client.request({ op: 'task', name: 'boom', args: { n: 1 } });

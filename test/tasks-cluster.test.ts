@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { REDIS_URL, postJson, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 import { spawnWorker, type WorkerProcess } from './support/workers.ts';
 import { TestClient } from './support/ws-client.ts';
@@ -21,31 +21,52 @@ async function runningFor(server: HeraldProcess, id: string, run: number): Promi
   }, 15_000, `the task's run ${run}`);
 }
 
-// Tasks started on a server that runs none itself (HERALD_TASK_WORKERS=0) and run by
-// `npm run worker` processes; the outcome is pushed to the socket on the server.
-describe('tasks across processes (BullMQ)', () => {
-  const env = { REDIS_URL, HERALD_REDIS_PREFIX: uniquePrefix(), HERALD_TASK_STALL_MS: '1000', HERALD_EXAMPLE_TASK_DELAY_MS: '2500' };
-  let server: HeraldProcess;
-  const workers: WorkerProcess[] = [];
-  before(async () => {
-    server = await spawnHerald({ ...env, HERALD_TASK_WORKERS: '0' });
-  });
-  after(() => Promise.all([server.stop('SIGKILL'), ...workers.map((worker) => worker.stop('SIGKILL'))]));
+interface TaskCluster {
+  server: HeraldProcess;
+  /** Starts one more `npm run worker` process on this cluster's Redis prefix. */
+  spawnWorker(): Promise<WorkerProcess>;
+}
 
-  test('a task started over HTTP on the server waits for a worker, runs there, and its result is pushed to a socket on the server', async () => {
+/**
+ * A server that runs no tasks itself (HERALD_TASK_WORKERS=0), on a Redis prefix of the calling
+ * test's own, so no test sees another's queue or workers; the test starts the workers it needs.
+ * Every process is killed when the test ends.
+ */
+async function taskCluster(t: TestContext): Promise<TaskCluster> {
+  const env = { REDIS_URL, HERALD_REDIS_PREFIX: uniquePrefix(), HERALD_TASK_STALL_MS: '1000', HERALD_EXAMPLE_TASK_DELAY_MS: '2500' };
+  const server = await spawnHerald({ ...env, HERALD_TASK_WORKERS: '0' });
+  const workers: WorkerProcess[] = [];
+  t.after(() => Promise.all([server.stop('SIGKILL'), ...workers.map((worker) => worker.stop('SIGKILL'))]));
+  return {
+    server,
+    async spawnWorker() {
+      const worker = await spawnWorker(env);
+      workers.push(worker);
+      return worker;
+    },
+  };
+}
+
+// Tasks started on a server that runs none itself and run by `npm run worker` processes; the
+// outcome is pushed to the socket on the server. Each test has its own server, workers and prefix.
+describe('tasks across processes (BullMQ)', () => {
+  test('a task started over HTTP on the server waits for a worker, runs there, and its result is pushed to a socket on the server', async (t) => {
+    const { server, spawnWorker } = await taskCluster(t);
     const { status, body } = await postJson(`${server.url}/api/tasks`, { name: 'example', args: { value: 'from A' } });
     assert.equal(status, 202);
     const client = await TestClient.open(`${server.wsUrl}/ws/task:${body.id}`);
     // No process runs tasks yet: it stays queued.
     assert.equal(await stateOf(server, body.id), 'queued');
     assert.equal(await client.silentFor(300), true);
-    workers.push(await spawnWorker(env));
+    await spawnWorker();
     assert.deepEqual(await client.nextJson(15_000), { type: 'completed', id: body.id, result: 'from A' });
     assert.equal(await stateOf(server, body.id), 'completed');
     await client.close();
   });
 
-  test('/async_task/ on the server gets the result of the task the worker ran', async () => {
+  test('/async_task/ on the server gets the result of the task the worker ran', async (t) => {
+    const { server, spawnWorker } = await taskCluster(t);
+    await spawnWorker();
     const client = await TestClient.open(`${server.wsUrl}/async_task/`);
     client.send('{"task_id": 11}');
     assert.deepEqual(await client.nextJson(), { msg: '任务11正在执行。。。', flag: true });
@@ -53,12 +74,14 @@ describe('tasks across processes (BullMQ)', () => {
     assert.equal((await client.closed).code, 1000);
   });
 
-  test('a worker killed mid-task: another worker picks the task up and its result still reaches the socket', async () => {
+  test('a worker killed mid-task: another worker picks the task up and its result still reaches the socket', async (t) => {
+    const { server, spawnWorker } = await taskCluster(t);
+    const first = await spawnWorker();
     const { body } = await postJson(`${server.url}/api/tasks`, { name: 'example', args: { value: 8 } });
     const client = await TestClient.open(`${server.wsUrl}/ws/task:${body.id}`);
     await runningFor(server, body.id, 1);
-    await workers[0]!.stop('SIGKILL');
-    workers.push(await spawnWorker(env));
+    await first.stop('SIGKILL');
+    await spawnWorker();
     assert.deepEqual(await client.nextJson(20_000), { type: 'completed', id: body.id, result: 8 });
     const status = await statusOf(server, body.id);
     assert.equal(status.state, 'completed');
@@ -66,14 +89,16 @@ describe('tasks across processes (BullMQ)', () => {
     await client.close();
   });
 
-  test('a task whose worker is killed twice is failed, and the failure is pushed to the socket', async () => {
+  test('a task whose worker is killed twice is failed, and the failure is pushed to the socket', async (t) => {
+    const { server, spawnWorker } = await taskCluster(t);
+    let worker = await spawnWorker();
     const { body } = await postJson(`${server.url}/api/tasks`, { name: 'example', args: { value: 'doomed' } });
     const client = await TestClient.open(`${server.wsUrl}/ws/task:${body.id}`);
     for (let death = 0; death < 2; death++) {
-      // The task starts (again) on the newest worker; kill it there and start a fresh one.
+      // One worker at a time, so the task (re)starts on that one: kill it there and start a fresh one.
       await runningFor(server, body.id, death + 1);
-      await workers.at(-1)!.stop('SIGKILL');
-      workers.push(await spawnWorker(env));
+      await worker.stop('SIGKILL');
+      worker = await spawnWorker();
     }
     const failed = (await client.nextJson(20_000)) as { type: string; id: string; reason: string };
     assert.equal(failed.type, 'failed');

@@ -151,6 +151,13 @@ class ProtocolSession {
       }
       case 'task':
         return this.#startTask(request);
+      case 'taskStatus': {
+        // The status says what the task's channel says (plus its name): readable by whoever may read that history.
+        allowed(this.#context.permissions.authorizeHistory(this.#connection, taskChannel(request.task)));
+        const status = await this.#context.tasks.get(request.task);
+        if (status === undefined) throw new HeraldError(Errors.TASK_NOT_FOUND, `No task with id ${JSON.stringify(request.task)}`);
+        return this.#reply(request.id, status);
+      }
       case 'ping':
         return this.#reply(request.id, {});
     }
@@ -244,7 +251,7 @@ class ProtocolSession {
       trusted: true,
       result: { task: id },
       beforeReply: async () => {
-        await this.#context.tasks.start(request.name, request.args, { id });
+        await this.#context.tasks.start(request.name, request.args, { id, follower: this.#connection });
       },
     });
   }

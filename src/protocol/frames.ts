@@ -2,6 +2,7 @@ import { isValidChannelName } from '../channels/channel-name.ts';
 import type { Publication } from '../channels/publication.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import type { StreamPosition } from '../history/history.ts';
+import { isValidTaskId } from '../tasks/task-channel.ts';
 
 /**
  * The /connect protocol's frames (docs/protocol.md): requests from the client, validated here
@@ -20,6 +21,7 @@ export type Request =
   | { op: 'history'; id?: RequestId; channel: string; since?: StreamPosition; limit?: number }
   | { op: 'refresh'; id?: RequestId; token: string }
   | { op: 'task'; id?: RequestId; name: string; args: unknown }
+  | { op: 'taskStatus'; id?: RequestId; task: string }
   | { op: 'ping'; id?: RequestId };
 
 /** A frame that could not be turned into a request, with the id to answer (when it had one). */
@@ -119,12 +121,16 @@ export function parseRequest(text: string): Request {
       if (typeof frame.name !== 'string' || frame.name.length === 0 || frame.name.length > 100) throw bad('"name" must be a task name (a string of 1-100 characters)');
       return withId({ op: 'task' as const, name: frame.name, args: frame.args ?? null });
     }
+    case 'taskStatus': {
+      if (!isValidTaskId(frame.task)) throw bad('"task" must be a task id: 1-100 letters, digits, _ or -, not all digits');
+      return withId({ op: 'taskStatus' as const, task: frame.task });
+    }
     case 'ping':
       return withId({ op: 'ping' as const });
     case undefined:
       throw bad('"op" is required');
     default:
-      throw new RequestError(id, new HeraldError(Errors.UNKNOWN_OP, `Unknown op ${JSON.stringify(frame.op)}: use subscribe, unsubscribe, publish, send, presence, history, refresh, task or ping`));
+      throw new RequestError(id, new HeraldError(Errors.UNKNOWN_OP, `Unknown op ${JSON.stringify(frame.op)}: use subscribe, unsubscribe, publish, send, presence, history, refresh, task, taskStatus or ping`));
   }
 }
 

@@ -15,6 +15,8 @@ export interface BullMqTaskRunnerOptions {
    * whose worker died: a killed worker's task runs again elsewhere after about twice this.
    */
   stallMs: number;
+  /** Waiting jobs in the queue (cluster-wide) beyond which a start is refused with TASK_QUEUE_FULL. */
+  maxQueued: number;
   registry: TaskRegistry;
   publish: TaskEventSink;
   log: FastifyBaseLogger;
@@ -40,6 +42,7 @@ export class BullMqTaskRunner implements TaskRunner {
   #queue: Queue<JobData> | undefined;
   #worker: Worker<JobData> | undefined;
   #workerConnection: Redis | undefined;
+  #closed = false;
 
   constructor(options: BullMqTaskRunnerOptions) {
     this.#options = options;
@@ -47,6 +50,8 @@ export class BullMqTaskRunner implements TaskRunner {
 
   /** The queue, connected on first use: creating a Herald opens no Redis connection by itself. */
   #queueNow(): Queue<JobData> {
+    // After close() nothing may open a connection again (the outcome watch still asks for statuses).
+    if (this.#closed) throw new HeraldError(Errors.SHUTTING_DOWN, 'The task runner is closed');
     if (this.#queue === undefined) {
       // Starting a task fails fast (503) while Redis is down rather than waiting in memory.
       this.#connection = new Redis(this.#options.url, { connectionName: 'herald-tasks', enableOfflineQueue: false, maxRetriesPerRequest: 1 });
@@ -67,8 +72,19 @@ export class BullMqTaskRunner implements TaskRunner {
   }
 
   async enqueue(id: string, name: string, args: unknown): Promise<void> {
+    const queue = this.#queueNow();
+    let waiting: number;
     try {
-      await this.#queueNow().add(name, { args }, {
+      waiting = await queue.getWaitingCount();
+    } catch (error) {
+      throw new HeraldError(Errors.BROKER_UNAVAILABLE, 'The task queue is not reachable; the task was not started', { cause: error });
+    }
+    // Checked, then added: concurrent starts on several processes may pass the bound by a few.
+    if (waiting >= this.#options.maxQueued) {
+      throw new HeraldError(Errors.TASK_QUEUE_FULL, `${this.#options.maxQueued} tasks are already waiting to run; the task was not started`);
+    }
+    try {
+      await queue.add(name, { args }, {
         jobId: id,
         attempts: 1,
         removeOnComplete: { age: 3600, count: 10_000 },
@@ -82,8 +98,9 @@ export class BullMqTaskRunner implements TaskRunner {
   async status(id: string): Promise<TaskStatus | undefined> {
     let job: Job<JobData> | undefined;
     let state: string;
+    const queue = this.#queueNow();
     try {
-      job = (await this.#queueNow().getJob(id)) as Job<JobData> | undefined;
+      job = (await queue.getJob(id)) as Job<JobData> | undefined;
       if (job === undefined || job === null) return undefined;
       state = await job.getState();
     } catch (error) {
@@ -122,8 +139,22 @@ export class BullMqTaskRunner implements TaskRunner {
     );
     // Outcomes are published once BullMQ has recorded them, so a client that reads
     // GET /api/tasks/:id on hearing the outcome sees the same.
+    // A failed publish (Redis blip) is retried for a while; if the worker dies meanwhile, the
+    // processes following the task publish the stored outcome instead (tasks/outcome-watch.ts).
     const announce = (event: Parameters<TaskEventSink>[0]): void => {
-      publish(event).catch((error: unknown) => log.warn({ task: event.id, err: error }, 'could not publish task outcome'));
+      void (async () => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await publish(event);
+          } catch (error) {
+            if (attempt === ANNOUNCE_ATTEMPTS - 1 || this.#closed) {
+              log.warn({ task: event.id, err: error }, 'could not publish task outcome; its followers will read the stored one');
+              return;
+            }
+          }
+          await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)).unref());
+        }
+      })();
     };
     this.#worker.on('completed', (job, result) => announce({ type: 'completed', id: job.id!, result: result ?? null }));
     this.#worker.on('failed', (job, error) => {
@@ -156,6 +187,7 @@ export class BullMqTaskRunner implements TaskRunner {
    * bounded by the deadline and the connections are then dropped.
    */
   async close(timeoutMs: number): Promise<void> {
+    this.#closed = true;
     const deadline = Date.now() + timeoutMs;
     const worker = this.#worker;
     // Tasks still running after the timeout are left to the stalled-job check of another worker.
@@ -171,6 +203,9 @@ export class BullMqTaskRunner implements TaskRunner {
     }
   }
 }
+
+/** Publish attempts for an outcome before leaving it to the followers' reconciliation (about 20 s in all). */
+const ANNOUNCE_ATTEMPTS = 8;
 
 /** How long a forced worker close may take once its connections are dropped. */
 const FORCED_CLOSE_MS = 500;

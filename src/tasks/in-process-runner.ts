@@ -1,35 +1,58 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { Errors, HeraldError } from '../errors.ts';
 import { failureReason, runTask } from './run-task.ts';
 import type { TaskRegistry } from './task-registry.ts';
 import type { TaskEventSink, TaskRunner, TaskStatus } from './task-runner.ts';
 
-/** How long a finished task's status stays readable. */
-const RETAIN_FINISHED_MS = 3_600_000;
+export interface InProcessTaskRunnerOptions {
+  /** Tasks that may wait to run; one more is refused with TASK_QUEUE_FULL. Default 1000. */
+  maxQueued?: number;
+  /** How long a finished task's status stays readable, in ms. Default one hour. */
+  retainFinishedMs?: number;
+  /** At most this many finished statuses are kept (the oldest go first). Default 10000, as with BullMQ. */
+  maxFinished?: number;
+}
 
 /**
  * Tasks without Redis: a FIFO queue and at most `concurrency` handlers at a time, in this process.
  * Same events and statuses as the BullMQ runner, minus durability: a task dies with the process.
+ * Memory is bounded: at most `maxQueued` tasks wait, and finished statuses are dropped after
+ * `retainFinishedMs` or beyond `maxFinished`.
  */
 export class InProcessTaskRunner implements TaskRunner {
   readonly kind = 'in-process' as const;
   readonly #registry: TaskRegistry;
   readonly #publish: TaskEventSink;
   readonly #log: FastifyBaseLogger;
+  readonly #maxQueued: number;
+  readonly #retainFinishedMs: number;
+  readonly #maxFinished: number;
   readonly #statuses = new Map<string, TaskStatus>();
   readonly #waiting: Array<{ id: string; args: unknown }> = [];
   readonly #running = new Set<Promise<void>>();
+  /** Finished task ids with the time each finished, oldest first (Map keeps insertion order). */
+  readonly #finished = new Map<string, number>();
+  #sweepTimer: NodeJS.Timeout | undefined;
   #concurrency = 0;
+  #closed = false;
 
-  constructor(registry: TaskRegistry, publish: TaskEventSink, log: FastifyBaseLogger) {
+  constructor(registry: TaskRegistry, publish: TaskEventSink, log: FastifyBaseLogger, options: InProcessTaskRunnerOptions = {}) {
     this.#registry = registry;
     this.#publish = publish;
     this.#log = log;
+    this.#maxQueued = options.maxQueued ?? 1000;
+    this.#retainFinishedMs = options.retainFinishedMs ?? 3_600_000;
+    this.#maxFinished = options.maxFinished ?? 10_000;
   }
 
   async start(): Promise<void> {}
 
   async enqueue(id: string, name: string, args: unknown): Promise<void> {
+    if (this.#closed) throw new HeraldError(Errors.SHUTTING_DOWN, 'The server is shutting down; the task was not started');
     if (this.#statuses.has(id)) return;
+    if (this.#waiting.length >= this.#maxQueued) {
+      throw new HeraldError(Errors.TASK_QUEUE_FULL, `${this.#maxQueued} tasks are already waiting to run; the task was not started`);
+    }
     this.#statuses.set(id, { id, name, state: 'queued', runs: 0, progress: 0 });
     this.#waiting.push({ id, args });
     // Never run within the caller's turn: like a queue, start() resolves before the task runs.
@@ -37,6 +60,7 @@ export class InProcessTaskRunner implements TaskRunner {
   }
 
   async status(id: string): Promise<TaskStatus | undefined> {
+    if (this.#closed) throw new HeraldError(Errors.SHUTTING_DOWN, 'The task runner is closed');
     const status = this.#statuses.get(id);
     return status === undefined ? undefined : { ...status };
   }
@@ -47,7 +71,9 @@ export class InProcessTaskRunner implements TaskRunner {
   }
 
   async close(timeoutMs: number): Promise<void> {
+    this.#closed = true;
     this.#concurrency = 0;
+    clearTimeout(this.#sweepTimer);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.#running]),
@@ -56,6 +82,11 @@ export class InProcessTaskRunner implements TaskRunner {
       }),
     ]);
     clearTimeout(timer);
+  }
+
+  /** How many statuses this runner holds (queued, running and retained finished ones). */
+  get retained(): number {
+    return this.#statuses.size;
   }
 
   #pump(): void {
@@ -85,8 +116,41 @@ export class InProcessTaskRunner implements TaskRunner {
       status.state = 'failed';
       status.reason = failureReason(error);
     }
-    setTimeout(() => this.#statuses.delete(id), RETAIN_FINISHED_MS).unref();
+    this.#retire(id);
     const event = status.state === 'completed' ? { type: 'completed' as const, id, result: status.result } : { type: 'failed' as const, id, reason: status.reason! };
+    // The embedded broker cannot be unreachable, and the status is recorded before the push: a
+    // follower that somehow missed it reads the same outcome from the status (TaskOutcomeWatch).
     await this.#publish(event).catch((error: unknown) => this.#log.warn({ task: id, err: error }, 'could not publish task outcome'));
+  }
+
+  /** Keeps a finished status for its retention, then frees it; beyond `maxFinished` the oldest go at once. */
+  #retire(id: string): void {
+    this.#finished.set(id, Date.now());
+    for (const oldest of this.#finished.keys()) {
+      if (this.#finished.size <= this.#maxFinished) break;
+      this.#forget(oldest);
+    }
+    this.#scheduleSweep();
+  }
+
+  #scheduleSweep(): void {
+    if (this.#sweepTimer !== undefined || this.#closed) return;
+    const oldest = this.#finished.values().next();
+    if (oldest.done === true) return;
+    this.#sweepTimer = setTimeout(() => {
+      this.#sweepTimer = undefined;
+      const cutoff = Date.now() - this.#retainFinishedMs;
+      for (const [id, finishedAt] of this.#finished) {
+        if (finishedAt > cutoff) break;
+        this.#forget(id);
+      }
+      this.#scheduleSweep();
+    }, Math.max(0, oldest.value + this.#retainFinishedMs - Date.now()));
+    this.#sweepTimer.unref();
+  }
+
+  #forget(id: string): void {
+    this.#finished.delete(id);
+    this.#statuses.delete(id);
   }
 }

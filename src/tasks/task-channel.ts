@@ -26,3 +26,18 @@ const TASK_ID = /^(?!\d+$)[A-Za-z0-9_-]{1,100}$/;
 export function isValidTaskId(id: unknown): id is string {
   return typeof id === 'string' && TASK_ID.test(id);
 }
+
+/** A task's last event: it completed with a result or failed with a reason. */
+export type TaskOutcome = Extract<TaskEvent, { type: 'completed' | 'failed' }>;
+
+export function isTaskOutcome(event: unknown): event is TaskOutcome {
+  const type = (event as { type?: unknown } | null)?.type;
+  return type === 'completed' || type === 'failed';
+}
+
+/**
+ * The idempotency key every publication of a task's outcome carries. The worker that ran the task
+ * and the processes that reconcile a lost push (tasks/outcome-watch.ts) may each publish it; the
+ * channel accepts the first and answers the others `duplicate`, so followers get it once.
+ */
+export const OUTCOME_IDEMPOTENCY_KEY = 'task-outcome';

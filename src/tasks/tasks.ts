@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Publication } from '../channels/publication.ts';
-import type { Subscriber, SubscriberRegistry } from '../channels/subscriber-registry.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import type { Connection } from '../transport/connection.ts';
-import { isValidTaskId, taskChannel, type TaskEvent } from './task-channel.ts';
+import type { TaskFollow, TaskOutcomeWatch } from './outcome-watch.ts';
+import { isValidTaskId, taskChannel, type TaskOutcome } from './task-channel.ts';
 import type { TaskRegistry } from './task-registry.ts';
 import type { TaskRunner, TaskStatus } from './task-runner.ts';
 
@@ -19,10 +18,13 @@ export interface StartTaskOptions {
    * Default: a random UUID.
    */
   id?: string;
+  /**
+   * A socket already subscribed to the task's channel through its own protocol (the /connect
+   * `task` op): like `subscribe`, this process then makes sure the outcome reaches the channel
+   * while the socket is open, even if the worker's push was lost.
+   */
+  follower?: Connection;
 }
-
-/** How often `run()` checks the status in case an outcome event was lost (e.g. a worker died twice). */
-const OUTCOME_SAFETY_CHECK_MS = 30_000;
 
 /**
  * Starting tasks and reading their status: `herald.tasks`.
@@ -45,12 +47,14 @@ const OUTCOME_SAFETY_CHECK_MS = 30_000;
 export class Tasks {
   readonly #registry: TaskRegistry;
   readonly #runner: TaskRunner;
-  readonly #subscribers: SubscriberRegistry;
+  readonly #watch: TaskOutcomeWatch;
+  /** The follows made for each socket, released when it closes. */
+  readonly #followsOf = new WeakMap<Connection, Set<TaskFollow>>();
 
-  constructor(registry: TaskRegistry, runner: TaskRunner, subscribers: SubscriberRegistry) {
+  constructor(registry: TaskRegistry, runner: TaskRunner, watch: TaskOutcomeWatch) {
     this.#registry = registry;
     this.#runner = runner;
-    this.#subscribers = subscribers;
+    this.#watch = watch;
   }
 
   /** Whether tasks go through BullMQ (`REDIS_URL` set) or run in this process. */
@@ -61,7 +65,8 @@ export class Tasks {
   /**
    * Queues task `name` with `args` (any JSON) and resolves with its id once it is queued; its
    * events go to channel `task:<id>`. Rejects with HERALD_ERR_UNKNOWN_TASK for a name no handler
-   * was registered for, and HERALD_ERR_BROKER_UNAVAILABLE when Redis is down.
+   * was registered for, HERALD_ERR_TASK_QUEUE_FULL when too many tasks wait already, and
+   * HERALD_ERR_BROKER_UNAVAILABLE when Redis is down.
    */
   async start(name: string, args: unknown = null, options: StartTaskOptions = {}): Promise<{ id: string }> {
     this.#check(name, args);
@@ -69,34 +74,49 @@ export class Tasks {
       throw new HeraldError(Errors.BAD_REQUEST, 'A task id is 1-100 letters, digits, _ or -, and not all digits');
     }
     const id = options.id ?? randomUUID();
-    if (options.subscribe !== undefined) await options.subscribe.subscribe(taskChannel(id));
-    await this.#runner.enqueue(id, name, args);
+    const socket = options.subscribe;
+    if (socket !== undefined) await socket.subscribe(taskChannel(id));
+    let follow: TaskFollow | undefined;
+    const follower = socket ?? options.follower;
+    try {
+      if (follower !== undefined) follow = await this.#followFor(follower, id);
+      await this.#runner.enqueue(id, name, args);
+    } catch (error) {
+      // A fresh id's channel was subscribed for this start alone: a refused start leaves nothing behind.
+      if (socket !== undefined && options.id === undefined) socket.unsubscribe(taskChannel(id));
+      if (follow !== undefined) {
+        follow.release();
+        this.#followsOf.get(follower!)?.delete(follow);
+      }
+      throw error;
+    }
     return { id };
   }
 
   /**
    * Starts task `name` and resolves with its result, or rejects with HERALD_ERR_TASK_FAILED
    * carrying the failure reason. The outcome is pushed through the task's channel from whichever
-   * process ran it; nothing is polled (a status check every 30 s only guards against a lost push).
+   * process ran it; if that push is lost, the stored outcome is used (see TaskOutcomeWatch).
    */
   async run(name: string, args: unknown = null): Promise<unknown> {
     this.#check(name, args);
     const id = randomUUID();
-    const channel = taskChannel(id);
-    const outcome = new OutcomeSubscriber();
-    await this.#subscribers.add(channel, outcome);
+    const follow = await this.#watch.follow(id);
     try {
       await this.#runner.enqueue(id, name, args);
-      for (;;) {
-        const event = await outcome.wait(OUTCOME_SAFETY_CHECK_MS);
-        if (event !== undefined) return settle(event);
-        const status = await this.#runner.status(id);
-        if (status === undefined) throw new HeraldError(Errors.TASK_FAILED, `Task ${name} (${id}) disappeared before it finished`);
-        if (status.state === 'completed') return status.result;
-        if (status.state === 'failed') throw new HeraldError(Errors.TASK_FAILED, status.reason);
+      let outcome: TaskOutcome;
+      try {
+        outcome = await follow.outcome;
+      } catch (error) {
+        if (error instanceof HeraldError && error.code === Errors.TASK_NOT_FOUND.code) {
+          throw new HeraldError(Errors.TASK_FAILED, `Task ${name} (${id}) disappeared before it finished`);
+        }
+        throw error;
       }
+      if (outcome.type === 'completed') return outcome.result;
+      throw new HeraldError(Errors.TASK_FAILED, outcome.reason);
     } finally {
-      this.#subscribers.remove(channel, outcome);
+      follow.release();
     }
   }
 
@@ -119,6 +139,25 @@ export class Tasks {
     return this.#runner.status(id);
   }
 
+  /** Follows task `id` on behalf of `socket` until its outcome arrives or the socket closes. */
+  async #followFor(socket: Connection, id: string): Promise<TaskFollow> {
+    const follow = await this.#watch.follow(id);
+    let follows = this.#followsOf.get(socket);
+    if (follows === undefined) {
+      this.#followsOf.set(socket, (follows = new Set()));
+      socket.onClose(() => {
+        for (const each of follows!) each.release();
+        follows!.clear();
+      });
+    }
+    follows.add(follow);
+    const forget = (): void => {
+      follows!.delete(follow);
+    };
+    follow.outcome.then(forget, forget);
+    return follow;
+  }
+
   #check(name: string, args: unknown): void {
     if (typeof name !== 'string' || this.#registry.get(name) === undefined) {
       throw new HeraldError(Errors.UNKNOWN_TASK, `No task named ${JSON.stringify(name)}`);
@@ -126,36 +165,5 @@ export class Tasks {
     if (args === undefined || JSON.stringify(args) === undefined) {
       throw new HeraldError(Errors.BAD_REQUEST, 'Task arguments must be a JSON value');
     }
-  }
-}
-
-function settle(event: Extract<TaskEvent, { type: 'completed' | 'failed' }>): unknown {
-  if (event.type === 'completed') return event.result;
-  throw new HeraldError(Errors.TASK_FAILED, event.reason);
-}
-
-/** Listens on a task's channel in this process for its outcome. */
-class OutcomeSubscriber implements Subscriber {
-  #outcome: Extract<TaskEvent, { type: 'completed' | 'failed' }> | undefined;
-  #wake: (() => void) | undefined;
-
-  deliver(publication: Publication): void {
-    const event = publication.data as TaskEvent;
-    if (event?.type !== 'completed' && event?.type !== 'failed') return;
-    this.#outcome ??= event;
-    this.#wake?.();
-  }
-
-  /** The outcome, or undefined if none arrived within `ms`. */
-  async wait(ms: number): Promise<Extract<TaskEvent, { type: 'completed' | 'failed' }> | undefined> {
-    if (this.#outcome !== undefined) return this.#outcome;
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      this.#wake = resolve;
-      timer = setTimeout(resolve, ms);
-    });
-    clearTimeout(timer);
-    this.#wake = undefined;
-    return this.#outcome;
   }
 }

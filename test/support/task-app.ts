@@ -12,7 +12,9 @@ export function gateKey(prefix: string, taskId: string): string {
  * - `gated` (clients: true): reports progress 1, waits until the test sets gateKey (with Redis;
  *   without, goes on at once), reports progress 2 and returns `{ "done": args }`;
  * - `boom` (clients: true): fails with "boom: <args>";
- * - `internal` (server code only) and `members` (authenticated clients only): return "ok".
+ * - `internal` (server code only) and `members` (authenticated clients only): return "ok";
+ * - socket route `/start/:name`: each text frame (JSON args) starts task `name` with
+ *   `tasks.start(…, { subscribe: socket })` and answers `{"started": "<id>"}`.
  */
 export function installTaskTestApp(herald: Herald): Herald {
   installProtocolTestApp(herald);
@@ -44,5 +46,11 @@ export function installTaskTestApp(herald: Herald): Herald {
   );
   herald.task('internal', () => 'ok');
   herald.task('members', () => 'ok', { clients: 'authenticated' });
+  herald.socket('/start/:name', (socket) => {
+    socket.onMessage(async (args) => {
+      const { id } = await herald.tasks.start(socket.params.name!, JSON.parse(args), { subscribe: socket });
+      socket.send({ started: id });
+    });
+  });
   return herald;
 }
