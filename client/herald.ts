@@ -1,5 +1,6 @@
 import { shouldReconnect } from '../src/errors.ts';
-import { backoffDelay } from './backoff.ts';
+import { ReconnectBackoff } from './backoff.ts';
+import { ConnectionHealth } from './connection-health.ts';
 import { Emitter } from './emitter.ts';
 import { ClientErrorCode, HeraldClientError } from './errors.ts';
 import { PROTOCOL_VERSION, type HistoryResult, type PresenceClient, type PublishResult, type ServerFrame, type StreamPosition, type SubscribeResult } from './protocol.ts';
@@ -15,7 +16,7 @@ export interface HeraldClientOptions {
   info?: unknown;
   /** The WebSocket class; default the global one (browsers, Node >= 22). The Node entry passes `ws`. */
   WebSocket?: WebSocketConstructor;
-  /** Upper bound of the first reconnect delay, in ms (full jitter, doubling). Default 500. */
+  /** Upper bound of the first reconnect delay, in ms (doubling per failed attempt, jittered over its upper half). Default 500. */
   minReconnectDelayMs?: number;
   /** Cap of the reconnect delay, in ms. Default 20000. */
   maxReconnectDelayMs?: number;
@@ -65,7 +66,8 @@ export class Herald extends Emitter<HeraldEvents> {
   #state: ConnectionState = 'disconnected';
   #wanted = false;
   #socket: WebSocketLike | undefined;
-  #attempt = 0;
+  readonly #backoff: ReconnectBackoff;
+  readonly #health = new ConnectionHealth(() => this.#backoff.reset());
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -82,6 +84,7 @@ export class Herald extends Emitter<HeraldEvents> {
       pingIntervalMs: 20_000,
       ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
     };
+    this.#backoff = new ReconnectBackoff({ minDelayMs: this.#options.minReconnectDelayMs, maxDelayMs: this.#options.maxReconnectDelayMs });
   }
 
   get state(): ConnectionState {
@@ -97,7 +100,7 @@ export class Herald extends Emitter<HeraldEvents> {
   connect(): this {
     if (this.#wanted) return this;
     this.#wanted = true;
-    this.#attempt = 0;
+    this.#backoff.reset();
     void this.#open();
     return this;
   }
@@ -229,7 +232,7 @@ export class Herald extends Emitter<HeraldEvents> {
   async #open(): Promise<void> {
     if (!this.#wanted) return;
     this.#setState('connecting');
-    this.emit('connecting', { attempt: this.#attempt });
+    this.emit('connecting', { attempt: this.#backoff.attempt });
     let token: string | undefined;
     try {
       token = typeof this.#options.token === 'function' ? await this.#options.token() : this.#options.token;
@@ -274,7 +277,8 @@ export class Herald extends Emitter<HeraldEvents> {
     switch (frame.type) {
       case 'welcome':
         this.#connection = frame.connection;
-        this.#attempt = 0;
+        // Not a reset of the backoff yet: see ConnectionHealth.
+        this.#health.welcomed(this.#subscriptions.values());
         this.#setState('connected');
         this.emit('connected', frame.expiresAt === undefined ? { connection: frame.connection, user: frame.user } : { connection: frame.connection, user: frame.user, expiresAt: frame.expiresAt });
         for (const subscription of this.#subscriptions.values()) this.#sendSubscribe(subscription);
@@ -304,9 +308,17 @@ export class Herald extends Emitter<HeraldEvents> {
     const current = (): boolean => this.#subscriptions.get(subscription.channel) === subscription && this.#socket === socket;
     this.#send(request, (result, error) => {
       if (!current()) return;
-      if (error === undefined) subscription.confirmed(result as SubscribeResult);
-      else if (error.code === 'HERALD_ERR_BROKER_UNAVAILABLE' || error.code === 'HERALD_ERR_INTERNAL') socket?.close(); // transient: retry on a fresh connection
-      else subscription.refused(error);
+      if (error === undefined) {
+        subscription.confirmed(result as SubscribeResult);
+        this.#health.settled(subscription);
+      } else if (error.code === 'HERALD_ERR_BROKER_UNAVAILABLE' || error.code === 'HERALD_ERR_INTERNAL') {
+        // Transient: retry on a fresh connection, after the backoff (and at least what the server advised).
+        this.#backoff.advise(error.retryAfterMs);
+        socket?.close();
+      } else {
+        subscription.refused(error);
+        this.#health.settled(subscription);
+      }
     }).catch((error: HeraldClientError) => {
       // No reply in time: the connection is not working; a fresh one resubscribes.
       if (error.code === ClientErrorCode.TIMEOUT && current()) socket?.close();
@@ -322,6 +334,7 @@ export class Herald extends Emitter<HeraldEvents> {
   #detachSubscription(subscription: Subscription): void {
     if (this.#subscriptions.get(subscription.channel) !== subscription) return;
     this.#subscriptions.delete(subscription.channel);
+    this.#health.settled(subscription);
     if (this.#state === 'connected') this.#send({ op: 'unsubscribe', channel: subscription.channel }).catch(() => {});
   }
 
@@ -398,6 +411,7 @@ export class Herald extends Emitter<HeraldEvents> {
     clearInterval(this.#pingTimer);
     clearTimeout(this.#refreshTimer);
     this.#connection = undefined;
+    this.#health.lost();
     for (const subscription of this.#subscriptions.values()) subscription.disconnected();
     this.#requests.rejectAll(new HeraldClientError(ClientErrorCode.CONNECTION_LOST, `Connection closed (${code}) before the reply`, code));
     if (!reconnect) this.#wanted = false;
@@ -409,7 +423,7 @@ export class Herald extends Emitter<HeraldEvents> {
 
   #scheduleReconnect(): void {
     if (!this.#wanted) return;
-    const delay = backoffDelay(this.#attempt++, { minDelayMs: this.#options.minReconnectDelayMs, maxDelayMs: this.#options.maxReconnectDelayMs });
+    const delay = this.#backoff.next();
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => void this.#open(), delay);
   }
