@@ -2,6 +2,7 @@ import { shouldReconnect } from '../src/errors.ts';
 import { ReconnectBackoff } from './backoff.ts';
 import { ConnectionHealth } from './connection-health.ts';
 import { Emitter } from './emitter.ts';
+import { newIdempotencyKey, publishIdempotently } from './idempotent-publish.ts';
 import { ClientErrorCode, HeraldClientError } from './errors.ts';
 import { PROTOCOL_VERSION, type HistoryResult, type PresenceClient, type PublishResult, type ServerFrame, type StreamPosition, type SubscribeResult } from './protocol.ts';
 import { PendingRequests } from './requests.ts';
@@ -142,11 +143,17 @@ export class Herald extends Emitter<HeraldEvents> {
   }
 
   /**
-   * Publishes `data` to `channel`. With an `idempotencyKey`, a retry after a lost reply is
-   * accepted once (`duplicate: true` in the result of the repeat).
+   * Publishes `data` to `channel`, once, even across a connection drop: every publish is sent with
+   * an idempotency key (`idempotencyKey`, or a fresh random one), and if the connection drops
+   * before the reply the SDK sends it again with the same key on the next connection (within
+   * `requestTimeoutMs`); the server accepts a key once per channel within 5 minutes, so a repeat
+   * resolves with `duplicate: true` and publishes nothing. A rejection's error carries the key
+   * (`error.idempotencyKey`): publishing again with it is safe.
    */
   publish(channel: string, data: unknown, options: { idempotencyKey?: string } = {}): Promise<PublishResult> {
-    return this.#request({ op: 'publish', channel, data, ...options }) as Promise<PublishResult>;
+    const idempotencyKey = options.idempotencyKey ?? newIdempotencyKey();
+    const request = { op: 'publish', channel, data, idempotencyKey };
+    return publishIdempotently(idempotencyKey, this.#options.requestTimeoutMs, (remainingMs) => this.#request(request, undefined, remainingMs), () => this.#wanted);
   }
 
   /** Sends a private message to every connection of `user`; `online` says whether any was connected. */
@@ -339,29 +346,30 @@ export class Herald extends Emitter<HeraldEvents> {
   }
 
   /** Sends a request now if connected, else once connected (or rejects when the client is closed). */
-  #request(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void): Promise<unknown> {
-    if (this.#state === 'connected') return this.#send(request, onReply);
+  #request(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void, timeoutMs = this.#options.requestTimeoutMs): Promise<unknown> {
+    if (this.#state === 'connected') return this.#send(request, onReply, timeoutMs);
     if (!this.#wanted) return Promise.reject(new HeraldClientError(ClientErrorCode.CLOSED, 'The client is not connected: call connect()'));
+    const deadline = Date.now() + timeoutMs;
     return new Promise((resolve, reject) => {
       const send = (): void => {
         clearTimeout(timer);
-        if (this.#state === 'connected') this.#send(request, onReply).then(resolve, reject);
+        if (this.#state === 'connected') this.#send(request, onReply, Math.max(1, deadline - Date.now())).then(resolve, reject);
         else reject(new HeraldClientError(ClientErrorCode.CLOSED, 'The client was closed'));
       };
       const timer = setTimeout(() => {
         this.#queued = this.#queued.filter((queued) => queued !== send);
-        reject(new HeraldClientError(ClientErrorCode.TIMEOUT, `Not connected within ${this.#options.requestTimeoutMs} ms`));
-      }, this.#options.requestTimeoutMs);
+        reject(new HeraldClientError(ClientErrorCode.TIMEOUT, `Not connected within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.#queued.push(send);
     });
   }
 
-  #send(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void): Promise<unknown> {
+  #send(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void, timeoutMs = this.#options.requestTimeoutMs): Promise<unknown> {
     const socket = this.#socket;
     if (socket === undefined || socket.readyState !== OPEN) {
       return Promise.reject(new HeraldClientError(ClientErrorCode.CONNECTION_LOST, 'The connection is not open'));
     }
-    const { id, reply } = this.#requests.add(this.#options.requestTimeoutMs, onReply);
+    const { id, reply } = this.#requests.add(timeoutMs, onReply);
     socket.send(JSON.stringify({ id, ...request }));
     return reply;
   }
