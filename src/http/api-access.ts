@@ -9,7 +9,7 @@ import { Errors, HeraldError } from '../errors.ts';
 export function apiAccessHook(apiKey: string | undefined) {
   // Compare digests so the comparison takes the same time whatever the length of the guess.
   const expected = apiKey === undefined ? undefined : sha256(apiKey);
-  return async function checkApiAccess(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  return async function checkApiAccess(request: FastifyRequest, _reply?: FastifyReply): Promise<void> {
     if (expected === undefined) {
       if (!isLoopback(request.socket.remoteAddress)) {
         throw new HeraldError(Errors.FORBIDDEN, 'The HTTP API answers only local clients until HERALD_API_KEY is set');
