@@ -2,8 +2,8 @@ import { shouldReconnect } from '../src/errors.ts';
 import { ReconnectBackoff } from './backoff.ts';
 import { ConnectionHealth } from './connection-health.ts';
 import { Emitter } from './emitter.ts';
-import { newIdempotencyKey, publishIdempotently } from './idempotent-publish.ts';
 import { ClientErrorCode, HeraldClientError } from './errors.ts';
+import { newIdempotencyKey, publishIdempotently } from './idempotent-publish.ts';
 import { PROTOCOL_VERSION, type HistoryResult, type PresenceClient, type PublishResult, type ServerFrame, type StreamPosition, type SubscribeResult } from './protocol.ts';
 import { PendingRequests } from './requests.ts';
 import { Subscription, type PublicationHandler } from './subscription.ts';
@@ -345,9 +345,14 @@ export class Herald extends Emitter<HeraldEvents> {
     if (this.#state === 'connected') this.#send({ op: 'unsubscribe', channel: subscription.channel }).catch(() => {});
   }
 
-  /** Sends a request now if connected, else once connected (or rejects when the client is closed). */
+  /**
+   * Sends a request now if connected, else once connected (or rejects when the client is closed).
+   * A socket the SDK is closing (state still `connected` until its close event) counts as not
+   * connected: a publish resent after a drop must wait for the next connection, not fail at once
+   * and be resent again in a loop.
+   */
   #request(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void, timeoutMs = this.#options.requestTimeoutMs): Promise<unknown> {
-    if (this.#state === 'connected') return this.#send(request, onReply, timeoutMs);
+    if (this.#state === 'connected' && this.#socket?.readyState === OPEN) return this.#send(request, onReply, timeoutMs);
     if (!this.#wanted) return Promise.reject(new HeraldClientError(ClientErrorCode.CLOSED, 'The client is not connected: call connect()'));
     const deadline = Date.now() + timeoutMs;
     return new Promise((resolve, reject) => {
