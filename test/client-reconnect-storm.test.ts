@@ -41,6 +41,8 @@ test(`${CLIENTS} SDK clients cut off while Redis is down back off (bounded attem
   try {
     const received: unknown[][] = [];
     const resubscribed: boolean[] = [];
+    /** Per client, the ms from each close that followed a refused subscription to the next attempt. */
+    const waitsAfterRefusal: number[] = [];
     for (let i = 0; i < CLIENTS; i++) {
       const herald = new Herald(`ws://127.0.0.1:${proxy.port}/connect`, { pingIntervalMs: 0 });
       const got: unknown[] = [];
@@ -48,6 +50,15 @@ test(`${CLIENTS} SDK clients cut off while Redis is down back off (bounded attem
       resubscribed.push(false);
       herald.subscribe('storm', (data) => got.push(data)).on('subscribed', (event) => {
         if (event.resubscribed) resubscribed[i] = true;
+      });
+      let refusedAt: number | undefined;
+      herald.on('disconnected', ({ code }) => {
+        // The SDK closes the socket itself (no close code: 1005) after a subscription refused with BROKER_UNAVAILABLE.
+        refusedAt = code === 1005 ? Date.now() : undefined;
+      });
+      herald.on('connecting', () => {
+        if (refusedAt !== undefined) waitsAfterRefusal.push(Date.now() - refusedAt);
+        refusedAt = undefined;
       });
       clients.push(herald.connect());
     }
@@ -60,7 +71,7 @@ test(`${CLIENTS} SDK clients cut off while Redis is down back off (bounded attem
     const cutAt = Date.now();
     proxy.cut();
     // Every client comes back at least once and is refused its subscription (the broker is down).
-    await waitFor(() => proxy.accepted - before >= CLIENTS, 10_000, 'every client to try once');
+    await waitFor(() => proxy.accepted - before >= CLIENTS, 20_000, 'every client to try once');
     // The outage itself: nothing to wait for but time.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, OUTAGE_MS - (Date.now() - cutAt))));
     const attempts = proxy.accepted - before;
@@ -70,6 +81,9 @@ test(`${CLIENTS} SDK clients cut off while Redis is down back off (bounded attem
       `${attempts} connection attempts in ${elapsed} ms: more than ${attemptBound(elapsed)} per client`,
     );
     assert.ok(resubscribed.every((done) => !done), 'no subscription can be confirmed while Redis is down');
+    // The server's advice (retryAfterMs: 2000 with each refusal) is a floor for the next attempt.
+    assert.ok(waitsAfterRefusal.length >= CLIENTS, `${waitsAfterRefusal.length} retries after a refusal`);
+    assert.ok(Math.min(...waitsAfterRefusal) >= 1990, `an attempt ${Math.min(...waitsAfterRefusal)} ms after a refusal advising 2000 ms`);
 
     await redis.restart();
     const recoveryStart = Date.now();
