@@ -20,11 +20,17 @@ export class HeraldClientError extends Error {
   readonly code: string;
   /** The WebSocket close code, for errors caused by the connection closing. */
   readonly closeCode: number | undefined;
+  /** The server's advice: wait at least this long (ms) before retrying (e.g. with `HERALD_ERR_BROKER_UNAVAILABLE`). */
+  readonly retryAfterMs: number | undefined;
+  /** For a rejected `publish`: the key it was sent with. Publishing again with it is safe (accepted once). */
+  readonly idempotencyKey: string | undefined;
 
-  constructor(code: string, message: string, closeCode?: number) {
+  constructor(code: string, message: string, closeCode?: number, details: { retryAfterMs?: number | undefined; idempotencyKey?: string | undefined } = {}) {
     super(message);
     this.name = 'HeraldClientError';
     this.code = code;
     this.closeCode = closeCode;
+    this.retryAfterMs = details.retryAfterMs;
+    this.idempotencyKey = details.idempotencyKey;
   }
 }

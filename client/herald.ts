@@ -1,7 +1,9 @@
 import { shouldReconnect } from '../src/errors.ts';
-import { backoffDelay } from './backoff.ts';
+import { ReconnectBackoff } from './backoff.ts';
+import { ConnectionHealth } from './connection-health.ts';
 import { Emitter } from './emitter.ts';
 import { ClientErrorCode, HeraldClientError } from './errors.ts';
+import { newIdempotencyKey, publishIdempotently } from './idempotent-publish.ts';
 import { PROTOCOL_VERSION, type HistoryResult, type PresenceClient, type PublishResult, type ServerFrame, type StreamPosition, type SubscribeResult } from './protocol.ts';
 import { PendingRequests } from './requests.ts';
 import { Subscription, type PublicationHandler } from './subscription.ts';
@@ -16,7 +18,7 @@ export interface HeraldClientOptions {
   info?: unknown;
   /** The WebSocket class; default the global one (browsers, Node >= 22). The Node entry passes `ws`. */
   WebSocket?: WebSocketConstructor;
-  /** Upper bound of the first reconnect delay, in ms (full jitter, doubling). Default 500. */
+  /** Upper bound of the first reconnect delay, in ms (doubling per failed attempt, jittered over its upper half). Default 500. */
   minReconnectDelayMs?: number;
   /** Cap of the reconnect delay, in ms. Default 20000. */
   maxReconnectDelayMs?: number;
@@ -66,7 +68,8 @@ export class Herald extends Emitter<HeraldEvents> {
   #state: ConnectionState = 'disconnected';
   #wanted = false;
   #socket: WebSocketLike | undefined;
-  #attempt = 0;
+  readonly #backoff: ReconnectBackoff;
+  readonly #health = new ConnectionHealth(() => this.#backoff.reset());
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -83,6 +86,7 @@ export class Herald extends Emitter<HeraldEvents> {
       pingIntervalMs: 20_000,
       ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
     };
+    this.#backoff = new ReconnectBackoff({ minDelayMs: this.#options.minReconnectDelayMs, maxDelayMs: this.#options.maxReconnectDelayMs });
   }
 
   get state(): ConnectionState {
@@ -98,7 +102,7 @@ export class Herald extends Emitter<HeraldEvents> {
   connect(): this {
     if (this.#wanted) return this;
     this.#wanted = true;
-    this.#attempt = 0;
+    this.#backoff.reset();
     void this.#open();
     return this;
   }
@@ -140,11 +144,17 @@ export class Herald extends Emitter<HeraldEvents> {
   }
 
   /**
-   * Publishes `data` to `channel`. With an `idempotencyKey`, a retry after a lost reply is
-   * accepted once (`duplicate: true` in the result of the repeat).
+   * Publishes `data` to `channel`, once, even across a connection drop: every publish is sent with
+   * an idempotency key (`idempotencyKey`, or a fresh random one), and if the connection drops
+   * before the reply the SDK sends it again with the same key on the next connection (within
+   * `requestTimeoutMs`); the server accepts a key once per channel within 5 minutes, so a repeat
+   * resolves with `duplicate: true` and publishes nothing. A rejection's error carries the key
+   * (`error.idempotencyKey`): publishing again with it is safe.
    */
   publish(channel: string, data: unknown, options: { idempotencyKey?: string } = {}): Promise<PublishResult> {
-    return this.#request({ op: 'publish', channel, data, ...options }) as Promise<PublishResult>;
+    const idempotencyKey = options.idempotencyKey ?? newIdempotencyKey();
+    const request = { op: 'publish', channel, data, idempotencyKey };
+    return publishIdempotently(idempotencyKey, this.#options.requestTimeoutMs, (remainingMs) => this.#request(request, undefined, remainingMs), () => this.#wanted);
   }
 
   /** Sends a private message to every connection of `user`; `online` says whether any was connected. */
@@ -236,7 +246,7 @@ export class Herald extends Emitter<HeraldEvents> {
   async #open(): Promise<void> {
     if (!this.#wanted) return;
     this.#setState('connecting');
-    this.emit('connecting', { attempt: this.#attempt });
+    this.emit('connecting', { attempt: this.#backoff.attempt });
     let token: string | undefined;
     try {
       token = typeof this.#options.token === 'function' ? await this.#options.token() : this.#options.token;
@@ -281,7 +291,8 @@ export class Herald extends Emitter<HeraldEvents> {
     switch (frame.type) {
       case 'welcome':
         this.#connection = frame.connection;
-        this.#attempt = 0;
+        // Not a reset of the backoff yet: see ConnectionHealth.
+        this.#health.welcomed(this.#subscriptions.values());
         this.#setState('connected');
         this.emit('connected', frame.expiresAt === undefined ? { connection: frame.connection, user: frame.user } : { connection: frame.connection, user: frame.user, expiresAt: frame.expiresAt });
         for (const subscription of this.#subscriptions.values()) this.#sendSubscribe(subscription);
@@ -311,9 +322,17 @@ export class Herald extends Emitter<HeraldEvents> {
     const current = (): boolean => this.#subscriptions.get(subscription.channel) === subscription && this.#socket === socket;
     this.#send(request, (result, error) => {
       if (!current()) return;
-      if (error === undefined) subscription.confirmed(result as SubscribeResult);
-      else if (error.code === 'HERALD_ERR_BROKER_UNAVAILABLE' || error.code === 'HERALD_ERR_INTERNAL') socket?.close(); // transient: retry on a fresh connection
-      else subscription.refused(error);
+      if (error === undefined) {
+        subscription.confirmed(result as SubscribeResult);
+        this.#health.settled(subscription);
+      } else if (error.code === 'HERALD_ERR_BROKER_UNAVAILABLE' || error.code === 'HERALD_ERR_INTERNAL') {
+        // Transient: retry on a fresh connection, after the backoff (and at least what the server advised).
+        this.#backoff.advise(error.retryAfterMs);
+        socket?.close();
+      } else {
+        subscription.refused(error);
+        this.#health.settled(subscription);
+      }
     }).catch((error: HeraldClientError) => {
       // No reply in time: the connection is not working; a fresh one resubscribes.
       if (error.code === ClientErrorCode.TIMEOUT && current()) socket?.close();
@@ -329,33 +348,40 @@ export class Herald extends Emitter<HeraldEvents> {
   #detachSubscription(subscription: Subscription): void {
     if (this.#subscriptions.get(subscription.channel) !== subscription) return;
     this.#subscriptions.delete(subscription.channel);
+    this.#health.settled(subscription);
     if (this.#state === 'connected') this.#send({ op: 'unsubscribe', channel: subscription.channel }).catch(() => {});
   }
 
-  /** Sends a request now if connected, else once connected (or rejects when the client is closed). */
-  #request(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void): Promise<unknown> {
-    if (this.#state === 'connected') return this.#send(request, onReply);
+  /**
+   * Sends a request now if connected, else once connected (or rejects when the client is closed).
+   * A socket the SDK is closing (state still `connected` until its close event) counts as not
+   * connected: a publish resent after a drop must wait for the next connection, not fail at once
+   * and be resent again in a loop.
+   */
+  #request(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void, timeoutMs = this.#options.requestTimeoutMs): Promise<unknown> {
+    if (this.#state === 'connected' && this.#socket?.readyState === OPEN) return this.#send(request, onReply, timeoutMs);
     if (!this.#wanted) return Promise.reject(new HeraldClientError(ClientErrorCode.CLOSED, 'The client is not connected: call connect()'));
+    const deadline = Date.now() + timeoutMs;
     return new Promise((resolve, reject) => {
       const send = (): void => {
         clearTimeout(timer);
-        if (this.#state === 'connected') this.#send(request, onReply).then(resolve, reject);
+        if (this.#state === 'connected') this.#send(request, onReply, Math.max(1, deadline - Date.now())).then(resolve, reject);
         else reject(new HeraldClientError(ClientErrorCode.CLOSED, 'The client was closed'));
       };
       const timer = setTimeout(() => {
         this.#queued = this.#queued.filter((queued) => queued !== send);
-        reject(new HeraldClientError(ClientErrorCode.TIMEOUT, `Not connected within ${this.#options.requestTimeoutMs} ms`));
-      }, this.#options.requestTimeoutMs);
+        reject(new HeraldClientError(ClientErrorCode.TIMEOUT, `Not connected within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.#queued.push(send);
     });
   }
 
-  #send(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void): Promise<unknown> {
+  #send(request: Record<string, unknown>, onReply?: (result: unknown, error: HeraldClientError | undefined) => void, timeoutMs = this.#options.requestTimeoutMs): Promise<unknown> {
     const socket = this.#socket;
     if (socket === undefined || socket.readyState !== OPEN) {
       return Promise.reject(new HeraldClientError(ClientErrorCode.CONNECTION_LOST, 'The connection is not open'));
     }
-    const { id, reply } = this.#requests.add(this.#options.requestTimeoutMs, onReply);
+    const { id, reply } = this.#requests.add(timeoutMs, onReply);
     socket.send(JSON.stringify({ id, ...request }));
     return reply;
   }
@@ -405,6 +431,7 @@ export class Herald extends Emitter<HeraldEvents> {
     clearInterval(this.#pingTimer);
     clearTimeout(this.#refreshTimer);
     this.#connection = undefined;
+    this.#health.lost();
     for (const subscription of this.#subscriptions.values()) subscription.disconnected();
     this.#requests.rejectAll(new HeraldClientError(ClientErrorCode.CONNECTION_LOST, `Connection closed (${code}) before the reply`, code));
     if (!reconnect) this.#wanted = false;
@@ -416,7 +443,7 @@ export class Herald extends Emitter<HeraldEvents> {
 
   #scheduleReconnect(): void {
     if (!this.#wanted) return;
-    const delay = backoffDelay(this.#attempt++, { minDelayMs: this.#options.minReconnectDelayMs, maxDelayMs: this.#options.maxReconnectDelayMs });
+    const delay = this.#backoff.next();
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => void this.#open(), delay);
   }

@@ -42,7 +42,7 @@ export interface HistoryResult {
 
 export type ServerFrame =
   | { type: 'welcome'; connection: string; user: string | null; protocol: number; expiresAt?: number }
-  | { type: 'reply'; id?: number | string; result?: unknown; error?: { code: string; message: string } }
+  | { type: 'reply'; id?: number | string; result?: unknown; error?: { code: string; message: string; retryAfterMs?: number } }
   | { type: 'pub'; channel: string; offset?: number; epoch?: string; data: unknown }
   | { type: 'join' | 'leave'; channel: string; client: PresenceClient }
   | { type: 'message'; from: string | null; data: unknown };

@@ -33,13 +33,14 @@ export class PendingRequests {
   }
 
   /** Settles request `id` with the server's reply; unknown ids (already timed out) are ignored. */
-  settle(id: unknown, result: unknown, error: { code: string; message: string } | undefined): void {
+  settle(id: unknown, result: unknown, error: { code: string; message: string; retryAfterMs?: unknown } | undefined): void {
     if (typeof id !== 'number') return;
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     this.#pending.delete(id);
     clearTimeout(pending.timer);
-    const failure = error === undefined ? undefined : new HeraldClientError(error.code, error.message);
+    const retryAfterMs = typeof error?.retryAfterMs === 'number' ? error.retryAfterMs : undefined;
+    const failure = error === undefined ? undefined : new HeraldClientError(error.code, error.message, undefined, { retryAfterMs });
     pending.onReply?.(result, failure);
     if (failure !== undefined) pending.reject(failure);
     else pending.resolve(result);

@@ -126,7 +126,7 @@ export const configSchema = {
     },
     namespaces: {
       type: 'object', env: 'HERALD_NAMESPACES', section: 'security', defaultText: 'unset',
-      description: 'Channel permissions per namespace (JSON in the variable), e.g. `{"staff": {"subscribe": "authenticated", "publish": false}}`; fields `subscribe`, `publish`, `readHistory`, `readPresence`. These win over the app\'s own settings.',
+      description: 'JSON channel permissions per namespace, e.g. `{"staff": {"subscribe": "authenticated", "publish": false}}`; fields `subscribe`, `publish`, `readHistory`, `readPresence`, `sender` ([security.md](security.md#channel-permissions)). These win over the app\'s own settings.',
     },
     demoToken: {
       type: 'string', env: 'HERALD_DEMO_TOKEN', section: 'security', secret: true, defaultText: 'unset',

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ChannelPermissions } from './auth/channel-permissions.ts';
 import { ConnectionAuthenticator } from './auth/connection-authenticator.ts';
 import { originGuard } from './auth/origin-check.ts';
@@ -18,6 +18,7 @@ import { metricsRoute } from './http/metrics-route.ts';
 import { collectOpenApi, openApiRoute } from './http/openapi.ts';
 import { publishRoute } from './http/publish-route.ts';
 import { statsSchema } from './http/reply-schemas.ts';
+import { RequestIdentifier, type RequestIdentity } from './http/request-identity.ts';
 import { GapRepair } from './history/gap-repair.ts';
 import { MemoryPresence } from './presence/memory-presence.ts';
 import type { Presence } from './presence/presence.ts';
@@ -75,6 +76,7 @@ export class Herald {
    */
   readonly permissions: ChannelPermissions;
   readonly #authenticator: ConnectionAuthenticator;
+  readonly #requestIdentifier: RequestIdentifier;
   readonly #refusals: Refusals;
   /** Start tasks and read their status; see {@link Herald.task} and docs/tasks.md. */
   readonly tasks: Tasks;
@@ -124,6 +126,7 @@ export class Herald {
           })
         : undefined;
     this.#authenticator = new ConnectionAuthenticator(verifier, o.allowAnonymous, this.#refusals);
+    this.#requestIdentifier = new RequestIdentifier(o.apiKey, verifier);
     if (o.redisUrl === undefined) {
       this.broker = new MemoryBroker();
       this.presence = new MemoryPresence();
@@ -214,6 +217,22 @@ export class Herald {
   /** Whether JWT authentication is configured (a secret, public key or JWKS URL). */
   get authenticationConfigured(): boolean {
     return this.#authenticator.enabled;
+  }
+
+  /**
+   * Who sent an HTTP request to a route of your own (`herald.http`): `{ kind: 'open' }` when neither
+   * a JWT key nor an API key is configured; otherwise `{ kind: 'api-key' }` for the API key or
+   * `{ kind: 'user', user }` for a valid JWT, both in `Authorization: Bearer`. Rejects with a
+   * HeraldError (thrown from a route: 401 JSON, or 503 when tokens cannot be checked right now).
+   *
+   * @example
+   * herald.http.post('/notes', async (request) => {
+   *   const identity = await herald.identifyRequest(request);
+   *   if (identity.kind === 'user') … // act as identity.user only
+   * });
+   */
+  identifyRequest(request: FastifyRequest): Promise<RequestIdentity> {
+    return this.#requestIdentifier.identify(request);
   }
 
   /**

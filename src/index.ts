@@ -5,6 +5,7 @@ export type { Connection as HeraldSocket, SubscribeOptions } from './transport/c
 export type { SocketHandler, SocketRouteOptions } from './transport/socket-server.ts';
 export type { ChannelAccess, ChannelRules, ChannelPermissions } from './auth/channel-permissions.ts';
 export type { RouteAuthentication } from './auth/connection-authenticator.ts';
+export type { RequestIdentity } from './http/request-identity.ts';
 export type { HistoryOptions, NamespaceOptions } from './channels/namespace.ts';
 export type { PresenceEntry } from './presence/presence.ts';
 export type { PublishResult } from './broker/broker.ts';

@@ -144,7 +144,11 @@ describe('channel permissions without authentication', () => {
       message: 'namespaces.chat.subscribe must be "anyone", "authenticated", "owner" or {"claim": "<name>"}',
     });
     assert.throws(() => resolveOptions({ namespaces: { chat: { subscrbe: 'anyone' } as never } }), {
-      message: 'namespaces.chat.subscrbe is not a permission option (subscribe, publish, readHistory, readPresence)',
+      message: 'namespaces.chat.subscrbe is not a permission option (subscribe, publish, readHistory, readPresence, sender)',
+    });
+    assert.deepEqual(resolveOptions(optionsFromEnv({ HERALD_NAMESPACES: '{"notes": {"sender": "author"}}' })).namespaces, { notes: { sender: 'author' } });
+    assert.throws(() => resolveOptions(optionsFromEnv({ HERALD_NAMESPACES: '{"notes": {"sender": 5}}' })), {
+      message: 'namespaces.notes.sender must be the name of a field, e.g. "from"',
     });
   });
 

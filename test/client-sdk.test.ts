@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Herald, HeraldClientError, backoffDelay, type SubscribedEvent } from '../client/node.ts';
+import { ReconnectBackoff } from '../client/backoff.ts';
 import { startHerald, waitFor, type RunningHerald } from './support/servers.ts';
 import { installProtocolTestApp, protocolTestOptions } from './support/protocol-app.ts';
 import { hs256Token, TEST_SECRET } from './support/tokens.ts';
@@ -146,13 +147,29 @@ describe('client SDK against one process (embedded broker)', () => {
     await server.close();
   });
 
-  test('full-jitter backoff stays within [0, min(cap, base * 2^attempt))', () => {
+  test('backoff stays within [ceiling / 2, ceiling), ceiling = min(cap, base * 2^attempt)', () => {
     const options = { minDelayMs: 100, maxDelayMs: 1000 };
-    assert.equal(backoffDelay(0, options, () => 0), 0);
+    assert.equal(backoffDelay(0, options, () => 0), 50);
     assert.equal(backoffDelay(0, options, () => 0.999), 99);
-    assert.equal(backoffDelay(3, options, () => 0.5), 400);
+    assert.equal(backoffDelay(3, options, () => 0.5), 600);
+    assert.equal(backoffDelay(10, options, () => 0), 500);
     assert.equal(backoffDelay(10, options, () => 0.999), 999);
-    assert.equal(backoffDelay(1000, options, () => 0.5), 500);
+    assert.equal(backoffDelay(1000, options, () => 0.5), 750);
+  });
+
+  test('reconnect backoff grows until reset, and waits at least the server\'s advice (never past the cap)', () => {
+    const backoff = new ReconnectBackoff({ minDelayMs: 100, maxDelayMs: 1000 }, () => 0);
+    assert.deepEqual([backoff.next(), backoff.next(), backoff.next(), backoff.next(), backoff.next()], [50, 100, 200, 400, 500]);
+    assert.equal(backoff.attempt, 5);
+    backoff.reset();
+    assert.equal(backoff.attempt, 0);
+    backoff.advise(300);
+    assert.equal(backoff.next(), 300);
+    assert.equal(backoff.next(), 100, 'advice applies to the next delay only');
+    backoff.advise(60_000);
+    assert.equal(backoff.next(), 1000);
+    for (const nonsense of [-5, Number.NaN, Infinity, undefined]) backoff.advise(nonsense);
+    assert.equal(backoff.next(), 400);
   });
 });
 

@@ -7,7 +7,8 @@ import { decodeJwt, exportJWK, SignJWT } from 'jose';
 import { installDefaultApp } from '../src/app/default-app.ts';
 import type { HeraldOptions } from '../src/config.ts';
 import type { Herald } from '../src/herald.ts';
-import { startHerald, type RunningHerald } from './support/servers.ts';
+import { Herald as HeraldClient } from '../client/node.ts';
+import { startHerald, waitFor, type RunningHerald } from './support/servers.ts';
 import { hs256Token, TEST_SECRET, unsignedToken } from './support/tokens.ts';
 import { TestClient } from './support/ws-client.ts';
 
@@ -240,6 +241,49 @@ describe('an unreachable key set', () => {
       assert.deepEqual(await refusedWith(`${server.wsUrl}/whoami?token=${token}`), { code: 1013, reason: 'Cannot verify tokens right now' });
     } finally {
       await server.close();
+    }
+  });
+  test('a key set answering HTTP 500 closes with 1013 (retry), and the same token is accepted once it answers again; the SDK keeps reconnecting meanwhile', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    let failing = true;
+    let fetches = 0;
+    // A real identity provider's key endpoint, in an outage and then back.
+    const jwks: Server = createServer((_request, response) => {
+      fetches++;
+      if (failing) {
+        response.statusCode = 500;
+        response.end('upstream error');
+        return;
+      }
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const server = await start({ jwtJwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json` });
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('ivy').setExpirationTime('1h').sign(privateKey);
+    const sdk = new HeraldClient(`${server.wsUrl}/connect`, { token, minReconnectDelayMs: 20, maxReconnectDelayMs: 100 });
+    try {
+      assert.deepEqual(await refusedWith(`${server.wsUrl}/whoami?token=${token}`), { code: 1013, reason: 'Cannot verify tokens right now' });
+      const disconnects: Array<{ code: number; reason: string; reconnect: boolean }> = [];
+      sdk.on('disconnected', (event) => disconnects.push(event));
+      const connected = new Promise<{ user: string | null }>((resolve) => sdk.on('connected', resolve));
+      sdk.connect();
+      await waitFor(() => disconnects.length >= 2, 10_000, 'two refused SDK attempts');
+      assert.deepEqual(disconnects[0], { code: 1013, reason: 'Cannot verify tokens right now', reconnect: true });
+      assert.equal(sdk.state, 'connecting');
+      failing = false;
+      assert.equal((await connected).user, 'ivy');
+      assert.ok(disconnects.every((event) => event.code === 1013 && event.reconnect), JSON.stringify(disconnects));
+      const ok = await TestClient.open(`${server.wsUrl}/whoami?token=${token}`);
+      assert.deepEqual(await ok.nextJson(), { user: 'ivy', role: null });
+      assert.ok(fetches >= 3);
+      await ok.close();
+    } finally {
+      sdk.close();
+      await server.close();
+      jwks.closeAllConnections();
+      await new Promise((resolve) => jwks.close(resolve));
     }
   });
 });

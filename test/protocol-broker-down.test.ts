@@ -9,7 +9,7 @@ import { TestClient } from './support/ws-client.ts';
 
 // Needs a Redis it may kill: its own redis-server, never the shared one on 6379. The server runs
 // as its own process and is killed at the end, so nothing waits for the dead Redis on shutdown.
-test('while Redis is down, publish and history answer HERALD_ERR_BROKER_UNAVAILABLE, the socket stays usable, and a new user connection closes 1013', async () => {
+test('while Redis is down, publish, history and subscribe answer HERALD_ERR_BROKER_UNAVAILABLE with retryAfterMs, the socket stays usable, and a new user connection closes 1013', async () => {
   const redis = await PrivateRedis.start();
   const server = await spawnHerald({ ...protocolTestEnv, REDIS_URL: redis.url, HERALD_REDIS_PREFIX: uniquePrefix() }, 'test/support/protocol-server.ts');
   try {
@@ -22,8 +22,11 @@ test('while Redis is down, publish and history answer HERALD_ERR_BROKER_UNAVAILA
     };
     await waitFor(down, 10_000, 'both Redis connections to notice');
     const code = Errors.BROKER_UNAVAILABLE.code;
-    assert.deepEqual((await client.request({ op: 'publish', channel: 'down', data: 1 })).error, { code, message: `${Errors.BROKER_UNAVAILABLE.message}; nothing was published` });
-    assert.deepEqual((await client.request({ op: 'history', channel: 'down' })).error, { code, message: Errors.BROKER_UNAVAILABLE.message });
+    // Each refusal carries the server's retry advice: the broker retries Redis at least every 2 s.
+    const retryAfterMs = 2000;
+    assert.deepEqual((await client.request({ op: 'publish', channel: 'down', data: 1 })).error, { code, message: `${Errors.BROKER_UNAVAILABLE.message}; nothing was published`, retryAfterMs });
+    assert.deepEqual((await client.request({ op: 'history', channel: 'down' })).error, { code, message: Errors.BROKER_UNAVAILABLE.message, retryAfterMs });
+    assert.deepEqual((await client.request({ op: 'subscribe', channel: 'down-too' })).error, { code, message: Errors.BROKER_UNAVAILABLE.message, retryAfterMs });
     assert.deepEqual((await client.request({ op: 'ping' })).result, {});
     await client.close();
     // A user's connection cannot set up its private channel: 1013, try again later.

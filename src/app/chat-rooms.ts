@@ -11,7 +11,9 @@ import type { Herald } from '../herald.ts';
  *
  * The default app has no accounts: a chatter's name is what its page says (presence `info`), as
  * with seed 001's `user_code`. With JWT authentication configured, an inbox can only be read by
- * the user it is named after, and written by signed-in users.
+ * the user it is named after, and written by signed-in users in their own name only: a private
+ * message's `from` must be the sender's verified user (the `sender` rule), so the page can show it
+ * as who wrote.
  */
 export function chatRooms(herald: Herald): void {
   herald.namespace('chat', { presence: true, history: { size: 200, ttlSeconds: 3600 } });
@@ -19,5 +21,6 @@ export function chatRooms(herald: Herald): void {
     history: { size: 100, ttlSeconds: 3600 },
     subscribe: herald.authenticationConfigured ? 'owner' : 'anyone',
     publish: herald.authenticationConfigured ? 'authenticated' : true,
+    ...(herald.authenticationConfigured ? { sender: 'from' } : {}),
   });
 }

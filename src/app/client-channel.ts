@@ -11,7 +11,7 @@ export async function relayClientChannel(herald: Herald, socket: Connection, cha
   if (refusal !== undefined) throw refusal;
   await socket.subscribe(channel);
   socket.onMessage((text) => {
-    const denied = herald.permissions.authorizePublish(socket, channel);
+    const denied = herald.permissions.authorizePublish(socket, channel, text);
     if (denied !== undefined) throw denied;
     return socket.publish(channel, text);
   });

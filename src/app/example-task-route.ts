@@ -12,7 +12,8 @@ interface StartBody {
  * it on channel `task:<id>` with the client SDK. The page picks the id and subscribes first, so it
  * misses no event; the channel keeps history, so a page that reconnects mid-task still gets the
  * progress and the result. Unlike `/api/tasks` it needs no API key: like `/async_task/`, it is the
- * demo's to use from any browser.
+ * demo's to use from any browser, until authentication is configured (a JWT key or an API key):
+ * then it takes a user's token or the API key (`herald.identifyRequest`).
  *
  * Task channels are written by the server only: clients may subscribe to them but not publish.
  */
@@ -44,6 +45,8 @@ export function exampleTaskRoute(herald: Herald): void {
       },
     },
     async (request, reply) => {
+      // Open in the demo; with authentication configured, only signed-in users and the API key.
+      await herald.identifyRequest(request);
       const { value, id } = request.body;
       const started = await herald.tasks.start('example', { value, reportProgress: true }, id === undefined ? {} : { id });
       return reply.status(202).send({ id: started.id, channel: `task:${started.id}` });

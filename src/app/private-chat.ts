@@ -66,6 +66,12 @@ export function privateChat(herald: Herald): void {
       },
     },
     async (request) => {
+      // With authentication configured, a message goes out in its sender's name only with the
+      // sender's own token (or the API key, a trusted backend): no "admin" can be made up.
+      const identity = await herald.identifyRequest(request);
+      if (identity.kind === 'user' && identity.user !== request.body.sender) {
+        throw new HeraldError(Errors.PERMISSION_DENIED, `This token is for user ${JSON.stringify(identity.user)}: it cannot send as ${JSON.stringify(request.body.sender)}`);
+      }
       await sendPrivateMessage(request.body.sender, request.body.recipient, request.body.msg);
       return { code: 200, msg: '成功', data: '' };
     },

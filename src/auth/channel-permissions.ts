@@ -28,6 +28,13 @@ export interface ChannelRules {
   readHistory?: ChannelAccess;
   /** Who may read the channel's presence. Default: the `subscribe` rule. */
   readPresence?: ChannelAccess;
+  /**
+   * A field of published data that names its sender, e.g. `'from'`. When set, a client may
+   * publish only a JSON object whose field is the connection's own user, so no one can write in
+   * another user's name (and anonymous connections cannot publish). Server code and the HTTP API
+   * are trusted and not checked. Default: none.
+   */
+  sender?: string;
 }
 
 /** The identity a permission is decided on: a Connection, after authentication. */
@@ -76,8 +83,22 @@ export class ChannelPermissions {
     return this.#authorize(actor, channel, 'subscribe');
   }
 
-  authorizePublish(actor: ChannelActor, channel: string): HeraldError | undefined {
-    return this.#authorize(actor, channel, 'publish');
+  /**
+   * `data` is what the client publishes: a namespace with a `sender` rule refuses data that does
+   * not name the connection's user in that field (and refuses when `data` is not given).
+   */
+  authorizePublish(actor: ChannelActor, channel: string, data?: unknown): HeraldError | undefined {
+    const refusal = this.#authorize(actor, channel, 'publish');
+    if (refusal !== undefined) return refusal;
+    const field = this.#namespaces.forChannel(channel)?.sender;
+    if (field === undefined || namesSender(data, field, actor.user)) return undefined;
+    this.#refusals?.record('permission-denied', { user: actor.user, action: 'publish', channel, sender: field }, 'forged or missing sender');
+    return new HeraldError(
+      Errors.PERMISSION_DENIED,
+      actor.user === undefined
+        ? `Not allowed to publish to ${channel} anonymously`
+        : `Not allowed to publish to ${channel} in another name: the data must be an object whose "${field}" is "${actor.user}"`,
+    );
   }
 
   authorizeHistory(actor: ChannelActor, channel: string): HeraldError | undefined {
@@ -122,7 +143,13 @@ function allows(access: ChannelAccess, actor: ChannelActor, channel: string): bo
   return false;
 }
 
-const RULE_FIELDS = new Set(['subscribe', 'publish', 'readHistory', 'readPresence']);
+/** Whether `data` is an object whose `field` is `user` (a signed-in user). */
+function namesSender(data: unknown, field: string, user: string | undefined): boolean {
+  if (user === undefined || typeof data !== 'object' || data === null || Array.isArray(data)) return false;
+  return Object.hasOwn(data, field) && (data as Record<string, unknown>)[field] === user;
+}
+
+const RULE_FIELDS = new Set(['subscribe', 'publish', 'readHistory', 'readPresence', 'sender']);
 
 /** Validates rules read from configuration (HERALD_NAMESPACES), naming the faulty field. */
 export function checkChannelRules(namespace: string, rules: unknown): asserts rules is ChannelRules {
@@ -131,6 +158,10 @@ export function checkChannelRules(namespace: string, rules: unknown): asserts ru
   for (const [field, value] of Object.entries(rules)) {
     if (!RULE_FIELDS.has(field)) throw new ConfigError(`${where}.${field} is not a permission option (${[...RULE_FIELDS].join(', ')})`);
     if (field === 'publish' && typeof value === 'boolean') continue;
+    if (field === 'sender') {
+      if (typeof value !== 'string' || value === '') throw new ConfigError(`${where}.sender must be the name of a field, e.g. "from"`);
+      continue;
+    }
     if (!isChannelAccess(value)) {
       throw new ConfigError(`${where}.${field} must be "anyone", "authenticated", "owner" or {"claim": "<name>"}`);
     }

@@ -31,7 +31,8 @@ export interface VerifiedToken {
  * key as its secret) is refused before its signature is even considered.
  *
  * Every refusal is a HeraldError: `HERALD_ERR_TOKEN_EXPIRED` for an expired token,
- * `HERALD_ERR_AUTH_UNAVAILABLE` when a JWKS could not be fetched, `HERALD_ERR_TOKEN_INVALID` with a
+ * `HERALD_ERR_AUTH_UNAVAILABLE` when a JWKS could not be fetched (unreachable, timed out, or
+ * answering anything but 200 with JSON), `HERALD_ERR_TOKEN_INVALID` with a
  * short reason otherwise. Reasons never contain the token.
  */
 export class TokenVerifier {
@@ -88,8 +89,11 @@ export class TokenVerifier {
 
 function refusal(error: unknown): HeraldError {
   if (error instanceof joseErrors.JWTExpired) return new HeraldError(Errors.TOKEN_EXPIRED, 'Token expired');
-  // Not a verdict on the token: the key set could not be fetched. The client should retry.
-  if (!(error instanceof joseErrors.JOSEError) || error instanceof joseErrors.JWKSTimeout) {
+  // Not a verdict on the token: the key set could not be fetched (network error, timeout, an
+  // answer other than 200 such as a 5xx during an identity-provider outage, or a body that is not
+  // JSON). jose reports the last two as its generic JOSEError, never used for a token's own faults.
+  // Refusing with 1008 would make every client give up; the client should retry instead.
+  if (!(error instanceof joseErrors.JOSEError) || error instanceof joseErrors.JWKSTimeout || error.code === 'ERR_JOSE_GENERIC') {
     return new HeraldError(Errors.AUTH_UNAVAILABLE, undefined, { cause: error });
   }
   let reason = 'malformed';

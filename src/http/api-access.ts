@@ -16,7 +16,7 @@ export function apiAccessHook(apiKey: string | undefined, trustsProxy: boolean) 
   // Compare digests so the comparison takes the same time whatever the length of the guess.
   const expected = apiKey === undefined ? undefined : sha256(apiKey);
   let warned = trustsProxy;
-  return async function checkApiAccess(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  return async function checkApiAccess(request: FastifyRequest, _reply?: FastifyReply): Promise<void> {
     if (expected === undefined) {
       if (!isLoopback(request.ip)) {
         throw new HeraldError(Errors.FORBIDDEN, 'The HTTP API answers only local clients until HERALD_API_KEY is set');

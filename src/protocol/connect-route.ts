@@ -108,7 +108,7 @@ class ProtocolSession {
         return this.#reply(request.id, { channel: request.channel });
       }
       case 'publish': {
-        allowed(this.#context.permissions.authorizePublish(this.#connection, request.channel));
+        allowed(this.#context.permissions.authorizePublish(this.#connection, request.channel, request.data));
         const result = await this.#connection.publish(request.channel, request.data, { idempotencyKey: request.idempotencyKey });
         const { reached: _reached, ...position } = result;
         return this.#reply(request.id, { channel: request.channel, ...position });

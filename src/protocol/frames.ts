@@ -3,6 +3,7 @@ import type { Publication } from '../channels/publication.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import type { StreamPosition } from '../history/history.ts';
 import { isValidTaskId } from '../tasks/task-channel.ts';
+import { retryAfterMs } from './retry-advice.ts';
 
 /**
  * The /connect protocol's frames (docs/protocol.md): requests from the client, validated here
@@ -141,8 +142,11 @@ export function encodeResult(id: RequestId | undefined, result: object, extra = 
   return `{"type":"reply"${id === undefined ? '' : `,"id":${JSON.stringify(id)}`},"result":${json}}`;
 }
 
+/** `{"type":"reply","id":…,"error":{"code","message"}}`, plus `retryAfterMs` when the server advises a wait (retry-advice.ts). */
 export function encodeError(id: RequestId | undefined, error: HeraldError): string {
-  return `{"type":"reply"${id === undefined ? '' : `,"id":${JSON.stringify(id)}`},"error":${JSON.stringify(error.toJSON())}}`;
+  const retryAfter = retryAfterMs(error);
+  const body = retryAfter === undefined ? error.toJSON() : { ...error.toJSON(), retryAfterMs: retryAfter };
+  return `{"type":"reply"${id === undefined ? '' : `,"id":${JSON.stringify(id)}`},"error":${JSON.stringify(body)}}`;
 }
 
 /** `[{"offset":n,"data":…},…]` from history entries, without parsing their data. */

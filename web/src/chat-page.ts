@@ -34,6 +34,11 @@ interface Room {
 
 let client: Herald | undefined;
 let myName = '';
+/**
+ * The user the server verified from this browser's token (its `token` cookie), or null on a server
+ * without authentication, where names are whatever each page says.
+ */
+let verifiedUser: string | null = null;
 let room: Room | undefined;
 
 function join(name: string, roomToJoin: string): void {
@@ -92,7 +97,12 @@ function join(name: string, roomToJoin: string): void {
 function startClient(name: string): Herald {
   myName = name;
   const herald = connectToServer({ info: { name } });
+  herald.on('connected', ({ user }) => {
+    verifiedUser = user;
+  });
   herald.subscribe(`inbox:${name}`, (data) => {
+    // With authentication on, the server refuses a private message whose `from` is not its
+    // sender's verified user, so the name shown here is who wrote it, not who they claim to be.
     const message = data as { from?: unknown; text?: unknown };
     const from = typeof message?.from === 'string' ? message.from : 'someone';
     const text = typeof message?.text === 'string' ? message.text : JSON.stringify(data);
@@ -200,7 +210,7 @@ function sendToRoom(current: Room, text: string): void {
 function sendPrivately(current: Room, user: string, text: string): void {
   const item = current.log.append({ kind: 'mine', who: `You → ${user} (private)`, text, private: true });
   item.classList.add('pending');
-  publishOnce(client!, `inbox:${user}`, { from: myName, to: user, text }).then(
+  publishOnce(client!, `inbox:${user}`, { from: verifiedUser ?? myName, to: user, text }).then(
     () => item.classList.remove('pending'),
     (error: Error) => {
       item.classList.replace('pending', 'failed');
