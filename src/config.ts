@@ -21,6 +21,12 @@ export interface HeraldOptions {
   maxBacklogBytes?: number;
   /** Ping interval in ms; a peer silent for two intervals is dropped. Env `HERALD_HEARTBEAT_MS`, default 25000. */
   heartbeatMs?: number;
+  /**
+   * How long a WebSocket handshake may wait for its route to settle (authentication, subscriptions
+   * confirmed by the broker) before it is answered 503 `HERALD_ERR_HANDSHAKE_TIMEOUT`, in ms. Env
+   * `HERALD_HANDSHAKE_TIMEOUT_MS`, default 10000.
+   */
+  handshakeTimeoutMs?: number;
   /** How long shutdown waits for sockets to close and running tasks to finish, together, in ms. Env `HERALD_SHUTDOWN_TIMEOUT_MS`, default 3000. */
   shutdownTimeoutMs?: number;
   /**
@@ -94,6 +100,7 @@ export const defaults = {
   maxFrameBytes: 64 * 1024,
   maxBacklogBytes: 1024 * 1024,
   heartbeatMs: 25_000,
+  handshakeTimeoutMs: 10_000,
   shutdownTimeoutMs: 3_000,
   taskWorkers: 4,
   taskStallMs: 30_000,
@@ -122,6 +129,7 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   checkInteger('maxFrameBytes', resolved.maxFrameBytes, 1, 256 * 1024 * 1024);
   checkInteger('maxBacklogBytes', resolved.maxBacklogBytes, 1024, 1024 * 1024 * 1024);
   checkInteger('heartbeatMs', resolved.heartbeatMs, 100, 3_600_000);
+  checkInteger('handshakeTimeoutMs', resolved.handshakeTimeoutMs, 100, 600_000);
   checkInteger('shutdownTimeoutMs', resolved.shutdownTimeoutMs, 0, 600_000);
   checkInteger('presenceTtlMs', resolved.presenceTtlMs, 300, 3_600_000);
   checkInteger('positionCheckMs', resolved.positionCheckMs, 0, 3_600_000);
@@ -153,6 +161,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOpti
     maxFrameBytes: integerFromEnv('HERALD_MAX_FRAME_BYTES', get('HERALD_MAX_FRAME_BYTES')),
     maxBacklogBytes: integerFromEnv('HERALD_MAX_BACKLOG_BYTES', get('HERALD_MAX_BACKLOG_BYTES')),
     heartbeatMs: integerFromEnv('HERALD_HEARTBEAT_MS', get('HERALD_HEARTBEAT_MS')),
+    handshakeTimeoutMs: integerFromEnv('HERALD_HANDSHAKE_TIMEOUT_MS', get('HERALD_HANDSHAKE_TIMEOUT_MS')),
     shutdownTimeoutMs: integerFromEnv('HERALD_SHUTDOWN_TIMEOUT_MS', get('HERALD_SHUTDOWN_TIMEOUT_MS')),
     taskWorkers: integerFromEnv('HERALD_TASK_WORKERS', get('HERALD_TASK_WORKERS')),
     taskStallMs: integerFromEnv('HERALD_TASK_STALL_MS', get('HERALD_TASK_STALL_MS')),

@@ -85,6 +85,10 @@ export const Errors = {
   TOO_MANY_SUBSCRIPTIONS: define('HERALD_ERR_TOO_MANY_SUBSCRIPTIONS', 'Too many subscriptions on this connection', 429),
   BODY_TOO_LARGE: define('HERALD_ERR_BODY_TOO_LARGE', 'The request body is larger than the limit', 413),
   TOO_MANY_CONNECTIONS: define('HERALD_ERR_TOO_MANY_CONNECTIONS', 'Too many connections from this address', 429),
+  // The WebSocket handshake itself (transport/handshake-check.ts, transport/socket-server.ts).
+  BAD_HANDSHAKE: define('HERALD_ERR_BAD_HANDSHAKE', 'Not a valid WebSocket handshake', 400),
+  UNSUPPORTED_WEBSOCKET_VERSION: define('HERALD_ERR_UNSUPPORTED_WEBSOCKET_VERSION', 'Unsupported WebSocket version: this server speaks version 13', 426),
+  HANDSHAKE_TIMEOUT: define('HERALD_ERR_HANDSHAKE_TIMEOUT', 'The connection could not be set up in time: try again later', 503),
   // The /connect protocol (docs/protocol.md). Reply errors leave the socket open.
   UNKNOWN_OP: define('HERALD_ERR_UNKNOWN_OP', 'Unknown op', 400),
   ALREADY_SUBSCRIBED: define('HERALD_ERR_ALREADY_SUBSCRIBED', 'Already subscribed to this channel', 409),

@@ -143,6 +143,7 @@ export class Herald {
       heartbeatMs: o.heartbeatMs,
       authenticator: this.#authenticator,
       maxConnectionsPerIp: o.maxConnectionsPerIp,
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
     });
     if (o.allowedOrigins !== undefined) this.#sockets.guard(originGuard(o.allowedOrigins));
     const publishTaskEvent = async (event: { id: string }): Promise<void> => {

@@ -99,7 +99,6 @@ export class ConnectionAuthenticator {
   #armExpiry(connection: Connection, expiresAt: number | undefined): void {
     const previous = this.#expiryTimers.get(connection);
     if (previous !== undefined) clearTimeout(previous);
-    else connection.onClose(() => this.#disarm(connection));
     if (expiresAt === undefined) {
       this.#expiryTimers.delete(connection);
       return;
@@ -113,6 +112,9 @@ export class ConnectionAuthenticator {
     }, delay);
     timer.unref();
     this.#expiryTimers.set(connection, timer);
+    // Registered after the timer is set: on a connection already closed (its handshake abandoned
+    // while the token was being verified) the handler runs at once and must find the timer.
+    if (previous === undefined) connection.onClose(() => this.#disarm(connection));
   }
 
   #disarm(connection: Connection): void {

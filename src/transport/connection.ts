@@ -214,8 +214,13 @@ export class Connection {
     if (early !== undefined) for (const text of early) this.#handle(text);
   }
 
+  /**
+   * Runs `handler` when the connection closes; at once if it already has (a route still running
+   * when its handshake was abandoned), so that no route's cleanup is ever skipped.
+   */
   onClose(handler: CloseHandler): void {
-    (this.#closeHandlers ??= []).push(handler);
+    if (this.#state === 'closed') handler(1006, 'closed before the handler was registered');
+    else (this.#closeHandlers ??= []).push(handler);
   }
 
   close(code: number = CloseCode.NORMAL, reason = ''): void {
