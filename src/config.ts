@@ -27,6 +27,12 @@ export interface HeraldOptions {
    * `HERALD_HANDSHAKE_TIMEOUT_MS`, default 10000.
    */
   handshakeTimeoutMs?: number;
+  /** How long a client may take to send an HTTP request's headers (more: 408, connection closed), in ms. Env `HERALD_HTTP_HEADERS_TIMEOUT_MS`, default 10000. */
+  httpHeadersTimeoutMs?: number;
+  /** How long a client may take to send a whole HTTP request, body included (more: 408), in ms; at least the headers timeout. Env `HERALD_HTTP_REQUEST_TIMEOUT_MS`, default 30000. */
+  httpRequestTimeoutMs?: number;
+  /** How long an idle keep-alive HTTP connection is kept between requests, in ms. Env `HERALD_HTTP_KEEP_ALIVE_TIMEOUT_MS`, default 5000. */
+  httpKeepAliveTimeoutMs?: number;
   /** How long shutdown waits for sockets to close and running tasks to finish, together, in ms. Env `HERALD_SHUTDOWN_TIMEOUT_MS`, default 3000. */
   shutdownTimeoutMs?: number;
   /**
@@ -101,6 +107,9 @@ export const defaults = {
   maxBacklogBytes: 1024 * 1024,
   heartbeatMs: 25_000,
   handshakeTimeoutMs: 10_000,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+  httpKeepAliveTimeoutMs: 5_000,
   shutdownTimeoutMs: 3_000,
   taskWorkers: 4,
   taskStallMs: 30_000,
@@ -130,6 +139,12 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   checkInteger('maxBacklogBytes', resolved.maxBacklogBytes, 1024, 1024 * 1024 * 1024);
   checkInteger('heartbeatMs', resolved.heartbeatMs, 100, 3_600_000);
   checkInteger('handshakeTimeoutMs', resolved.handshakeTimeoutMs, 100, 600_000);
+  checkInteger('httpHeadersTimeoutMs', resolved.httpHeadersTimeoutMs, 100, 600_000);
+  checkInteger('httpRequestTimeoutMs', resolved.httpRequestTimeoutMs, 100, 3_600_000);
+  checkInteger('httpKeepAliveTimeoutMs', resolved.httpKeepAliveTimeoutMs, 100, 600_000);
+  if (resolved.httpHeadersTimeoutMs > resolved.httpRequestTimeoutMs) {
+    throw new ConfigError(`httpHeadersTimeoutMs (${resolved.httpHeadersTimeoutMs}) must not be longer than httpRequestTimeoutMs (${resolved.httpRequestTimeoutMs})`);
+  }
   checkInteger('shutdownTimeoutMs', resolved.shutdownTimeoutMs, 0, 600_000);
   checkInteger('presenceTtlMs', resolved.presenceTtlMs, 300, 3_600_000);
   checkInteger('positionCheckMs', resolved.positionCheckMs, 0, 3_600_000);
@@ -162,6 +177,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOpti
     maxBacklogBytes: integerFromEnv('HERALD_MAX_BACKLOG_BYTES', get('HERALD_MAX_BACKLOG_BYTES')),
     heartbeatMs: integerFromEnv('HERALD_HEARTBEAT_MS', get('HERALD_HEARTBEAT_MS')),
     handshakeTimeoutMs: integerFromEnv('HERALD_HANDSHAKE_TIMEOUT_MS', get('HERALD_HANDSHAKE_TIMEOUT_MS')),
+    httpHeadersTimeoutMs: integerFromEnv('HERALD_HTTP_HEADERS_TIMEOUT_MS', get('HERALD_HTTP_HEADERS_TIMEOUT_MS')),
+    httpRequestTimeoutMs: integerFromEnv('HERALD_HTTP_REQUEST_TIMEOUT_MS', get('HERALD_HTTP_REQUEST_TIMEOUT_MS')),
+    httpKeepAliveTimeoutMs: integerFromEnv('HERALD_HTTP_KEEP_ALIVE_TIMEOUT_MS', get('HERALD_HTTP_KEEP_ALIVE_TIMEOUT_MS')),
     shutdownTimeoutMs: integerFromEnv('HERALD_SHUTDOWN_TIMEOUT_MS', get('HERALD_SHUTDOWN_TIMEOUT_MS')),
     taskWorkers: integerFromEnv('HERALD_TASK_WORKERS', get('HERALD_TASK_WORKERS')),
     taskStallMs: integerFromEnv('HERALD_TASK_STALL_MS', get('HERALD_TASK_STALL_MS')),
