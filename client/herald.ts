@@ -1,4 +1,4 @@
-import { shouldReconnect } from '../src/errors.ts';
+import { shouldReconnect } from './errors.ts';
 import { backoffDelay } from './backoff.ts';
 import { Emitter } from './emitter.ts';
 import { ClientErrorCode, HeraldClientError } from './errors.ts';

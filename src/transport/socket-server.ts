@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import FindMyWay from 'find-my-way';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConnectionAuthenticator, RouteAuthentication } from '../auth/connection-authenticator.ts';
-import { CloseCode, Errors, HeraldError } from '../errors.ts';
+import { closeCodeAtConnect, CloseCode, Errors, HeraldError, httpErrorBody } from '../errors.ts';
 import { Connection, type ConnectionContext } from './connection.ts';
 import { ConnectionsPerIp } from './connections-per-ip.ts';
 import { handshakeError } from './handshake-check.ts';
@@ -192,7 +192,7 @@ export class SocketServer {
     }
     return authenticating.then(
       (refusal) => {
-        if (refusal !== undefined) connection.fail(refusal);
+        if (refusal !== undefined) connection.fail(refusal, closeCodeAtConnect(refusal));
         else this.#runHandler(entry.handler, connection);
         return connection.settled();
       },
@@ -205,12 +205,9 @@ export class SocketServer {
 
   #runHandler(handler: SocketHandler, connection: Connection): void {
     const failed = (error: unknown): void => {
-      if (error instanceof HeraldError) {
-        if (error.closeCode !== undefined) connection.fail(error);
-        // A failure of ours (broker down) is worth a retry; a refusal of the request is not.
-        else connection.close(error.statusCode >= 500 ? CloseCode.TRY_AGAIN_LATER : CloseCode.POLICY_VIOLATION, error.message.slice(0, 120));
-        return;
-      }
+      // The error table decides the code: a failure of ours (broker down) is worth a retry, a
+      // refusal of the request is not.
+      if (error instanceof HeraldError) return connection.fail(error);
       this.#options.context.log.error({ connection: connection.id, err: error }, 'socket route failed');
       connection.close(CloseCode.INTERNAL_ERROR, 'internal error');
     };
@@ -272,7 +269,7 @@ function abandonPending(this: HandshakeSocket): void {
 }
 
 function refuse(socket: Socket, error: HeraldError): void {
-  const body = JSON.stringify({ ok: false, error: error.toJSON() });
+  const body = JSON.stringify(httpErrorBody(error));
   // Once the answer is out, drop the socket: a client that never closes its side must not keep it.
   socket.on('finish', destroySocket);
   socket.end(
