@@ -161,7 +161,8 @@ export class SocketServer {
   /** The route did not settle in time (the broker is slow or frozen): answer now, retry later. */
   #timedOut(socket: HandshakeSocket): void {
     const connection = socket[kPending];
-    if (connection === undefined) return;
+    // Gone already: its close abandoned the connection.
+    if (connection === undefined || socket.destroyed) return;
     this.#options.context.refusals.record('handshake-timeout', { connection: connection.id, timeoutMs: this.#options.handshakeTimeoutMs }, 'handshake timed out: route not settled');
     refuse(socket, new HeraldError(Errors.HANDSHAKE_TIMEOUT));
     connection.abandon();
