@@ -146,7 +146,7 @@ describe('rejected and dropped handshakes leak nothing', () => {
 
   test('1,000 bad or dropped handshakes: exact answers, and stats, Redis channels, fds and heap stay where they were', async () => {
     const bystander = await TestClient.open(`${server.wsUrl}/ws/leak-bystander`);
-    await storm(140, 100_000); // warm-up: code paths compiled, pools and buffers allocated
+    await storm(350, 100_000); // warm-up: code paths compiled, pools and buffers allocated
     const before = await footprint(server, redis, prefix);
     assert.equal(before.connections, 1);
     assert.ok(before.redisChannels.includes(`${prefix}leak-bystander`));
@@ -156,8 +156,9 @@ describe('rejected and dropped handshakes leak nothing', () => {
 
     await settlesTo(server, redis, prefix, before, 'the footprint after 1,000 bad handshakes');
     const heapAfter = await heapUsed(server);
-    // Each stranded connection held about 4 KB (1,000 of them: 4 MB and more); allow for noise.
-    assert.ok(heapAfter - heapBefore < 1.5 * 1024 * 1024, `heap grew by ${((heapAfter - heapBefore) / 1024).toFixed(0)} KB`);
+    // Measured: without the leak the heap moves by 0.2-0.3 MB over the storm; the stranded
+    // connections of 1,000 handshakes add about 1.4 MB more.
+    assert.ok(heapAfter - heapBefore < 800 * 1024, `heap grew by ${((heapAfter - heapBefore) / 1024).toFixed(0)} KB`);
 
     assert.equal(answers.length, 1000);
     for (const { kind, text } of answers) {
