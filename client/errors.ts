@@ -1,3 +1,9 @@
+/**
+ * The server's error table and close codes, the same module the server builds from (never a copy):
+ * what each `HERALD_ERR_*` code and close code means and whether to retry after it.
+ */
+export { CloseCode, Errors as ServerErrors, shouldReconnect, type ErrorDefinition } from '../src/shared/error-table.ts';
+
 /** Codes of errors the SDK raises itself; errors the server sends keep their `HERALD_ERR_*` code. */
 export const ClientErrorCode = {
   /** The client is closed (by `close()`, or after a close code that says not to reconnect). */

@@ -1,4 +1,4 @@
-import { shouldReconnect } from '../src/errors.ts';
+import { shouldReconnect } from './errors.ts';
 import { ReconnectBackoff } from './backoff.ts';
 import { ConnectionHealth } from './connection-health.ts';
 import { Emitter } from './emitter.ts';

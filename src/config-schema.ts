@@ -66,6 +66,22 @@ export const configSchema = {
       type: 'integer', minimum: 100, maximum: 3_600_000, default: 25_000, env: 'HERALD_HEARTBEAT_MS', section: 'server',
       description: 'Ping interval. A client that has not answered a ping by the next one is dropped.',
     },
+    handshakeTimeoutMs: {
+      type: 'integer', minimum: 100, maximum: 600_000, default: 10_000, env: 'HERALD_HANDSHAKE_TIMEOUT_MS', section: 'server',
+      description: 'How long a WebSocket handshake may wait for its route to be ready (token verified, subscriptions confirmed by the broker). Past it the handshake is answered `503` `HERALD_ERR_HANDSHAKE_TIMEOUT` (try again later) and everything the route set up is released.',
+    },
+    httpHeadersTimeoutMs: {
+      type: 'integer', minimum: 100, maximum: 600_000, default: 10_000, env: 'HERALD_HTTP_HEADERS_TIMEOUT_MS', section: 'server',
+      description: 'How long a client may take to send a request\'s headers (a WebSocket handshake\'s too); past it the request is answered `408` and the connection closed.',
+    },
+    httpRequestTimeoutMs: {
+      type: 'integer', minimum: 100, maximum: 3_600_000, default: 30_000, env: 'HERALD_HTTP_REQUEST_TIMEOUT_MS', section: 'server',
+      description: 'How long a client may take to send a whole HTTP request, body included (a body trickled without end is cut off here with `408`). At least the headers timeout. Open WebSockets are not affected.',
+    },
+    httpKeepAliveTimeoutMs: {
+      type: 'integer', minimum: 100, maximum: 600_000, default: 5_000, env: 'HERALD_HTTP_KEEP_ALIVE_TIMEOUT_MS', section: 'server',
+      description: 'How long an idle keep-alive HTTP connection is kept open between requests.',
+    },
     shutdownTimeoutMs: {
       type: 'integer', minimum: 0, maximum: 600_000, default: 3_000, env: 'HERALD_SHUTDOWN_TIMEOUT_MS', section: 'server',
       description: 'How long shutdown waits, in all, for sockets to finish closing and running tasks to finish before dropping them; shutdown ends within it even while Redis is down.',

@@ -34,6 +34,18 @@ export interface HeraldOptions {
   maxBacklogBytes?: number;
   /** Ping interval in ms; a peer silent for two intervals is dropped. Env `HERALD_HEARTBEAT_MS`, default 25000. */
   heartbeatMs?: number;
+  /**
+   * How long a WebSocket handshake may wait for its route to settle (authentication, subscriptions
+   * confirmed by the broker) before it is answered 503 `HERALD_ERR_HANDSHAKE_TIMEOUT`, in ms. Env
+   * `HERALD_HANDSHAKE_TIMEOUT_MS`, default 10000.
+   */
+  handshakeTimeoutMs?: number;
+  /** How long a client may take to send an HTTP request's headers (more: 408, connection closed), in ms. Env `HERALD_HTTP_HEADERS_TIMEOUT_MS`, default 10000. */
+  httpHeadersTimeoutMs?: number;
+  /** How long a client may take to send a whole HTTP request, body included (more: 408), in ms; at least the headers timeout. Env `HERALD_HTTP_REQUEST_TIMEOUT_MS`, default 30000. */
+  httpRequestTimeoutMs?: number;
+  /** How long an idle keep-alive HTTP connection is kept between requests, in ms. Env `HERALD_HTTP_KEEP_ALIVE_TIMEOUT_MS`, default 5000. */
+  httpKeepAliveTimeoutMs?: number;
   /** How long shutdown waits for sockets to close and running tasks to finish, together, in ms. Env `HERALD_SHUTDOWN_TIMEOUT_MS`, default 3000. */
   shutdownTimeoutMs?: number;
   /**
@@ -135,6 +147,9 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   checkSettings(given, (key) => key);
   const resolved = { ...defaults, ...given } as ResolvedOptions;
+  if (resolved.httpHeadersTimeoutMs > resolved.httpRequestTimeoutMs) {
+    throw new ConfigError(`httpHeadersTimeoutMs (${resolved.httpHeadersTimeoutMs}) must not be longer than httpRequestTimeoutMs (${resolved.httpRequestTimeoutMs})`);
+  }
   checkAuthOptions(resolved);
   checkTrustProxy(resolved.trustProxy);
   return resolved;

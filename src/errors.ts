@@ -1,109 +1,22 @@
 /**
- * Every error Herald can report, defined once.
- *
- * Like fastify's `FST_ERR_*` and ws's `WS_ERR_*`, each error has a stable string code that
- * clients and logs can match on, the HTTP status it maps to on the HTTP API, and the WebSocket
- * close code it leads to when it ends a connection. Codes are never reused for another meaning.
+ * Herald's errors for server code: the table of src/shared/error-table.ts (each error's code,
+ * message, HTTP status, close code and retry decision, shared with the client SDK), the error
+ * class that carries one, and the shapes every answer is built in.
  */
+import { CloseCode, Errors, type ErrorDefinition } from './shared/error-table.ts';
 
-/** Close codes after which a client should reconnect (with backoff) or give up. */
-export const CloseCode = {
-  /** The app closed the socket on purpose (e.g. a task socket whose work is done). Give up. */
-  NORMAL: 1000,
-  /** Server shutting down or restarting. Reconnect. */
-  GOING_AWAY: 1001,
-  /** A binary frame where text was expected, or other unacceptable data. Give up. */
-  UNSUPPORTED_DATA: 1003,
-  /** A text frame that is not valid UTF-8. Give up. */
-  INVALID_PAYLOAD: 1007,
-  /** Refused by policy: bad or missing token, permission, required parameter, abuse. Give up. */
-  POLICY_VIOLATION: 1008,
-  /** A frame larger than the configured limit. Give up. */
-  MESSAGE_TOO_BIG: 1009,
-  /** An unexpected server error. Reconnect. */
-  INTERNAL_ERROR: 1011,
-  /** The server is restarting. Reconnect. */
-  SERVICE_RESTART: 1012,
-  /** Slow consumer: the unsent backlog passed its byte limit. Reconnect. */
-  TRY_AGAIN_LATER: 1013,
-  /** The connection's token expired and was not refreshed in time. Reconnect with a fresh token. */
-  TOKEN_EXPIRED: 4100,
-  /**
-   * /connect: publications of a subscribed channel were lost between processes and could not be
-   * refilled from history. Reconnect: the client's recovery then returns them or says
-   * `recovered: false`.
-   */
-  GAP_DETECTED: 4001,
-  /** /connect: the client asked for a protocol version this server does not speak. Give up. */
-  UNSUPPORTED_PROTOCOL: 4501,
-} as const;
+export { CloseCode, Errors, shouldReconnect, type CloseCodeValue, type ErrorDefinition, type ErrorName } from './shared/error-table.ts';
 
-export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
-
-/** Whether a client should reconnect after a close with this code (see docs/protocol.md). */
-export function shouldReconnect(code: number): boolean {
-  if (code >= 4000 && code < 4500) return true;
-  if (code >= 4500 && code < 5000) return false;
-  return code === 1001 || code === 1005 || code === 1006 || code === 1011 || code === 1012 || code === 1013;
-}
-
-export interface ErrorDefinition {
-  readonly code: string;
-  readonly message: string;
-  readonly statusCode: number;
-  readonly closeCode?: number;
-}
-
-function define(code: string, message: string, statusCode: number, closeCode?: number): ErrorDefinition {
-  return Object.freeze({ code, message, statusCode, closeCode });
-}
-
-export const Errors = {
-  BAD_REQUEST: define('HERALD_ERR_BAD_REQUEST', 'The request is malformed', 400),
-  MISSING_PARAMETER: define('HERALD_ERR_MISSING_PARAMETER', 'A required parameter is missing', 400, CloseCode.POLICY_VIOLATION),
-  BAD_JSON: define('HERALD_ERR_BAD_JSON', 'The frame is not valid JSON', 400),
-  UNAUTHORIZED: define('HERALD_ERR_UNAUTHORIZED', 'Missing or invalid credentials', 401, CloseCode.POLICY_VIOLATION),
-  FORBIDDEN: define('HERALD_ERR_FORBIDDEN', 'Not allowed from this address', 403),
-  NOT_FOUND: define('HERALD_ERR_NOT_FOUND', 'No such route', 404),
-  BROKER_UNAVAILABLE: define('HERALD_ERR_BROKER_UNAVAILABLE', 'The broker (Redis) is not reachable', 503),
-  SHUTTING_DOWN: define('HERALD_ERR_SHUTTING_DOWN', 'The server is shutting down', 503, CloseCode.GOING_AWAY),
-  SLOW_CONSUMER: define('HERALD_ERR_SLOW_CONSUMER', 'The client did not read fast enough', 503, CloseCode.TRY_AGAIN_LATER),
-  BINARY_NOT_SUPPORTED: define('HERALD_ERR_BINARY_NOT_SUPPORTED', 'Binary frames are not accepted', 400, CloseCode.UNSUPPORTED_DATA),
-  PAGES_NOT_BUILT: define('HERALD_ERR_PAGES_NOT_BUILT', 'The demo pages are not built: run npm run build:web (npm start does it for you)', 503),
-  UNKNOWN_TASK: define('HERALD_ERR_UNKNOWN_TASK', 'No task handler is registered under this name', 400),
-  TASK_NOT_FOUND: define('HERALD_ERR_TASK_NOT_FOUND', 'No task with this id (unknown, or expired)', 404),
-  TASK_FAILED: define('HERALD_ERR_TASK_FAILED', 'The task failed', 500),
-  TASK_QUEUE_FULL: define('HERALD_ERR_TASK_QUEUE_FULL', 'Too many tasks are waiting to run; try again later', 503),
-  INTERNAL: define('HERALD_ERR_INTERNAL', 'Internal server error', 500, CloseCode.INTERNAL_ERROR),
-  // Authentication, permissions and limits (docs/security.md).
-  TOKEN_INVALID: define('HERALD_ERR_TOKEN_INVALID', 'Invalid token', 401, CloseCode.POLICY_VIOLATION),
-  TOKEN_EXPIRED: define('HERALD_ERR_TOKEN_EXPIRED', 'Token expired', 401, CloseCode.TOKEN_EXPIRED),
-  AUTH_UNAVAILABLE: define('HERALD_ERR_AUTH_UNAVAILABLE', 'Cannot verify tokens right now', 503, CloseCode.TRY_AGAIN_LATER),
-  ORIGIN_NOT_ALLOWED: define('HERALD_ERR_ORIGIN_NOT_ALLOWED', 'This origin may not open WebSockets here', 403),
-  PERMISSION_DENIED: define('HERALD_ERR_PERMISSION_DENIED', 'Permission denied', 403),
-  RATE_LIMITED: define('HERALD_ERR_RATE_LIMITED', 'Too many messages: this one was dropped', 429),
-  MESSAGE_FLOOD: define('HERALD_ERR_MESSAGE_FLOOD', 'Too many messages', 429, CloseCode.POLICY_VIOLATION),
-  TOO_MANY_SUBSCRIPTIONS: define('HERALD_ERR_TOO_MANY_SUBSCRIPTIONS', 'Too many subscriptions on this connection', 429),
-  BODY_TOO_LARGE: define('HERALD_ERR_BODY_TOO_LARGE', 'The request body is larger than the limit', 413),
-  TOO_MANY_CONNECTIONS: define('HERALD_ERR_TOO_MANY_CONNECTIONS', 'Too many connections from this address', 429),
-  // The /connect protocol (docs/protocol.md). Reply errors leave the socket open.
-  UNKNOWN_OP: define('HERALD_ERR_UNKNOWN_OP', 'Unknown op', 400),
-  ALREADY_SUBSCRIBED: define('HERALD_ERR_ALREADY_SUBSCRIBED', 'Already subscribed to this channel', 409),
-  NOT_SUBSCRIBED: define('HERALD_ERR_NOT_SUBSCRIBED', 'Not subscribed to this channel', 409),
-  HISTORY_DISABLED: define('HERALD_ERR_HISTORY_DISABLED', 'This channel keeps no history', 400),
-  PRESENCE_DISABLED: define('HERALD_ERR_PRESENCE_DISABLED', 'This channel keeps no presence', 400),
-  IDENTITY_REQUIRED: define('HERALD_ERR_IDENTITY_REQUIRED', 'This operation needs an authenticated user', 401),
-  GAP_DETECTED: define('HERALD_ERR_GAP_DETECTED', 'Publications were lost and could not be recovered here; reconnect to recover', 503, CloseCode.GAP_DETECTED),
-  UNSUPPORTED_PROTOCOL: define('HERALD_ERR_UNSUPPORTED_PROTOCOL', 'Unsupported protocol version', 400, CloseCode.UNSUPPORTED_PROTOCOL),
-} as const;
-
-export type ErrorName = keyof typeof Errors;
-
-/** An error carrying one of the definitions above; thrown by Herald's API, mapped to replies. */
+/** An error carrying one of the definitions of the table; thrown by Herald's API, mapped to answers. */
 export class HeraldError extends Error {
   readonly code: string;
   readonly statusCode: number;
-  readonly closeCode: number | undefined;
+  /** The close code when it ends a socket (see ErrorDefinition). */
+  readonly closeCode: number;
+  /** Whether it always ends the socket it is raised on, rather than being answered. */
+  readonly endsConnection: boolean;
+  /** Whether the client should try again rather than give up. */
+  readonly retry: boolean;
 
   constructor(definition: ErrorDefinition, message?: string, options?: { cause?: unknown }) {
     super(message ?? definition.message, options);
@@ -111,11 +24,33 @@ export class HeraldError extends Error {
     this.code = definition.code;
     this.statusCode = definition.statusCode;
     this.closeCode = definition.closeCode;
+    this.endsConnection = definition.endsConnection;
+    this.retry = definition.retry;
   }
 
   toJSON(): { code: string; message: string } {
     return { code: this.code, message: this.message };
   }
+}
+
+/** The body of every HTTP error answer: `{"ok": false, "error": {"code", "message"}}`. */
+export function httpErrorBody(error: { code: string; message: string }): { ok: false; error: { code: string; message: string } } {
+  return { ok: false, error: { code: error.code, message: error.message } };
+}
+
+/** The error frame of the raw socket routes: `{"type": "error", "code", "message"}`. */
+export function errorFrame(error: { code: string; message: string }): { type: 'error'; code: string; message: string } {
+  return { type: 'error', code: error.code, message: error.message };
+}
+
+/**
+ * The close code of a socket whose token is refused at connect: the error's own when the failure is
+ * the server's (the client should retry), otherwise 1008, whatever the error's own code — a token
+ * refused now would be refused again, even one that merely expired (4100 is for a token that
+ * expires while connected, when fetching a fresh one and reconnecting helps).
+ */
+export function closeCodeAtConnect(error: HeraldError): number {
+  return error.statusCode >= 500 ? error.closeCode : CloseCode.POLICY_VIOLATION;
 }
 
 /** A command line `herald` cannot run: an unknown command or option, a missing argument (exit 2). */

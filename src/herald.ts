@@ -109,6 +109,18 @@ export class Herald {
       // field is silently dropped.
       ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
       forceCloseConnections: true,
+      // A realtime server has no slow uploads: a client that has not sent its headers, or its whole
+      // request, within a few seconds is holding a connection open, not sending a request. Node
+      // checks these every connectionsCheckingInterval, so the interval is kept well under them.
+      // Upgraded sockets leave Node's HTTP bookkeeping at the upgrade, so open WebSockets are
+      // never timed out by these.
+      requestTimeout: o.httpRequestTimeoutMs,
+      keepAliveTimeout: o.httpKeepAliveTimeoutMs,
+      http: {
+        headersTimeout: o.httpHeadersTimeoutMs,
+        requestTimeout: o.httpRequestTimeoutMs,
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(o.httpHeadersTimeoutMs / 4))),
+      },
     });
     this.log = this.http.log;
     this.#refusals = new Refusals(this.log);
@@ -154,6 +166,7 @@ export class Herald {
       authenticator: this.#authenticator,
       maxConnectionsPerIp: o.maxConnectionsPerIp,
       clientAddress: clientAddressOf(trustedProxy),
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
     });
     if (o.allowedOrigins !== undefined) this.#sockets.guard(originGuard(o.allowedOrigins));
     const publishTaskEvent = async (event: TaskEvent): Promise<void> => {

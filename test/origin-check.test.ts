@@ -41,6 +41,32 @@ describe('origin allowlist', () => {
     assert.ok((server.herald.stats().refusals['origin-refused'] ?? 0) >= 6);
   });
 
+  test('a wildcard matches subdomains by parsed scheme, host and port, not by the header text', async () => {
+    // Default ports are normalised and hosts compared in lower case.
+    for (const origin of ['https://eu.example.org:443', 'https://EU.Example.ORG']) {
+      assert.match(await rawHandshake(server.url, origin), /^HTTP\/1\.1 101 /, origin);
+    }
+    const lookalikes = [
+      'https://evil.com?.example.org',
+      'https://evil.com#.example.org',
+      'https://evil.com\\.example.org',
+      'https://user@evil.com@a.example.org',
+      'https://user@a.example.org',
+      'https://a.example.org/',
+      'https://a.example.org:8443',
+      'http://a.example.org',
+      'https://a.example.org.evil.com',
+      'https://evilexample.org',
+      'https://.example.org',
+      'ftp://a.example.org',
+    ];
+    for (const origin of lookalikes) {
+      const raw = await rawHandshake(server.url, origin);
+      assert.match(raw, /^HTTP\/1\.1 403 Forbidden\r\n/, origin);
+      assert.equal(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).error.code, 'HERALD_ERR_ORIGIN_NOT_ALLOWED', origin);
+    }
+  });
+
   test('a handshake without an Origin header (a non-browser client) is accepted', async () => {
     const client = await TestClient.open(`${server.wsUrl}/echo`);
     client.send('ok');
@@ -60,7 +86,14 @@ async function rawHandshake(url: string, origin: string): Promise<string> {
       );
     });
     let data = '';
-    socket.on('data', (chunk) => (data += chunk.toString()));
+    socket.on('data', (chunk) => {
+      data += chunk.toString();
+      // An accepted handshake stays open: its 101 head is the whole answer.
+      if (data.startsWith('HTTP/1.1 101 ') && data.includes('\r\n\r\n')) {
+        socket.destroy();
+        resolve(data);
+      }
+    });
     socket.on('end', () => resolve(data));
     socket.on('error', reject);
   });

@@ -1,4 +1,4 @@
-import { CloseCode, Errors, HeraldError } from '../errors.ts';
+import { Errors, HeraldError } from '../errors.ts';
 import type { Connection } from '../transport/connection.ts';
 import type { Refusals } from '../transport/refusals.ts';
 import { tokenFrom } from './token-source.ts';
@@ -46,9 +46,9 @@ export class ConnectionAuthenticator {
 
   /**
    * Authenticates `connection` as `mode` says (the route's, or the configured default). Resolves
-   * with the refusal to close it with (always 1008, since a client refused at connect should not
-   * retry the same token), or undefined when it may proceed; returns undefined at once when there
-   * is nothing to verify.
+   * with the refusal to close it with (with `closeCodeAtConnect`: 1008 unless the failure is the
+   * server's, since a client refused at connect should not retry the same token), or undefined when
+   * it may proceed; returns undefined at once when there is nothing to verify.
    */
   authenticate(connection: Connection, mode: RouteAuthentication | undefined): Promise<HeraldError | undefined> | undefined {
     const effective = mode ?? (this.#verifier === undefined ? 'none' : this.#allowAnonymous ? 'optional' : 'required');
@@ -99,7 +99,6 @@ export class ConnectionAuthenticator {
   #armExpiry(connection: Connection, expiresAt: number | undefined): void {
     const previous = this.#expiryTimers.get(connection);
     if (previous !== undefined) clearTimeout(previous);
-    else connection.onClose(() => this.#disarm(connection));
     if (expiresAt === undefined) {
       this.#expiryTimers.delete(connection);
       return;
@@ -113,6 +112,9 @@ export class ConnectionAuthenticator {
     }, delay);
     timer.unref();
     this.#expiryTimers.set(connection, timer);
+    // Registered after the timer is set: on a connection already closed (its handshake abandoned
+    // while the token was being verified) the handler runs at once and must find the timer.
+    if (previous === undefined) connection.onClose(() => this.#disarm(connection));
   }
 
   #disarm(connection: Connection): void {
@@ -123,10 +125,7 @@ export class ConnectionAuthenticator {
 
   #refuse(connection: Connection, error: HeraldError): HeraldError {
     this.#refusals.record('auth-refused', { connection: connection.id, code: error.code, reason: error.message }, 'connection refused');
-    // Our failure (the key set is unreachable): the client should retry, so keep its 1013.
-    if (error.statusCode >= 500) return error;
-    // Refused at connect: 1008, whatever the error's own close code (an expired token is 4100
-    // mid-connection, but presenting it again would be refused again).
-    return new HeraldError({ code: error.code, message: error.message, statusCode: error.statusCode, closeCode: CloseCode.POLICY_VIOLATION }, error.message);
+    // Its close code at connect is decided by closeCodeAtConnect (errors.ts).
+    return error;
   }
 }

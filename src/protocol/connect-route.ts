@@ -85,7 +85,7 @@ class ProtocolSession {
     } catch (error) {
       // HeraldErrors are answers (the socket stays open); anything else is a bug: Connection
       // logs it and closes with 1011.
-      if (!(error instanceof HeraldError) || error.closeCode !== undefined) throw error;
+      if (!(error instanceof HeraldError) || error.endsConnection) throw error;
       if (this.#connection.isOpen) this.#connection.send(encodeError(request.id, error));
     }
   }

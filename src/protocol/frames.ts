@@ -58,7 +58,7 @@ export function parseRequest(text: string): Request {
   const bad = (message: string): RequestError => new RequestError(id, new HeraldError(Errors.BAD_REQUEST, message));
   const channel = (): string => {
     if (!isValidChannelName(frame.channel)) {
-      throw bad(frame.channel === undefined ? '"channel" is required' : `Invalid channel name ${JSON.stringify(frame.channel)}: use 1-200 letters, digits or _ - . : @ = + , ~ /`);
+      throw bad(frame.channel === undefined ? '"channel" is required' : `Invalid channel name ${preview(frame.channel)}: use 1-200 letters, digits or _ - . : @ = + , ~ /`);
     }
     return frame.channel;
   };
@@ -82,7 +82,7 @@ export function parseRequest(text: string): Request {
       const from = since();
       if (from !== undefined) request.since = from;
       if (frame.info !== undefined) {
-        if (JSON.stringify(frame.info).length > MAX_INFO_BYTES) throw bad(`"info" must be at most ${MAX_INFO_BYTES} bytes of JSON`);
+        if (encodable(frame.info, '"info"', id).length > MAX_INFO_BYTES) throw bad(`"info" must be at most ${MAX_INFO_BYTES} bytes of JSON`);
         request.info = frame.info;
       }
       return request;
@@ -120,7 +120,9 @@ export function parseRequest(text: string): Request {
     }
     case 'task': {
       if (typeof frame.name !== 'string' || frame.name.length === 0 || frame.name.length > 100) throw bad('"name" must be a task name (a string of 1-100 characters)');
-      return withId({ op: 'task' as const, name: frame.name, args: frame.args ?? null });
+      const args = frame.args ?? null;
+      encodable(args, '"args"', id);
+      return withId({ op: 'task' as const, name: frame.name, args });
     }
     case 'taskStatus': {
       if (!isValidTaskId(frame.task)) throw bad('"task" must be a task id: 1-100 letters, digits, _ or -, not all digits');
@@ -131,8 +133,29 @@ export function parseRequest(text: string): Request {
     case undefined:
       throw bad('"op" is required');
     default:
-      throw new RequestError(id, new HeraldError(Errors.UNKNOWN_OP, `Unknown op ${JSON.stringify(frame.op)}: use subscribe, unsubscribe, publish, send, presence, history, refresh, task, taskStatus or ping`));
+      throw new RequestError(id, new HeraldError(Errors.UNKNOWN_OP, `Unknown op ${preview(frame.op)}: use subscribe, unsubscribe, publish, send, presence, history, refresh, task, taskStatus or ping`));
   }
+}
+
+/**
+ * `value` as JSON, or a refusal of the request. JSON.parse takes any depth, but JSON.stringify
+ * recurses and overflows the stack on deeply nested values: every field the server encodes again is
+ * checked here, so that it is refused with a reply instead of failing later outside the request
+ * (which closed the socket with 1011).
+ */
+function encodable(value: unknown, field: string, id: RequestId | undefined): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    throw new RequestError(id, new HeraldError(Errors.BAD_REQUEST, `${field} cannot be encoded as JSON (nested too deeply?)`));
+  }
+}
+
+/** A client-sent value for an error message: primitives as JSON (long strings cut), objects by kind. */
+function preview(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+  if (typeof value !== 'object' || value === null) return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
 }
 
 /** `{"type":"reply","id":…,"result":…}`; `extra` is raw JSON members appended to the result object. */

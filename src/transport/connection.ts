@@ -7,7 +7,7 @@ import { assertChannelName } from '../channels/channel-name.ts';
 import type { Publication } from '../channels/publication.ts';
 import type { PublishExtras, Publisher } from '../channels/publisher.ts';
 import type { Subscriber, SubscriberRegistry } from '../channels/subscriber-registry.ts';
-import { CloseCode, Errors, HeraldError } from '../errors.ts';
+import { CloseCode, errorFrame, Errors, HeraldError } from '../errors.ts';
 import { encodeTextFrame } from './frame.ts';
 import { rateVerdict, RateVerdict } from './message-rate.ts';
 import type { Refusals } from './refusals.ts';
@@ -30,9 +30,7 @@ export interface ConnectionContext {
 }
 
 /** The reply to a message dropped by the rate limit: the same bytes every time, built once. */
-const RATE_LIMITED_FRAME = encodeTextFrame(
-  JSON.stringify({ type: 'error', code: Errors.RATE_LIMITED.code, message: Errors.RATE_LIMITED.message }),
-);
+const RATE_LIMITED_FRAME = encodeTextFrame(JSON.stringify(errorFrame(Errors.RATE_LIMITED)));
 
 export interface ConnectionInit {
   id: string;
@@ -227,8 +225,13 @@ export class Connection {
     if (early !== undefined) for (const text of early) this.#handle(text);
   }
 
+  /**
+   * Runs `handler` when the connection closes; at once if it already has (a route still running
+   * when its handshake was abandoned), so that no route's cleanup is ever skipped.
+   */
   onClose(handler: CloseHandler): void {
-    (this.#closeHandlers ??= []).push(handler);
+    if (this.#state === 'closed') handler(1006, 'closed before the handler was registered');
+    else (this.#closeHandlers ??= []).push(handler);
   }
 
   close(code: number = CloseCode.NORMAL, reason = ''): void {
@@ -240,9 +243,9 @@ export class Connection {
     if (ws !== undefined && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) ws.close(code, reason);
   }
 
-  /** Closes with the code and message of a Herald error. */
-  fail(error: HeraldError): void {
-    this.close(error.closeCode ?? CloseCode.POLICY_VIOLATION, error.message.slice(0, 120));
+  /** Closes with the close code (the error's own unless given) and message of a Herald error. */
+  fail(error: HeraldError, closeCode = error.closeCode): void {
+    this.close(closeCode, error.message.slice(0, 120));
   }
 
   /** Sends a ping; called by the server's heartbeat. */
@@ -345,13 +348,10 @@ export class Connection {
   }
 
   #handlerFailed(error: unknown): void {
-    if (error instanceof HeraldError && error.closeCode === undefined) {
-      // The message was refused or could not be published: say so and keep the socket.
-      this.send({ type: 'error', code: error.code, message: error.message });
-      return;
-    }
     if (error instanceof HeraldError) {
-      this.fail(error);
+      // The message was refused or could not be published: say so and keep the socket.
+      if (error.endsConnection) this.fail(error);
+      else this.send(errorFrame(error));
       return;
     }
     this.#context.log.error({ connection: this.id, err: error }, 'socket message handler failed');

@@ -15,7 +15,9 @@ export type RefusalKind =
   | 'too-many-subscriptions'
   | 'too-many-connections'
   | 'slow-consumer'
-  | 'ping-timeout';
+  | 'ping-timeout'
+  | 'bad-handshake'
+  | 'handshake-timeout';
 
 /** Log lines per kind per second; more are counted, and summed up in one line later. */
 const MAX_LINES_PER_SECOND = 20;

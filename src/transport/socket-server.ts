@@ -4,9 +4,11 @@ import type { Socket } from 'node:net';
 import FindMyWay from 'find-my-way';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConnectionAuthenticator, RouteAuthentication } from '../auth/connection-authenticator.ts';
-import { CloseCode, Errors, HeraldError } from '../errors.ts';
+import { closeCodeAtConnect, CloseCode, Errors, HeraldError, httpErrorBody } from '../errors.ts';
 import { Connection, type ConnectionContext } from './connection.ts';
 import { ConnectionsPerIp } from './connections-per-ip.ts';
+import { handshakeError } from './handshake-check.ts';
+import { HandshakeDeadlines } from './handshake-deadlines.ts';
 
 /** Runs for each connection a route accepts. Throwing a HeraldError closes with its close code. */
 export type SocketHandler = (socket: Connection) => void | Promise<void>;
@@ -30,6 +32,8 @@ export interface SocketServerOptions {
   maxConnectionsPerIp: number;
   /** The client's address: the peer's, or the forwarded one behind a trusted proxy (client-address.ts). */
   clientAddress: (request: IncomingMessage) => string;
+  /** How long a route may take to settle before its handshake is answered 503 and abandoned. */
+  handshakeTimeoutMs: number;
 }
 
 /**
@@ -48,6 +52,10 @@ interface RouteEntry {
   authentication: RouteAuthentication | undefined;
 }
 
+/** The connection of a handshake not yet accepted, on its socket (for the shared listeners). */
+const kPending = Symbol('herald.pendingConnection');
+type HandshakeSocket = Socket & { [kPending]?: Connection | undefined };
+
 /**
  * Accepts WebSocket handshakes on the HTTP server's `upgrade` event and hands each accepted socket
  * to the route whose path matches (find-my-way, the router fastify uses: `/ws/:channel`,
@@ -65,10 +73,12 @@ export class SocketServer {
   #closing = false;
   #heartbeat: NodeJS.Timeout | undefined;
   readonly #perIp: ConnectionsPerIp;
+  readonly #deadlines: HandshakeDeadlines<HandshakeSocket>;
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
     this.#perIp = new ConnectionsPerIp(options.maxConnectionsPerIp);
+    this.#deadlines = new HandshakeDeadlines(options.handshakeTimeoutMs, (socket) => this.#timedOut(socket));
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -94,15 +104,20 @@ export class SocketServer {
   // No closure that outlives the handshake may be created in this scope: V8 keeps one context
   // per scope, so any long-lived closure here would pin `request` (about 1.5 KB) for the life of
   // the connection. Long-lived closures are made in the small methods below instead.
-  #upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
+  #upgrade(request: IncomingMessage, socket: HandshakeSocket, head: Buffer): void {
     socket.on('error', destroySocket);
+    const refusals = this.#options.context.refusals;
+    const invalid = handshakeError(request);
+    if (invalid !== undefined) {
+      refusals.record('bad-handshake', { method: request.method, remoteAddress: this.#options.clientAddress(request), reason: invalid.message }, 'handshake refused: not a valid WebSocket handshake');
+      return refuse(socket, invalid);
+    }
     if (this.#closing) return refuse(socket, new HeraldError(Errors.SHUTTING_DOWN));
     const url = request.url ?? '/';
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const match = this.#router.find('GET', path);
     if (match === null) return refuse(socket, new HeraldError(Errors.NOT_FOUND, `No WebSocket route for ${path}`));
-    const refusals = this.#options.context.refusals;
     for (const guard of this.#guards) {
       const refusal = guard(request);
       if (refusal !== undefined) {
@@ -132,20 +147,36 @@ export class SocketServer {
       this.#options.context,
     );
     // The route runs before the 101: the socket opens once its subscriptions are live (connection.ts).
-    const abandon = (): void => connection.abandon();
-    socket.once('close', abandon);
+    // Until ws calls back with the accepted socket, the socket's closing abandons the connection:
+    // ws destroys a socket it refuses (or whose client already sent FIN) without calling back.
+    socket[kPending] = connection;
+    socket.on('close', abandonPending);
+    this.#deadlines.add(socket);
     this.#run(entry, connection).then(() => {
-      socket.off('close', abandon);
+      // Not pending any more: answered 503 at the handshake timeout, and abandoned then.
+      if (!this.#deadlines.settle(socket)) return;
       if (socket.destroyed) return connection.abandon();
-      this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accepted(connection, ws));
+      this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accepted(socket, connection, ws));
     });
+  }
+
+  /** The route did not settle in time (the broker is slow or frozen): answer now, retry later. */
+  #timedOut(socket: HandshakeSocket): void {
+    const connection = socket[kPending];
+    // Gone already: its close abandoned the connection.
+    if (connection === undefined || socket.destroyed) return;
+    this.#options.context.refusals.record('handshake-timeout', { connection: connection.id, timeoutMs: this.#options.handshakeTimeoutMs }, 'handshake timed out: route not settled');
+    refuse(socket, new HeraldError(Errors.HANDSHAKE_TIMEOUT));
+    connection.abandon();
   }
 
   #releaseOnClose(socket: Socket, ip: string): void {
     socket.on('close', () => this.#perIp.release(ip)); // a socket closes once; on() avoids once()'s wrapper
   }
 
-  #accepted(connection: Connection, ws: WebSocket): void {
+  #accepted(socket: HandshakeSocket, connection: Connection, ws: WebSocket): void {
+    socket.off('close', abandonPending);
+    socket[kPending] = undefined;
     this.connections.add(connection);
     connection.onClose(() => this.connections.delete(connection));
     connection.attach(ws);
@@ -164,7 +195,7 @@ export class SocketServer {
     }
     return authenticating.then(
       (refusal) => {
-        if (refusal !== undefined) connection.fail(refusal);
+        if (refusal !== undefined) connection.fail(refusal, closeCodeAtConnect(refusal));
         else this.#runHandler(entry.handler, connection);
         return connection.settled();
       },
@@ -177,12 +208,9 @@ export class SocketServer {
 
   #runHandler(handler: SocketHandler, connection: Connection): void {
     const failed = (error: unknown): void => {
-      if (error instanceof HeraldError) {
-        if (error.closeCode !== undefined) connection.fail(error);
-        // A failure of ours (broker down) is worth a retry; a refusal of the request is not.
-        else connection.close(error.statusCode >= 500 ? CloseCode.TRY_AGAIN_LATER : CloseCode.POLICY_VIOLATION, error.message.slice(0, 120));
-        return;
-      }
+      // The error table decides the code: a failure of ours (broker down) is worth a retry, a
+      // refusal of the request is not.
+      if (error instanceof HeraldError) return connection.fail(error);
       this.#options.context.log.error({ connection: connection.id, err: error }, 'socket route failed');
       connection.close(CloseCode.INTERNAL_ERROR, 'internal error');
     };
@@ -213,6 +241,7 @@ export class SocketServer {
   async close(timeoutMs: number): Promise<void> {
     this.#closing = true;
     clearInterval(this.#heartbeat);
+    this.#deadlines.close();
     if (this.connections.size === 0) return;
     const allClosed = new Promise<void>((resolve) => {
       let open = this.connections.size;
@@ -237,10 +266,19 @@ function destroySocket(this: Socket): void {
   this.destroy();
 }
 
+/** Shared by every handshake socket (no closure per connection): the client went away before the 101. */
+function abandonPending(this: HandshakeSocket): void {
+  this[kPending]?.abandon();
+}
+
 function refuse(socket: Socket, error: HeraldError): void {
-  const body = JSON.stringify({ ok: false, error: error.toJSON() });
+  const body = JSON.stringify(httpErrorBody(error));
+  // Once the answer is out, drop the socket: a client that never closes its side must not keep it.
+  socket.on('finish', destroySocket);
   socket.end(
     `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? ''}\r\n` +
+      // RFC 6455 §4.4: a refused version is answered with the versions the server speaks.
+      (error.statusCode === 426 ? 'Sec-WebSocket-Version: 13\r\n' : '') +
       'Content-Type: application/json\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +

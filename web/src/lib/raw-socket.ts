@@ -1,4 +1,4 @@
-import { shouldReconnect } from '../../../src/errors.ts';
+import { shouldReconnect } from '../../../client/errors.ts';
 import type { ConnectionState } from './connection-status.ts';
 
 export interface RawSocketHandlers {
