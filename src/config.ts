@@ -34,6 +34,12 @@ export interface HeraldOptions {
    * `HERALD_TASK_STALL_MS`, default 30000.
    */
   taskStallMs?: number;
+  /**
+   * With Redis: the lock time of a running schedule tick and the interval of the check for ticks
+   * whose process died; such a tick runs again on another process after one to two of these. Env
+   * `HERALD_SCHEDULE_STALL_MS`, default 30000.
+   */
+  scheduleStallMs?: number;
   /** Log level (`fatal` … `trace`, or `silent`). Env `LOG_LEVEL`, default `info`. */
   logLevel?: string;
 
@@ -97,6 +103,7 @@ export const defaults = {
   shutdownTimeoutMs: 3_000,
   taskWorkers: 4,
   taskStallMs: 30_000,
+  scheduleStallMs: 30_000,
   logLevel: 'info',
   allowAnonymous: false,
   maxMessagesPerSecond: 1000,
@@ -127,6 +134,7 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   checkInteger('positionCheckMs', resolved.positionCheckMs, 0, 3_600_000);
   checkInteger('taskWorkers', resolved.taskWorkers, 0, 1000);
   checkInteger('taskStallMs', resolved.taskStallMs, 500, 3_600_000);
+  checkInteger('scheduleStallMs', resolved.scheduleStallMs, 500, 3_600_000);
   if (!LOG_LEVELS.has(resolved.logLevel)) {
     throw new ConfigError(`logLevel must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(resolved.logLevel)}`);
   }
@@ -156,6 +164,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOpti
     shutdownTimeoutMs: integerFromEnv('HERALD_SHUTDOWN_TIMEOUT_MS', get('HERALD_SHUTDOWN_TIMEOUT_MS')),
     taskWorkers: integerFromEnv('HERALD_TASK_WORKERS', get('HERALD_TASK_WORKERS')),
     taskStallMs: integerFromEnv('HERALD_TASK_STALL_MS', get('HERALD_TASK_STALL_MS')),
+    scheduleStallMs: integerFromEnv('HERALD_SCHEDULE_STALL_MS', get('HERALD_SCHEDULE_STALL_MS')),
     logLevel: get('LOG_LEVEL'),
     jwtSecret: get('HERALD_JWT_SECRET'),
     // A PEM in an env var is often written on one line with literal \n.

@@ -7,6 +7,7 @@ import type { Namespaces } from '../channels/namespace.ts';
 import type { Publisher } from '../channels/publisher.ts';
 import { CloseCode, Errors, HeraldError } from '../errors.ts';
 import { isRecovered } from '../history/history.ts';
+import type { InFlight } from '../in-flight.ts';
 import type { Presence, PresenceEntry } from '../presence/presence.ts';
 import { taskChannel } from '../tasks/task-channel.ts';
 import type { Tasks } from '../tasks/tasks.ts';
@@ -25,6 +26,8 @@ export interface ProtocolContext {
   presence: Presence;
   /** Starts the tasks clients may start (the `task` op). */
   tasks: Tasks;
+  /** Presence leaves being written, which shutdown waits for before it closes Redis. */
+  leaves: InFlight;
   log: FastifyBaseLogger;
 }
 
@@ -254,10 +257,11 @@ class ProtocolSession {
     const { channel } = subscription;
     const connection = this.#connection;
     const entry: PresenceEntry = { connection: connection.id, user: connection.user ?? null };
-    this.#context.presence
+    const leaving = this.#context.presence
       .leave(channel, connection.id)
       .then(() => this.#context.publisher.publish(channel, entry, connection.id, { event: 'leave' }))
       .catch((error: unknown) => this.#context.log.warn({ connection: connection.id, channel, err: error }, 'could not record a presence leave'));
+    this.#context.leaves.track(leaving);
   }
 
   #reply(id: RequestId | undefined, result: object, extra = ''): void {
