@@ -246,8 +246,10 @@ export class Herald {
 
   /**
    * Runs `handler` on every tick of a cron pattern (six fields, seconds first) or a fixed interval.
-   * With Redis, each tick runs on exactly one process of the cluster (if that process dies, another
-   * takes the next tick); without, on this process. Schedules run while the server listens.
+   * With Redis, each tick is a durable job that one process of the cluster runs, never two at once;
+   * if that process dies mid-handler, another runs the tick again from the start (so side effects
+   * may repeat: key them by `tick.time`). Without Redis, every tick runs on this process. Schedules
+   * run while the server listens. The exact guarantee: docs/tasks.md, "What a schedule guarantees".
    *
    * @example
    * herald.schedule('clock', { cron: '*\/5 * * * * *' }, (tick) =>
