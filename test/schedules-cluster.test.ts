@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { createHerald } from '../src/herald.ts';
 import { scheduleEventsKey, scheduleReleaseKey } from './support/schedule-app.ts';
+import { TcpProxy } from './support/tcp-proxy.ts';
 import { REDIS_URL, redisClient, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 
 interface TickEvent {
@@ -76,5 +78,28 @@ describe('schedules across processes', () => {
       assert.equal(afterKill[i]!.kind, 'started', history);
       assert.deepEqual(afterKill[i + 1], { ...afterKill[i]!, kind: 'completed' }, history);
     }
+  });
+});
+
+describe('schedules while Redis blips', () => {
+  test('a tick that comes due while Redis is unreachable for part of a period still runs, once', async () => {
+    const proxy = await TcpProxy.start(new URL(REDIS_URL).port === '' ? 6379 : Number(new URL(REDIS_URL).port));
+    const herald = createHerald({ port: 0, host: '127.0.0.1', logLevel: 'silent', redisUrl: `redis://127.0.0.1:${proxy.port}`, redisPrefix: uniquePrefix() });
+    const ticks: number[] = [];
+    let blipped: number | undefined;
+    herald.schedule('through-a-blip', { everyMs: 1000 }, (tick) => {
+      ticks.push(tick.time.getTime());
+      if (blipped !== undefined) return;
+      // Redis unreachable from now until 300 ms after the next tick.
+      blipped = tick.time.getTime() + 1000;
+      proxy.down();
+      setTimeout(() => proxy.up(), blipped + 300 - Date.now());
+    });
+    await herald.listen();
+    await waitFor(() => blipped !== undefined && ticks.some((tick) => tick > blipped!), 15_000, 'a tick after the blip');
+    await herald.close();
+    await proxy.close();
+    assert.ok(ticks.includes(blipped!), `the tick during the blip ran: ${ticks.join(', ')}`);
+    assert.equal(new Set(ticks).size, ticks.length, `a tick ran twice: ${ticks.join(', ')}`);
   });
 });

@@ -7,10 +7,15 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 export class TcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
+  #down = false;
   port = 0;
 
   private constructor(targetPort: number) {
     this.#server = createServer((client) => {
+      if (this.#down) {
+        client.destroy();
+        return;
+      }
       const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
       for (const socket of [client, upstream]) {
         this.#sockets.add(socket);
@@ -33,6 +38,16 @@ export class TcpProxy {
   /** Destroys every connection through the proxy; new ones are still accepted. */
   cut(): void {
     for (const socket of this.#sockets) socket.destroy();
+  }
+
+  /** Cuts every connection and refuses new ones until `up()`: the server is unreachable. */
+  down(): void {
+    this.#down = true;
+    this.cut();
+  }
+
+  up(): void {
+    this.#down = false;
   }
 
   async close(): Promise<void> {
