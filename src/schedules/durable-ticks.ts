@@ -66,6 +66,10 @@ export class DurableTicks implements TickDispatcher {
     this.#options = options;
     this.#commands = new Redis(options.url, { connectionName: 'herald-schedules', enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.#commands.on('error', () => {});
+    // A Redis that restarted empty has forgotten the one-at-a-time setting: say it again.
+    this.#commands.on('ready', () => {
+      for (const queue of this.#queues.values()) queue.setGlobalConcurrency(1).catch(() => {});
+    });
     // Workers block on Redis; BullMQ requires unlimited retries on their connection.
     this.#workerConnection = new Redis(options.url, { connectionName: 'herald-schedule-worker', maxRetriesPerRequest: null });
     this.#workerConnection.on('error', () => {});
