@@ -94,12 +94,6 @@ export class ScheduleRegistry {
     return running.finally(() => this.#running.delete(running));
   };
 
-  /** The time from tick `tickMs` of schedule `name` to its next tick. */
-  period(name: string, tickMs: number): number {
-    const schedule = this.#schedules.get(name);
-    return schedule === undefined ? Number.POSITIVE_INFINITY : schedule.clock.next(tickMs) - tickMs;
-  }
-
   #open(dispatcher: TickDispatcher, schedule: Schedule): void {
     dispatcher.open(schedule.name).then(
       () => {
