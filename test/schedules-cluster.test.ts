@@ -28,7 +28,7 @@ describe('schedules across processes', () => {
 
   test('a tick whose process is killed mid-handler completes once on the other process; no tick runs twice or overlaps another', async () => {
     const prefix = uniquePrefix();
-    const env = { REDIS_URL, HERALD_REDIS_PREFIX: prefix, HERALD_SCHEDULE_STALL_MS: '1000', SCHEDULE_EVERY_MS: '1000' };
+    const env = { REDIS_URL, HERALD_REDIS_PREFIX: prefix, HERALD_SCHEDULE_STALL_MS: '2000', SCHEDULE_EVERY_MS: '1000' };
     servers.push(...(await Promise.all([spawnHerald(env, 'test/support/schedule-server.ts'), spawnHerald(env, 'test/support/schedule-server.ts')])));
     const pids = servers.map((server) => server.child.pid!);
     const events: TickEvent[] = [];
