@@ -84,7 +84,7 @@ export const configSchema = {
     },
     shutdownTimeoutMs: {
       type: 'integer', minimum: 0, maximum: 600_000, default: 3_000, env: 'HERALD_SHUTDOWN_TIMEOUT_MS', section: 'server',
-      description: 'How long shutdown waits, in all, for sockets to finish closing and running tasks to finish before dropping them; shutdown ends within it even while Redis is down.',
+      description: 'How long shutdown takes at most. Sockets finish closing, running tasks and schedule handlers finish, all at the same time; sockets still open 500 ms before the end (a fifth of the timeout if that is less) are dropped, leaving that time to record their presence leaves and close Redis. Whatever still runs at the end is dropped (with Redis, a task or schedule tick dropped mid-run runs again on another process). Shutdown ends within it even while Redis is down or not answering.',
     },
     taskWorkers: {
       type: 'integer', minimum: 0, maximum: 1000, default: 4, env: 'HERALD_TASK_WORKERS', section: 'server',
@@ -93,6 +93,10 @@ export const configSchema = {
     taskStallMs: {
       type: 'integer', minimum: 500, maximum: 3_600_000, default: 30_000, env: 'HERALD_TASK_STALL_MS', section: 'server',
       description: "With Redis: a running task's lock time and the interval of the check for tasks whose worker died; such a task runs again elsewhere after one to two of these.",
+    },
+    scheduleStallMs: {
+      type: 'integer', minimum: 500, maximum: 3_600_000, default: 30_000, env: 'HERALD_SCHEDULE_STALL_MS', section: 'server',
+      description: "With Redis: a running schedule tick's lock time and the interval of the check for ticks whose process died; such a tick runs again on another process after one to two of these ([tasks.md](tasks.md#what-a-schedule-guarantees)).",
     },
     taskOutcomeCheckMs: {
       type: 'integer', minimum: 100, maximum: 3_600_000, default: 10_000, env: 'HERALD_TASK_OUTCOME_CHECK_MS', section: 'server',

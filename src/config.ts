@@ -71,6 +71,12 @@ export interface HeraldOptions {
    * Env `HERALD_MAX_QUEUED_TASKS`, default 1000.
    */
   maxQueuedTasks?: number;
+  /**
+   * With Redis: the lock time of a running schedule tick and the interval of the check for ticks
+   * whose process died; such a tick runs again on another process after one to two of these. Env
+   * `HERALD_SCHEDULE_STALL_MS`, default 30000.
+   */
+  scheduleStallMs?: number;
   /** Log level (`fatal` … `trace`, or `silent`). Env `LOG_LEVEL`, default `info`. */
   logLevel?: string;
 

@@ -10,6 +10,8 @@ import { Namespaces, type NamespaceOptions } from './channels/namespace.ts';
 import { Publisher } from './channels/publisher.ts';
 import { SubscriberRegistry } from './channels/subscriber-registry.ts';
 import { ConfigError, resolveOptions, type HeraldOptions, type ResolvedOptions } from './config.ts';
+import { settlesBefore } from './deadline.ts';
+import { InFlight } from './in-flight.ts';
 import { apiAccessHook } from './http/api-access.ts';
 import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
@@ -27,7 +29,8 @@ import { connectRoute } from './protocol/connect-route.ts';
 import { taskRoutes } from './http/task-routes.ts';
 import { ScheduleRegistry, type ScheduleHandler } from './schedules/schedule-registry.ts';
 import type { ScheduleTiming } from './schedules/schedule-timing.ts';
-import { LocalTickElection, RedisTickElection, type TickElection } from './schedules/tick-election.ts';
+import { DurableTicks } from './schedules/durable-ticks.ts';
+import { LocalTickDispatcher, type TickDispatcher } from './schedules/tick-dispatcher.ts';
 import { BullMqTaskRunner } from './tasks/bullmq-runner.ts';
 import { InProcessTaskRunner } from './tasks/in-process-runner.ts';
 import { TaskOutcomeWatch } from './tasks/outcome-watch.ts';
@@ -83,7 +86,9 @@ export class Herald {
   readonly #taskRegistry = new TaskRegistry();
   readonly #taskRunner: TaskRunner;
   readonly #schedules: ScheduleRegistry;
-  #election: TickElection | undefined;
+  #ticks: TickDispatcher | undefined;
+  /** Presence leaves of closing /connect sockets, written before shutdown closes Redis. */
+  readonly #leaves = new InFlight();
   readonly #registry: SubscriberRegistry;
   readonly #namespaces = new Namespaces();
   readonly #publisher: Publisher;
@@ -189,7 +194,7 @@ export class Herald {
     this.tasks = new Tasks(this.#taskRegistry, this.#taskRunner, outcomeWatch);
     this.#sockets.route(
       '/connect',
-      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, tasks: this.tasks, log: this.log }),
+      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, tasks: this.tasks, leaves: this.#leaves, log: this.log }),
     );
     this.#namespaces.define('task', taskNamespaceOptions);
     this.#schedules = new ScheduleRegistry(this.log);
@@ -293,8 +298,10 @@ export class Herald {
 
   /**
    * Runs `handler` on every tick of a cron pattern (six fields, seconds first) or a fixed interval.
-   * With Redis, each tick runs on exactly one process of the cluster (if that process dies, another
-   * takes the next tick); without, on this process. Schedules run while the server listens.
+   * With Redis, each tick is a durable job that one process of the cluster runs, never two at once;
+   * if that process dies mid-handler, another runs the tick again from the start (so side effects
+   * may repeat: key them by `tick.time`). Without Redis, every tick runs on this process. Schedules
+   * run while the server listens. The exact guarantee: docs/tasks.md, "What a schedule guarantees".
    *
    * @example
    * herald.schedule('clock', { cron: '*\/5 * * * * *' }, (tick) =>
@@ -348,34 +355,50 @@ export class Herald {
 
   async #startSchedules(): Promise<void> {
     if (this.#schedules.size === 0) return;
-    if (this.options.redisUrl === undefined) {
-      this.#election = new LocalTickElection();
-    } else {
-      const election = new RedisTickElection(this.options.redisUrl, this.options.redisPrefix);
-      this.#election = election;
-      await election.start();
-    }
-    this.#schedules.start(this.#election);
+    const o = this.options;
+    this.#ticks =
+      o.redisUrl === undefined
+        ? new LocalTickDispatcher(this.#schedules.run)
+        : new DurableTicks({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.scheduleStallMs, run: this.#schedules.run, log: this.log });
+    await this.#schedules.start(this.#ticks);
   }
 
-  /** Stops schedules and accepting, closes every socket with 1001, lets running tasks finish (up to the shutdown timeout), and releases Redis. Idempotent. */
+  /**
+   * Shuts down within `shutdownTimeoutMs`, even while Redis is down or paused: stops schedules and
+   * accepting; then, at the same time, closes every socket with 1001, lets running tasks and
+   * schedule handlers finish, and writes the presence leaves of the closed sockets; then releases
+   * Redis. Idempotent.
+   */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#shuttingDown = true;
-      // One budget for the sockets' drain and the running tasks together.
+      // One deadline for everything, shared rather than split in turns, so that a client that never
+      // completes the closing handshake cannot use up the time of a running task or handler.
       const deadline = Date.now() + this.options.shutdownTimeoutMs;
+      // Sockets still open shortly before the deadline are dropped, leaving that reserve to write
+      // their presence leaves and say goodbye to Redis.
+      const socketsDeadline = deadline - Math.min(SHUTDOWN_RESERVE_MS, this.options.shutdownTimeoutMs / 5);
       this.#schedules.stop();
-      await this.#sockets.close(this.options.shutdownTimeoutMs);
-      await this.http.close();
+      await Promise.all([
+        this.#sockets.close(Math.max(0, socketsDeadline - Date.now())).then(() => settlesBefore(this.http.close(), deadline)),
+        this.#taskRunner.close(Math.max(0, deadline - Date.now())),
+        this.#schedules.drain(deadline),
+        this.#ticks?.close(deadline),
+      ]);
       this.#gapRepair.close();
+      await this.#leaves.settled(deadline);
       await this.presence.close();
-      await this.#taskRunner.close(Math.max(0, deadline - Date.now()));
-      await this.#election?.close();
-      await this.broker.close();
+      await this.broker.close(deadline);
     })();
     return this.#closed;
   }
 }
+
+/**
+ * The part of the shutdown timeout (at most a fifth of it) kept after the sockets are closed, for
+ * their presence leaves and the Redis goodbyes.
+ */
+const SHUTDOWN_RESERVE_MS = 500;
 
 /** Creates a Herald server. See {@link Herald}. */
 export function createHerald(options?: HeraldOptions): Herald {

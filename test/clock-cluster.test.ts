@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { Queue } from 'bullmq';
 import { installDefaultApp } from '../src/app/default-app.ts';
-import { REDIS_URL, redisClient, spawnHerald, startHerald, uniquePrefix, type HeraldProcess } from './support/servers.ts';
+import { scheduleQueueName, tickJobId } from '../src/schedules/durable-ticks.ts';
+import { REDIS_URL, spawnHerald, startHerald, uniquePrefix, type HeraldProcess } from './support/servers.ts';
 import { TestClient } from './support/ws-client.ts';
 
 const CLOCK_TEXT = /^当前时间: (\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
@@ -43,11 +45,11 @@ describe('clock across a cluster', () => {
     for (const texts of phase1) assert.deepEqual(texts, phase1[0]);
     assertEverySecond(phase1[0]!, 'phase 1');
 
-    // Kill the process that fired the last tick (the election key names it).
-    const redis = redisClient();
+    // Kill the process that fired the last tick (the tick's job names it).
+    const queue = new Queue(scheduleQueueName('clock'), { connection: { url: REDIS_URL }, prefix: `${prefix}bull` });
     const lastTick = tickOf(phase1[0]!.at(-1)!);
-    const winner = await redis.get(`${prefix}schedule:clock:${lastTick}`);
-    await redis.quit();
+    const winner = (await queue.getJob(tickJobId(lastTick)))?.processedBy;
+    await queue.close();
     const firing = servers.findIndex((server) => winner?.endsWith(`/${server.child.pid}`));
     assert.notEqual(firing, -1, `the winner ${winner} is one of the three servers`);
     await servers[firing]!.stop('SIGKILL');

@@ -2,63 +2,83 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../src/config.ts';
 import { createHerald, type Herald } from '../src/herald.ts';
-import { REDIS_URL, redisClient, uniquePrefix, waitFor } from './support/servers.ts';
+import { waitFor } from './support/servers.ts';
 
 function quietHerald(options: Parameters<typeof createHerald>[0] = {}): Herald {
   return createHerald({ port: 0, host: '127.0.0.1', logLevel: 'silent', ...options });
 }
 
-/** Asserts that `ticks` (ms) are strictly consecutive multiples of `every`. */
-function assertConsecutive(ticks: number[], every: number): void {
-  for (let i = 1; i < ticks.length; i++) assert.equal(ticks[i]! - ticks[i - 1]!, every, `ticks ${ticks.join(', ')}`);
+interface Fired {
+  tick: number;
+  /** When the handler ran. */
+  at: number;
+}
+
+/**
+ * Asserts what holds however loaded the machine is: ticks are multiples of `every`, in order, none
+ * twice, none run early, and none run more than one period late (staler ones are skipped).
+ */
+function assertOnSchedule(fired: Fired[], every: number): void {
+  const seen = JSON.stringify(fired.map((f) => ({ tick: f.tick, late: f.at - f.tick })));
+  for (const [i, { tick, at }] of fired.entries()) {
+    assert.equal(tick % every, 0, seen);
+    if (i > 0) assert.ok(tick > fired[i - 1]!.tick, `out of order or twice: ${seen}`);
+    assert.ok(at >= tick, `ran early: ${seen}`);
+    // The timer checks "at most one period late" just before it calls the handler (the margin:
+    // the operating system may pause the process between the two on a loaded machine).
+    assert.ok(at - tick <= every + 100, `ran over a period late: ${seen}`);
+  }
 }
 
 describe('schedules', () => {
-  test('an interval schedule fires on every epoch-aligned tick, with the tick time', async () => {
+  test('an interval schedule fires on epoch-aligned ticks, with the tick time, in order and never twice', async () => {
     const herald = quietHerald();
-    const ticks: number[] = [];
+    const fired: Fired[] = [];
     herald.schedule('every-300', { everyMs: 300 }, (tick) => {
       assert.equal(tick.name, 'every-300');
-      ticks.push(tick.time.getTime());
+      fired.push({ tick: tick.time.getTime(), at: Date.now() });
     });
     await herald.listen();
-    await waitFor(() => ticks.length >= 4, 5000, '4 ticks');
+    await waitFor(() => fired.length >= 4, 10_000, '4 ticks');
     await herald.close();
-    for (const tick of ticks) assert.equal(tick % 300, 0);
-    assertConsecutive(ticks, 300);
+    assertOnSchedule(fired, 300);
   });
 
   test('a cron schedule with seconds fires on the matching seconds', async () => {
     const herald = quietHerald();
-    const ticks: number[] = [];
+    const fired: Fired[] = [];
     herald.schedule('each-second', { cron: '* * * * * *' }, (tick) => {
-      ticks.push(tick.time.getTime());
+      fired.push({ tick: tick.time.getTime(), at: Date.now() });
     });
     await herald.listen();
-    await waitFor(() => ticks.length >= 2, 5000, '2 cron ticks');
+    await waitFor(() => fired.length >= 2, 10_000, '2 cron ticks');
     await herald.close();
-    for (const tick of ticks) assert.equal(tick % 1000, 0);
-    assertConsecutive(ticks, 1000);
+    assertOnSchedule(fired, 1000);
   });
 
   test('a tick up to one period overdue still fires late; after a longer stall the stale ticks are skipped', async () => {
     const herald = quietHerald();
-    const ticks: number[] = [];
+    const fired: Fired[] = [];
     const busyUntil = (ms: number): void => {
       while (Date.now() < ms);
     };
-    herald.schedule('stalls', { everyMs: 500 }, (tick) => {
+    herald.schedule('stalls', { everyMs: 1000 }, (tick) => {
       const t = tick.time.getTime();
-      ticks.push(t);
+      fired.push({ tick: t, at: Date.now() });
       // Block the event loop, as a busy process would.
-      if (ticks.length === 1) busyUntil(t + 650); // the next tick is 150 ms overdue: it fires
-      if (ticks.length === 3) busyUntil(t + 1800); // ticks 1300 and 800 ms overdue are skipped; 300 ms overdue fires
+      if (fired.length === 1) busyUntil(t + 1050); // the next tick is at least 50 ms overdue
+      if (fired.length === 2) busyUntil(t + 2100); // the next is at least 1100 ms overdue, the one after 100 ms
     });
     await herald.listen();
-    await waitFor(() => ticks.length >= 4, 8000, '4 ticks');
+    await waitFor(() => fired.length >= 3, 15_000, '3 ticks');
     await herald.close();
-    const t0 = ticks[0]!;
-    assert.deepEqual(ticks.slice(0, 4).map((t) => t - t0), [0, 500, 1000, 2500]);
+    assertOnSchedule(fired, 1000);
+    const [first, second, third] = fired as [Fired, Fired, Fired];
+    // Overdue by less than a period: fired, late (the timer had up to 950 ms to get to it).
+    assert.equal(second.tick, first.tick + 1000);
+    assert.ok(second.at - second.tick >= 50, `second tick ran ${second.at - second.tick} ms late`);
+    // Overdue by more than a period: skipped, whatever the load.
+    assert.ok(third.tick >= second.tick + 2000, `the stale tick ${second.tick + 1000} fired`);
   });
 
   test('a handler that throws is logged and the schedule keeps firing', async () => {
@@ -81,28 +101,5 @@ describe('schedules', () => {
     assert.throws(() => herald.schedule('fast', { everyMs: 1 }, () => {}), (e: unknown) => e instanceof ConfigError && /everyMs/.test(e.message));
     assert.throws(() => herald.schedule('sp ace', { everyMs: 1000 }, () => {}), ConfigError);
     assert.throws(() => herald.schedule('none', {} as never, () => {}), ConfigError);
-  });
-
-  test('two processes sharing Redis fire each tick exactly once between them', async () => {
-    const prefix = uniquePrefix();
-    const fired: Array<{ who: string; tick: number }> = [];
-    const heralds = ['a', 'b'].map((who) => {
-      const herald = quietHerald({ redisUrl: REDIS_URL, redisPrefix: prefix });
-      herald.schedule('shared', { everyMs: 250 }, (tick) => {
-        fired.push({ who, tick: tick.time.getTime() });
-      });
-      return herald;
-    });
-    await Promise.all(heralds.map((h) => h.listen()));
-    await waitFor(() => fired.length >= 8, 10_000, '8 ticks');
-    await Promise.all(heralds.map((h) => h.close()));
-    const ticks = fired.map((f) => f.tick);
-    assert.equal(new Set(ticks).size, ticks.length, `a tick fired twice: ${JSON.stringify(fired)}`);
-    assertConsecutive(ticks, 250);
-    // The claim names the winner, for operators.
-    const redis = redisClient();
-    const winner = await redis.get(`${prefix}schedule:shared:${ticks.at(-1)}`);
-    await redis.quit();
-    assert.match(String(winner), new RegExp(`/${process.pid}$`));
   });
 });

@@ -1,7 +1,7 @@
 import type { Herald } from '../herald.ts';
 
 /**
- * Seed 000's beat task, fired once per tick across the cluster: `当前时间: YYYY-MM-DD HH:MM:SS`
+ * Seed 000's beat task, each tick on one process of the cluster: `当前时间: YYYY-MM-DD HH:MM:SS`
  * (the tick's time, in the server's local time zone) to `ws_example_channel`, every 5th second by
  * default.
  */

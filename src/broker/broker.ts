@@ -59,5 +59,6 @@ export interface Broker {
   /** Stops receiving `channel`. Idempotent. */
   unsubscribe(channel: string): void;
   health(): BrokerHealth;
-  close(): Promise<void>;
+  /** Releases the broker's connections, by `deadline` (ms since the epoch) whatever Redis does. */
+  close(deadline?: number): Promise<void>;
 }

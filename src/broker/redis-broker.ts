@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { quitBefore } from '../deadline.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import { RedisHistory } from '../history/redis-history.ts';
 import type { Broker, BrokerHealth, PublicationSink, PublishOptions, PublishResult } from './broker.ts';
@@ -187,15 +188,14 @@ export class RedisBroker implements Broker {
     return { ready: publisher === 'ready' && subscriber === 'ready', connections: { publisher, subscriber } };
   }
 
-  async close(): Promise<void> {
+  async close(deadline = Number.POSITIVE_INFINITY): Promise<void> {
     this.#subscriber.removeAllListeners('message');
     for (const [, waiters] of this.#waiters) {
       for (const waiter of waiters) waiter.reject(new HeraldError(Errors.SHUTTING_DOWN));
     }
     this.#waiters.clear();
-    // QUIT only over a working connection: to a Redis that is down it would wait forever.
-    await Promise.allSettled([this.#publisher, this.#subscriber].map((redis) => (redis.status === 'ready' ? redis.quit() : undefined)));
-    this.#publisher.disconnect();
-    this.#subscriber.disconnect();
+    // QUIT only over a working connection, and only until the deadline: a Redis that is down or
+    // paused would keep it waiting.
+    await Promise.all([this.#publisher, this.#subscriber].map((redis) => quitBefore(redis, deadline)));
   }
 }

@@ -7,6 +7,7 @@ import type { Namespaces } from '../channels/namespace.ts';
 import type { Publisher } from '../channels/publisher.ts';
 import { CloseCode, Errors, HeraldError } from '../errors.ts';
 import { isRecovered } from '../history/history.ts';
+import type { InFlight } from '../in-flight.ts';
 import type { Presence, PresenceEntry } from '../presence/presence.ts';
 import { taskChannel } from '../tasks/task-channel.ts';
 import type { Tasks } from '../tasks/tasks.ts';
@@ -26,6 +27,8 @@ export interface ProtocolContext {
   presence: Presence;
   /** Starts the tasks clients may start (the `task` op). */
   tasks: Tasks;
+  /** Presence leaves being written, which shutdown waits for before it closes Redis. */
+  leaves: InFlight;
   log: FastifyBaseLogger;
 }
 
@@ -91,7 +94,7 @@ class ProtocolSession {
   }
 
   closed(): void {
-    for (const subscription of this.#subscriptions.values()) subscription.membership?.leave();
+    for (const subscription of this.#subscriptions.values()) this.#leave(subscription);
     this.#subscriptions.clear();
   }
 
@@ -104,7 +107,7 @@ class ProtocolSession {
         if (subscription === undefined) throw new HeraldError(Errors.NOT_SUBSCRIBED, `Not subscribed to ${request.channel}`);
         this.#subscriptions.delete(request.channel);
         this.#connection.unsubscribe(request.channel);
-        subscription.membership?.leave();
+        this.#leave(subscription);
         return this.#reply(request.id, { channel: request.channel });
       }
       case 'publish': {
@@ -204,7 +207,7 @@ class ProtocolSession {
       if (this.#subscriptions.get(channel) === subscription) {
         this.#subscriptions.delete(channel);
         this.#connection.unsubscribe(channel);
-        subscription.membership?.leave();
+        this.#leave(subscription);
       }
       throw error;
     }
@@ -254,6 +257,11 @@ class ProtocolSession {
         await this.#context.tasks.start(request.name, request.args, { id, follower: this.#connection });
       },
     });
+  }
+
+  /** Leaves the subscription's presence; shutdown waits for the leave before it closes Redis. */
+  #leave(subscription: ChannelSubscription): void {
+    if (subscription.membership !== undefined) this.#context.leaves.track(subscription.membership.leave());
   }
 
   #reply(id: RequestId | undefined, result: object, extra = ''): void {

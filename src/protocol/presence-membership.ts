@@ -59,21 +59,31 @@ export class PresenceMembership {
     await this.#connection.publish(this.#channel, entry, { event: 'join' });
   }
 
-  /** Removes the entry (even one still being written) and pushes `leave` if `join` was pushed. Never throws. */
-  leave(): void {
+  /**
+   * Removes the entry (even one still being written) and pushes `leave` if `join` was pushed.
+   * Never rejects; resolves once both are done (shutdown waits for it before closing Redis).
+   */
+  leave(): Promise<void> {
     const state = this.#state;
     this.#state = 'over';
-    if (state === 'idle' || state === 'over') return;
+    if (state === 'idle' || state === 'over') return Promise.resolve();
     const connection = this.#connection.id;
     const channel = this.#channel;
-    const removed = this.#presence.leave(channel, connection).catch((error: unknown) => {
-      // Redis is unreachable: the entry is no longer refreshed, so it lapses within the presence TTL.
-      this.#log.warn({ connection, channel, err: error }, 'could not remove a presence entry');
-    });
-    if (state !== 'joined') return;
+    const removed = this.#presence.leave(channel, connection).then(
+      () => true,
+      (error: unknown) => {
+        // Redis is unreachable: the entry is no longer refreshed, so it lapses within the presence TTL.
+        this.#log.warn({ connection, channel, err: error }, 'could not remove a presence entry');
+        return false;
+      },
+    );
+    if (state !== 'joined') return removed.then(() => undefined);
     const entry: PresenceEntry = { connection, user: this.#connection.user ?? null };
-    removed
+    return removed
       .then(() => this.#publisher.publish(channel, entry, connection, { event: 'leave' }))
-      .catch((error: unknown) => this.#log.warn({ connection, channel, err: error }, 'could not push a presence leave'));
+      .then(
+        () => undefined,
+        (error: unknown) => this.#log.warn({ connection, channel, err: error }, 'could not push a presence leave'),
+      );
   }
 }

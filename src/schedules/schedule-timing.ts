@@ -11,7 +11,7 @@ export type ScheduleTiming =
 /**
  * Computes tick times. A tick is identified by its scheduled time (ms since the epoch), never by
  * the moment a timer happened to fire, so every process names the same tick the same way and the
- * Redis election (tick-election.ts) can give each tick to exactly one of them.
+ * durable queue (durable-ticks.ts) can queue each tick exactly once.
  *
  * Intervals are aligned to the epoch rather than to process start, for the same reason; croner's
  * own `interval` option counts from each process's start and could not be shared.

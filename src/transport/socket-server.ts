@@ -236,7 +236,9 @@ export class SocketServer {
 
   /**
    * Stops accepting handshakes and closes every socket with 1001 (clients reconnect elsewhere);
-   * sockets that have not finished the closing handshake within `timeoutMs` are dropped.
+   * sockets that have not finished the closing handshake within `timeoutMs` are dropped. Resolves
+   * once every socket's close handlers have run (a dropped socket's run a moment after the drop),
+   * so that what they start (presence leaves) can be awaited before Redis is closed.
    */
   async close(timeoutMs: number): Promise<void> {
     this.#closing = true;
@@ -252,13 +254,25 @@ export class SocketServer {
         connection.close(CloseCode.GOING_AWAY, 'server shutting down');
       }
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    await Promise.race([allClosed, timeout]);
-    clearTimeout(timer);
+    if (await resolvesWithin(allClosed, timeoutMs)) return;
     for (const connection of this.connections) connection.terminate();
+    await resolvesWithin(allClosed, DROP_GRACE_MS);
+  }
+}
+
+/** How long dropped sockets may take to report their close (it comes within an event-loop turn or two). */
+const DROP_GRACE_MS = 200;
+
+/** Whether `promise` resolves within `ms`. */
+async function resolvesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -9,6 +9,7 @@ export class TcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   #trap: ((chunk: Buffer) => boolean) | undefined;
+  #down = false;
   port = 0;
   /** Connections accepted so far (each is one connection attempt of a client). */
   accepted = 0;
@@ -16,6 +17,10 @@ export class TcpProxy {
   private constructor(targetPort: number) {
     this.#server = createServer((client) => {
       this.accepted++;
+      if (this.#down) {
+        client.destroy();
+        return;
+      }
       const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
       for (const socket of [client, upstream]) {
         this.#sockets.add(socket);
@@ -56,6 +61,16 @@ export class TcpProxy {
    */
   cutWhenServerSends(matches: (chunk: Buffer) => boolean): void {
     this.#trap = matches;
+  }
+
+  /** Cuts every connection and refuses new ones until `up()`: the server is unreachable. */
+  down(): void {
+    this.#down = true;
+    this.cut();
+  }
+
+  up(): void {
+    this.#down = false;
   }
 
   async close(): Promise<void> {
