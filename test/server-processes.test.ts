@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { runHerald, startHeraldCommand, type HeraldCommand } from './support/cli.ts';
 import { ProtocolClient } from './support/protocol-client.ts';
@@ -93,23 +91,4 @@ describe('several server processes on one port', () => {
     assert.ok(Date.now() - started < 2000 + 2000, `${Date.now() - started} ms`);
     for (const pid of serverPids(primary.output())) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `process ${pid} is gone`);
   });
-
-  test('a server process that keeps dying is restarted after a doubling delay, not in a tight loop', async () => {
-    // The port is taken, so every server process fails to listen and exits at once.
-    const blocker = createServer().listen(0, '127.0.0.1');
-    await once(blocker, 'listening');
-    const { port } = blocker.address() as { port: number };
-    const failing = startHeraldCommand(['serve', '--workers', '2', '--port', String(port), '--host', '127.0.0.1', '--no-demos'], {
-      env: { REDIS_URL, HERALD_REDIS_PREFIX: uniquePrefix() },
-    });
-    try {
-      await failing.waitFor(/exited \(1\); starting a new one in 0 ms/, 30_000);
-      await failing.waitFor(/exited \(1\); starting a new one in 250 ms/, 30_000);
-      await failing.waitFor(/exited \(1\); starting a new one in 500 ms/, 30_000);
-    } finally {
-      assert.equal(await failing.stop('SIGTERM'), 0);
-      blocker.close();
-    }
-  });
 });
-

@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -98,4 +99,20 @@ export function startHeraldCommand(args: string[], { env = {}, cwd = ROOT }: { e
 /** The URL a started `herald serve` logged (`Herald on http://…`). */
 export async function servedUrl(server: HeraldCommand): Promise<string> {
   return (await server.waitFor(/Herald on (http:\/\/[\d.:]+)/))[1]!;
+}
+
+/** Runs `herald serve` on a free port of 127.0.0.1 (stopped by `stopAll`) and returns its URL. */
+export async function serveOnFreePort(running: HeraldCommand[], args: string[], env: Record<string, string> = {}): Promise<string> {
+  const server = startHeraldCommand(['serve', '--port', '0', '--host', '127.0.0.1', ...args], { env });
+  running.push(server);
+  return servedUrl(server);
+}
+
+/** A port nothing listens on. */
+export async function closedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
