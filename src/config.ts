@@ -70,6 +70,12 @@ export interface HeraldOptions {
   presenceTtlMs?: number;
   /** How often idle history channels are checked for publications lost by the broker, in ms (0: never). Env `HERALD_POSITION_CHECK_MS`, default 10000. */
   positionCheckMs?: number;
+  /**
+   * With Redis: how long a publish may wait for Redis to confirm it, in ms. Every publish is
+   * answered by then; one that Redis has not confirmed is answered PUBLISH_OUTCOME_UNKNOWN. Env
+   * `HERALD_PUBLISH_TIMEOUT_MS`, default 5000.
+   */
+  publishTimeoutMs?: number;
 }
 
 type OptionalKeys =
@@ -105,6 +111,7 @@ export const defaults = {
   maxBodyBytes: 1024 * 1024,
   presenceTtlMs: 25_000,
   positionCheckMs: 10_000,
+  publishTimeoutMs: 5_000,
 } as const;
 
 export class ConfigError extends Error {
@@ -125,6 +132,7 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   checkInteger('shutdownTimeoutMs', resolved.shutdownTimeoutMs, 0, 600_000);
   checkInteger('presenceTtlMs', resolved.presenceTtlMs, 300, 3_600_000);
   checkInteger('positionCheckMs', resolved.positionCheckMs, 0, 3_600_000);
+  checkInteger('publishTimeoutMs', resolved.publishTimeoutMs, 10, 600_000);
   checkInteger('taskWorkers', resolved.taskWorkers, 0, 1000);
   checkInteger('taskStallMs', resolved.taskStallMs, 500, 3_600_000);
   if (!LOG_LEVELS.has(resolved.logLevel)) {
@@ -174,6 +182,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOpti
     maxBodyBytes: integerFromEnv('HERALD_MAX_BODY_BYTES', get('HERALD_MAX_BODY_BYTES')),
     presenceTtlMs: integerFromEnv('HERALD_PRESENCE_TTL_MS', get('HERALD_PRESENCE_TTL_MS')),
     positionCheckMs: integerFromEnv('HERALD_POSITION_CHECK_MS', get('HERALD_POSITION_CHECK_MS')),
+    publishTimeoutMs: integerFromEnv('HERALD_PUBLISH_TIMEOUT_MS', get('HERALD_PUBLISH_TIMEOUT_MS')),
   } as HeraldOptions;
 }
 

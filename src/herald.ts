@@ -121,7 +121,7 @@ export class Herald {
       this.broker = new MemoryBroker();
       this.presence = new MemoryPresence();
     } else {
-      const broker = new RedisBroker({ url: o.redisUrl, prefix: o.redisPrefix });
+      const broker = new RedisBroker({ url: o.redisUrl, prefix: o.redisPrefix, publishTimeoutMs: o.publishTimeoutMs });
       this.broker = broker;
       this.presence = new RedisPresence(broker.commands, o.redisPrefix, o.presenceTtlMs);
     }

@@ -21,7 +21,8 @@ class PortTaken extends Error {}
 const START_ATTEMPTS = 10;
 
 /**
- * A private redis-server for tests that stop, pause and restart Redis: the shared one on 6379 must
+ * A private redis-server for tests that stop, pause (`CLIENT PAUSE`, `DEBUG SLEEP`: the DEBUG
+ * command is enabled for local clients) and restart Redis: the shared one on 6379 must
  * never be disturbed, since other test files use it at the same time.
  *
  * Redis cannot bind port 0, so a port is picked first and may be taken by another test's server
@@ -55,7 +56,7 @@ export class PrivateRedis {
 
   /** Starts (again) on the same port and waits until our server answers PING. */
   async restart(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'local'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     this.#child = child;
