@@ -212,7 +212,9 @@ export class Herald {
 
   /**
    * Publishes `data` to `channel` on every process; resolves once the broker has it (with the
-   * publication's offset and epoch when the channel keeps history).
+   * publication's offset and epoch when the channel keeps history). Rejects within
+   * `publishTimeoutMs`: BROKER_UNAVAILABLE when nothing was published, PUBLISH_OUTCOME_UNKNOWN when
+   * Redis did not confirm it (it may still be delivered: retry with the same `idempotencyKey`).
    *
    * @example
    * await herald.publish('news', { headline: 'Herald is up' }, { idempotencyKey: 'headline-1' });
