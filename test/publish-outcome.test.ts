@@ -5,7 +5,8 @@ import { Errors } from '../src/errors.ts';
 import { protocolTestEnv } from './support/protocol-app.ts';
 import { ProtocolClient, type Frame } from './support/protocol-client.ts';
 import { PrivateRedis } from './support/redis-server.ts';
-import { postJson, spawnHerald, uniquePrefix, type HeraldProcess } from './support/servers.ts';
+import { postJson, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
+import { TcpProxy } from './support/tcp-proxy.ts';
 
 const TIMEOUT_MS = 1000;
 /** Longer than the old fixed 5 s command timeout, so both of its failure modes show. */
@@ -29,18 +30,37 @@ interface Answer {
 // one would stall every other test.
 describe('publish answers while Redis is paused', () => {
   let redis: PrivateRedis;
+  /** Between the server and Redis, so a test can drop the server's Redis connections. */
+  let proxy: TcpProxy;
   let server: HeraldProcess;
   before(async () => {
     redis = await PrivateRedis.start();
+    proxy = await TcpProxy.start(redis.port);
     server = await spawnHerald(
-      { ...protocolTestEnv, REDIS_URL: redis.url, HERALD_REDIS_PREFIX: uniquePrefix(), HERALD_PUBLISH_TIMEOUT_MS: String(TIMEOUT_MS) },
+      {
+        ...protocolTestEnv,
+        REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+        HERALD_REDIS_PREFIX: uniquePrefix(),
+        HERALD_PUBLISH_TIMEOUT_MS: String(TIMEOUT_MS),
+        HERALD_POSITION_CHECK_MS: '500',
+      },
       'test/support/protocol-server.ts',
     );
   });
   after(async () => {
     await server.stop('SIGKILL');
+    await proxy.close();
     await redis.kill();
   });
+
+  async function publisherStatus(): Promise<string> {
+    const { connections } = (await (await fetch(`${server.url}/readyz`)).json()) as { connections: Record<string, string> };
+    return connections.publisher!;
+  }
+
+  function pauseRedis(admin: Redis): Promise<unknown> {
+    return admin.call('CLIENT', 'PAUSE', PAUSE_MS, 'ALL');
+  }
 
   async function publishHttp(channel: string, data: string, key: string): Promise<Answer> {
     const started = Date.now();
@@ -97,7 +117,7 @@ describe('publish answers while Redis is paused', () => {
       await admin.ping();
       let resumed: Promise<unknown>;
       if (pause === 'CLIENT PAUSE') {
-        assert.equal(await admin.call('CLIENT', 'PAUSE', PAUSE_MS, 'ALL'), 'OK');
+        assert.equal(await pauseRedis(admin), 'OK');
         // Paused clients include this one: its PING is answered when the pause ends.
         resumed = admin.ping();
       } else {
@@ -132,4 +152,42 @@ describe('publish answers while Redis is paused', () => {
       await subscriber.close();
     });
   }
+
+  test('connection dropped while Redis is paused: answers within the timeout, "not published" never delivered, retries deliver each exactly once', async () => {
+    const channel = 'stream:dropped';
+    const subscriber = await ProtocolClient.open(`${server.wsUrl}/connect`);
+    assert.equal((await subscriber.request({ op: 'subscribe', channel })).result.recoverable, true);
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
+    admin.on('error', () => {});
+    await admin.ping();
+    assert.equal(await pauseRedis(admin), 'OK');
+    const resumed = admin.ping();
+    // Written to the paused Redis (or still queued in the client), then the connection drops.
+    const beforeDrop = Array.from({ length: 4 }, (_, i) => publishHttp(channel, `before-${i}`, `before-${i}`));
+    proxy.cut();
+    // The server reconnects, but cannot finish its handshake with the paused Redis: not ready.
+    await waitFor(async () => (await publisherStatus()) !== 'ready', 5000, 'the publisher connection to drop');
+    const whileDown = await Promise.all(Array.from({ length: 4 }, (_, i) => publishHttp(channel, `down-${i}`, `down-${i}`)));
+    assert.deepEqual(whileDown.map((a) => a.outcome), ['not-published', 'not-published', 'not-published', 'not-published']);
+    const answers = [...(await Promise.all(beforeDrop)), ...whileDown];
+    for (const answer of answers) {
+      assert.ok(answer.ms <= TIMEOUT_MS + MARGIN_MS, `${answer.data} answered after ${answer.ms} ms`);
+      assert.notEqual(answer.outcome, 'ok', `${answer.data} confirmed by a paused Redis`);
+    }
+    await resumed;
+    admin.disconnect();
+    await waitFor(async () => (await fetch(`${server.url}/readyz`)).ok, 10_000, 'the server to reconnect to Redis');
+
+    const delivered = await drainUpTo(subscriber, channel, 'marker-1');
+    for (const answer of answers) {
+      const times = delivered.filter((data) => data === answer.data).length;
+      assert.ok(times <= 1, `${answer.data} delivered ${times} times`);
+      if (answer.outcome === 'not-published') assert.equal(times, 0, `${answer.data} was answered "not published" but delivered`);
+    }
+    for (const answer of answers) assert.equal((await publishHttp(channel, answer.data, answer.key)).outcome, 'ok');
+    const all = [...delivered, ...(await drainUpTo(subscriber, channel, 'marker-2'))];
+    assert.deepEqual([...all].sort(), answers.map((a) => a.data).sort());
+    assert.equal(await subscriber.silentFor(200), true);
+    await subscriber.close();
+  });
 });
