@@ -103,3 +103,18 @@ test('memory history: past its channel cap it evicts the oldest channel nobody i
     await broker.close();
   }
 });
+
+test('memory history: past its idempotency key cap it forgets the oldest key first', async () => {
+  const broker = new MemoryBroker({ maxIdempotencyKeys: 2 });
+  await broker.start(() => {});
+  try {
+    for (const key of ['k1', 'k2', 'k3']) assert.equal((await broker.publish('idem', '1', { idempotencyKey: key })).duplicate, undefined);
+    assert.equal((await broker.publish('idem', '1', { idempotencyKey: 'k3' })).duplicate, true);
+    assert.equal((await broker.publish('idem', '1', { idempotencyKey: 'k2' })).duplicate, true);
+    // k1 was the oldest: forgotten, so it publishes again (and now k2 is the oldest).
+    assert.equal((await broker.publish('idem', '1', { idempotencyKey: 'k1' })).duplicate, undefined);
+    assert.equal((await broker.publish('idem', '1', { idempotencyKey: 'k3' })).duplicate, true);
+  } finally {
+    await broker.close();
+  }
+});

@@ -107,8 +107,9 @@ for (const implementation of implementations) {
       const firstAt = Date.now();
       // The second publication comes 1.2 s later: it keeps the first one alive past its own 2 s.
       await waitFor(() => Date.now() >= firstAt + 1200, 2000, '1.2 s to pass');
-      await broker.publish('c9', '"b"', { history: brief });
+      // Taken before the publish: the history's lifetime starts no earlier than this.
       const secondAt = Date.now();
+      await broker.publish('c9', '"b"', { history: brief });
       await waitFor(() => Date.now() >= firstAt + 2100, 3000, 'the first publication to be 2.1 s old');
       const kept = await broker.history.read('c9');
       assert.ok(Date.now() < secondAt + 2000, 'read within 2 s of the second publication (machine too slow to tell)');

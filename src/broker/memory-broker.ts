@@ -9,9 +9,9 @@ export class MemoryBroker implements Broker {
   #sink: PublicationSink | undefined;
   #subscribed = new Set<string>();
 
-  /** `maxHistoryChannels`: see MEMORY_HISTORY_MAX_CHANNELS. */
-  constructor(options: { maxHistoryChannels?: number } = {}) {
-    this.history = new MemoryHistory({ maxChannels: options.maxHistoryChannels });
+  /** The history's caps: see MEMORY_HISTORY_MAX_CHANNELS and MEMORY_HISTORY_MAX_IDEMPOTENCY_KEYS. */
+  constructor(options: { maxHistoryChannels?: number; maxIdempotencyKeys?: number } = {}) {
+    this.history = new MemoryHistory({ maxChannels: options.maxHistoryChannels, maxIdempotencyKeys: options.maxIdempotencyKeys });
   }
 
   async start(sink: PublicationSink): Promise<void> {

@@ -17,6 +17,13 @@ export const MEMORY_HISTORY_MAX_BYTES = 1024 * 1024;
  */
 export const MEMORY_HISTORY_MAX_CHANNELS = 100_000;
 
+/**
+ * Idempotency keys memory history remembers at most. Keys are kept in the order they were first
+ * used and all live IDEMPOTENCY_TTL_SECONDS, so past the cap the oldest key, the next to expire
+ * anyway, is forgotten early.
+ */
+export const MEMORY_HISTORY_MAX_IDEMPOTENCY_KEYS = 1_000_000;
+
 interface ChannelHistory {
   epoch: string;
   offset: number;
@@ -47,13 +54,15 @@ export class MemoryHistory implements History {
   readonly #subscribed = new Map<string, string>();
   readonly #idempotency = new Map<string, { result: StreamPosition | undefined; expiresAt: number }>();
   readonly #maxChannels: number;
+  readonly #maxIdempotencyKeys: number;
   readonly #epochPrefix = randomBytes(4).toString('base64url');
   #era = 0;
   #eraEpoch = this.#epochOf(0);
   readonly #sweeper: NodeJS.Timeout;
 
-  constructor(options: { maxChannels?: number } = {}) {
+  constructor(options: { maxChannels?: number; maxIdempotencyKeys?: number } = {}) {
     this.#maxChannels = options.maxChannels ?? MEMORY_HISTORY_MAX_CHANNELS;
+    this.#maxIdempotencyKeys = options.maxIdempotencyKeys ?? MEMORY_HISTORY_MAX_IDEMPOTENCY_KEYS;
     this.#sweeper = setInterval(() => this.#sweep(), 60_000).unref();
   }
 
@@ -94,7 +103,12 @@ export class MemoryHistory implements History {
       state.expiresAt = now + history.ttlSeconds * 1000;
       position = { offset: state.offset, epoch: state.epoch };
     }
-    if (idempotencyId !== undefined) this.#idempotency.set(idempotencyId, { result: position, expiresAt: now + IDEMPOTENCY_TTL_SECONDS * 1000 });
+    if (idempotencyId !== undefined) {
+      // Delete first: a key whose entry expired goes to the back of the order again.
+      this.#idempotency.delete(idempotencyId);
+      if (this.#idempotency.size >= this.#maxIdempotencyKeys) this.#idempotency.delete(this.#idempotency.keys().next().value!);
+      this.#idempotency.set(idempotencyId, { result: position, expiresAt: now + IDEMPOTENCY_TTL_SECONDS * 1000 });
+    }
     return { position, duplicate: false };
   }
 
@@ -187,6 +201,10 @@ export class MemoryHistory implements History {
       }
     }
     if (freed) this.#newEra();
-    for (const [key, seen] of this.#idempotency) if (seen.expiresAt <= now) this.#idempotency.delete(key);
+    // Oldest first, and every key lives as long: stop at the first one still alive.
+    for (const [key, seen] of this.#idempotency) {
+      if (seen.expiresAt > now) break;
+      this.#idempotency.delete(key);
+    }
   }
 }
