@@ -26,11 +26,12 @@ const NOT_WRITTEN = "Stream isn't writeable";
  * arriving together cost one SUBSCRIBE, and a subscribe/unsubscribe pair in one turn costs nothing.
  *
  * The publisher has no offline queue: while Redis is down a publish fails at once (and the caller
- * answers 503, nothing published) instead of waiting in memory and arriving late or never. A publish
- * that was written but not confirmed within `publishTimeoutMs` (Redis paused or slow, the connection
- * dropped) is answered PUBLISH_OUTCOME_UNKNOWN by then: it may still be executed. The subscriber re-subscribes
- * every wanted channel after a reconnect (ioredis `autoResubscribe`); `health()` reports not ready
- * until both connections are back, so /readyz cannot stay green while Pub/Sub is dead.
+ * answers 503, nothing published) instead of waiting in memory and arriving late or never. A
+ * publish that was written but not confirmed within `publishTimeoutMs` (Redis paused or slow, the
+ * connection dropped) is answered PUBLISH_OUTCOME_UNKNOWN by then: it may still be executed. The
+ * subscriber re-subscribes every wanted channel after a reconnect (ioredis `autoResubscribe`);
+ * `health()` reports not ready until both connections are back, so /readyz cannot stay green while
+ * Pub/Sub is dead.
  */
 export class RedisBroker implements Broker {
   readonly kind = 'redis' as const;
@@ -65,7 +66,8 @@ export class RedisBroker implements Broker {
       ...common,
       connectionName: name('publisher'),
       enableOfflineQueue: false,
-      // Fail fast rather than replay after a reconnect: the caller has already been told 503.
+      // Never replay after a reconnect: the caller has already been answered (503 or 504), and a
+      // 503 must stay true.
       maxRetriesPerRequest: 0,
       // A half-open connection would otherwise leave other commands (presence, history reads)
       // waiting forever; publishes have their own deadline from the moment they are made.
