@@ -106,6 +106,10 @@ export const configSchema = {
       type: 'integer', minimum: 1, maximum: 10_000_000, default: 1000, env: 'HERALD_MAX_QUEUED_TASKS', section: 'server',
       description: 'Tasks that may wait to run (queued, not yet running); one more is refused with `HERALD_ERR_TASK_QUEUE_FULL` (HTTP 503). With Redis the count is the BullMQ queue\'s waiting jobs across the cluster (checked before each add, so concurrent starts may pass it by a few).',
     },
+    publishTimeoutMs: {
+      type: 'integer', minimum: 10, maximum: 600_000, default: 5_000, env: 'HERALD_PUBLISH_TIMEOUT_MS', section: 'server',
+      description: 'With Redis: how long a publish waits for Redis to confirm it, counted from when it is made. Every publish is answered by then: one Redis has not confirmed is answered `HERALD_ERR_PUBLISH_OUTCOME_UNKNOWN` (it may still be delivered; retry with the same `idempotencyKey`). Also the timeout of Herald\'s other Redis commands.',
+    },
     logLevel: {
       type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'LOG_LEVEL', section: 'server',
       description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',

@@ -113,6 +113,12 @@ export interface HeraldOptions {
   presenceTtlMs?: number;
   /** How often idle history channels are checked for publications lost by the broker, in ms (0: never). Env `HERALD_POSITION_CHECK_MS`, default 10000. */
   positionCheckMs?: number;
+  /**
+   * With Redis: how long a publish may wait for Redis to confirm it, in ms. Every publish is
+   * answered by then; one that Redis has not confirmed is answered PUBLISH_OUTCOME_UNKNOWN. Env
+   * `HERALD_PUBLISH_TIMEOUT_MS`, default 5000.
+   */
+  publishTimeoutMs?: number;
 }
 
 /** Settings only `herald serve` reads (from the same file, environment and schema). */

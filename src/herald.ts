@@ -148,7 +148,7 @@ export class Herald {
       this.broker = new MemoryBroker();
       this.presence = new MemoryPresence();
     } else {
-      const broker = new RedisBroker({ url: o.redisUrl, prefix: o.redisPrefix });
+      const broker = new RedisBroker({ url: o.redisUrl, prefix: o.redisPrefix, publishTimeoutMs: o.publishTimeoutMs });
       this.broker = broker;
       this.presence = new RedisPresence(broker.commands, o.redisPrefix, o.presenceTtlMs);
     }
@@ -269,7 +269,9 @@ export class Herald {
 
   /**
    * Publishes `data` to `channel` on every process; resolves once the broker has it (with the
-   * publication's offset and epoch when the channel keeps history).
+   * publication's offset and epoch when the channel keeps history). Rejects within
+   * `publishTimeoutMs`: BROKER_UNAVAILABLE when nothing was published, PUBLISH_OUTCOME_UNKNOWN when
+   * Redis did not confirm it (it may still be delivered: retry with the same `idempotencyKey`).
    *
    * @example
    * await herald.publish('news', { headline: 'Herald is up' }, { idempotencyKey: 'headline-1' });

@@ -101,6 +101,29 @@ for (const implementation of implementations) {
       });
     }
 
+    test('history expires as a whole, ttlSeconds after the last publication; the position stays', async () => {
+      const brief = { size: 5, ttlSeconds: 2 };
+      const first = await broker.publish('c9', '"a"', { history: brief });
+      const firstAt = Date.now();
+      // The second publication comes 1.2 s later: it keeps the first one alive past its own 2 s.
+      await waitFor(() => Date.now() >= firstAt + 1200, 2000, '1.2 s to pass');
+      // Taken before the publish: the history's lifetime starts no earlier than this.
+      const secondAt = Date.now();
+      await broker.publish('c9', '"b"', { history: brief });
+      await waitFor(() => Date.now() >= firstAt + 2100, 3000, 'the first publication to be 2.1 s old');
+      const kept = await broker.history.read('c9');
+      assert.ok(Date.now() < secondAt + 2000, 'read within 2 s of the second publication (machine too slow to tell)');
+      assert.deepEqual(kept.publications.map((p) => p.offset), [1, 2]);
+      await waitFor(async () => (await broker.history.read('c9')).publications.length === 0, 6000, 'the history to expire');
+      assert.ok(Date.now() >= secondAt + 2000, 'expired no earlier than 2 s after the last publication');
+      if (implementation.name === 'redis') {
+        // Redis keeps the position (offset and epoch) for 24 hours: a client that missed nothing is recovered.
+        const page = await broker.history.read('c9', { since: { offset: 2, epoch: first.epoch! } });
+        assert.deepEqual(page, { position: { offset: 2, epoch: first.epoch }, publications: [] });
+        assert.equal(isRecovered({ offset: 2, epoch: first.epoch! }, page), true);
+      }
+    });
+
     test('remove() loses the history: a new epoch, offsets from 1 again', async () => {
       const before = await broker.publish('c4', '1', { history: HISTORY });
       await broker.history.remove('c4');

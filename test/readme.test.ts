@@ -3,9 +3,12 @@ import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
+import { freePort } from './support/redis-server.ts';
 import { waitFor } from './support/servers.ts';
 
-// Runs the README's commands exactly as written, so the README cannot drift from what works.
+// Runs the README's commands as written, so the README cannot drift from what works. Only the
+// ports change: the README's 8000-8002 may be in use (a server someone runs, a parallel test run),
+// so each is replaced by a free port, in `PORT=` and in `127.0.0.1:` URLs alike.
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -23,6 +26,21 @@ function commandsUnder(heading: string): string[] {
     }
   }
   return commands;
+}
+
+/** `command` with each README port replaced by its free stand-in (and checked that it was there). */
+function onPorts(command: string, ports: Record<number, number>, expected: number[]): string {
+  for (const port of expected) assert.match(command, new RegExp(`(PORT=|127\\.0\\.0\\.1:)${port}\\b`), `the README command uses port ${port}: ${command}`);
+  return command.replace(/\b(PORT=|127\.0\.0\.1:)(\d+)\b/g, (whole, before: string, port: string) => {
+    const stand = ports[Number(port)];
+    return stand === undefined ? whole : `${before}${stand}`;
+  });
+}
+
+async function freePorts(...readmePorts: number[]): Promise<Record<number, number>> {
+  const ports: Record<number, number> = {};
+  for (const port of readmePorts) ports[port] = await freePort();
+  return ports;
 }
 
 describe('README commands', () => {
@@ -52,19 +70,21 @@ describe('README commands', () => {
   };
 
   test('"Two processes, one Redis": a message published on one process reaches a listener on the other', async () => {
+    const ports = await freePorts(8001, 8002);
     const commands = commandsUnder('Two processes, one Redis');
     const servers = commands.filter((command) => command.includes('npm start'));
     assert.equal(servers.length, 2);
-    for (const command of servers) startInBackground(command);
-    await waitFor(healthy(8001), 30_000, 'the server on 8001');
-    await waitFor(healthy(8002), 30_000, 'the server on 8002');
+    startInBackground(onPorts(servers[0]!, ports, [8001]));
+    startInBackground(onPorts(servers[1]!, ports, [8002]));
+    await waitFor(healthy(ports[8001]!), 30_000, 'the server on the first port');
+    await waitFor(healthy(ports[8002]!), 30_000, 'the server on the second port');
 
     const rest = commands.filter((command) => !command.includes('npm start'));
     const tailCommand = rest.find((command) => command.includes('npm run tail'))!;
-    const tail = startInBackground(tailCommand);
+    const tail = startInBackground(onPorts(tailCommand, ports, [8001]));
     await waitFor(() => tail.output().includes('connected to'), 30_000, 'the listener to connect');
     for (const command of rest.filter((c) => c !== tailCommand)) {
-      const stdout = execSync(command, { cwd: ROOT, encoding: 'utf8' });
+      const stdout = execSync(onPorts(command, ports, command.startsWith('curl') ? [8002] : []), { cwd: ROOT, encoding: 'utf8' });
       if (command.startsWith('curl')) assert.equal(stdout, '{"ok":true}');
     }
     await waitFor(() => /crossed over\n[\s\S]*from redis-cli\n/.test(tail.output()), 10_000, 'both messages at the listener');
@@ -79,11 +99,13 @@ describe('README commands', () => {
     assert.match(check!, /^configuration: ok /);
   });
 
-  test('"Quick start": npm start serves the echo demo on port 8000 and the tail script talks to it', async () => {
+  test('"Quick start": npm start serves the echo demo on port 8000 (PORT picks another) and the tail script talks to it', async () => {
+    const ports = await freePorts(8000);
     const start = commandsUnder('Quick start').find((command) => command.includes('npm start'))!;
-    startInBackground(start.replace(/^npm install && /, ''));
-    await waitFor(healthy(8000), 30_000, 'the server on 8000');
-    const tailCommand = commandsUnder('Quick start').find((command) => command.includes('npm run tail'))!;
+    assert.match(README, /set `PORT` to use another port/);
+    startInBackground(`PORT=${ports[8000]} ${start.replace(/^npm install && /, '')}`);
+    await waitFor(healthy(ports[8000]!), 30_000, 'the server');
+    const tailCommand = onPorts(commandsUnder('Quick start').find((command) => command.includes('npm run tail'))!, ports, [8000]);
     const child = spawn('bash', ['-c', tailCommand], { cwd: ROOT, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     background.push(child);
     let output = '';

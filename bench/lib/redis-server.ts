@@ -18,19 +18,14 @@ export interface BenchRedis {
 export async function startBenchRedis(existingUrl?: string): Promise<BenchRedis> {
   let child: PinnedChild | undefined;
   let url = existingUrl;
-  if (url === undefined) {
-    const port = await freePort();
-    // The shell waits on stdin so that redis-server dies with the bench even after a SIGKILL.
-    child = spawnPinned(LOAD_CPU, 'sh', [
-      '-c',
-      `redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no --loglevel warning --maxclients 10000 & pid=$!; cat >/dev/null; kill $pid`,
-    ], { stopsOnStdinEnd: true });
-    url = `redis://127.0.0.1:${port}`;
+  let admin: Redis;
+  if (url === undefined) ({ child, url, admin } = await startOwnRedis());
+  else {
+    // Retries (every 100 ms for 10 s) cover a Redis that is still starting.
+    admin = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (n) => (n > 100 ? null : 100) });
+    admin.on('error', () => {});
+    await admin.ping();
   }
-  // Retries (every 100 ms for 10 s) cover the moment redis-server takes to start listening.
-  const admin = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (n) => (n > 100 ? null : 100) });
-  admin.on('error', () => {});
-  await admin.ping();
   return {
     url,
     async commandCalls() {
@@ -50,4 +45,42 @@ export async function startBenchRedis(existingUrl?: string): Promise<BenchRedis>
       }
     },
   };
+}
+
+/**
+ * Redis cannot bind port 0, so a free port is picked first and may be taken by another program
+ * before redis-server binds it. The shell prints redis-server's pid and exits with it, so a lost
+ * race is seen (the shell exits) and a stranger on the port is never mistaken for ours (its
+ * `process_id` differs): either way, try again with a fresh port.
+ */
+async function startOwnRedis(): Promise<{ child: PinnedChild; url: string; admin: Redis }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    // The background `cat` waits on stdin (fd 3: a background job's own stdin is /dev/null), so that redis-server dies with the bench even after a SIGKILL.
+    const child = spawnPinned(LOAD_CPU, 'sh', [
+      '-c',
+      `redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no --loglevel warning --maxclients 10000 & pid=$!; echo "redis-pid $pid"; exec 3<&0; (cat <&3 >/dev/null; kill $pid) & wait $pid`,
+    ], { stopsOnStdinEnd: true });
+    const url = `redis://127.0.0.1:${port}`;
+    let exited = false;
+    void child.exited.then(() => (exited = true));
+    const deadline = Date.now() + 10_000;
+    while (!exited && Date.now() < deadline) {
+      const pid = /^redis-pid (\d+)$/m.exec(child.output())?.[1];
+      const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      admin.on('error', () => {});
+      try {
+        await admin.connect();
+        if (pid !== undefined && new RegExp(`^process_id:${pid}\\r?$`, 'm').test(await admin.info('server'))) return { child, url, admin };
+      } catch {
+        // not listening yet
+      }
+      admin.disconnect();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await child.stop();
+    // A shell that exited on its own leaves its `cat` holding the pipe: end it.
+    child.child.stdin?.destroy();
+    if (attempt === 5) throw new Error(`the bench's redis-server did not start:\n${child.output()}`);
+  }
 }

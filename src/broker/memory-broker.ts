@@ -5,9 +5,14 @@ import type { Broker, BrokerHealth, PublicationSink, PublishOptions, PublishResu
 /** The embedded broker: one process, no dependencies. Publications are delivered synchronously. */
 export class MemoryBroker implements Broker {
   readonly kind = 'memory' as const;
-  readonly history = new MemoryHistory();
+  readonly history: MemoryHistory;
   #sink: PublicationSink | undefined;
   #subscribed = new Set<string>();
+
+  /** The history's caps: see MEMORY_HISTORY_MAX_CHANNELS and MEMORY_HISTORY_MAX_IDEMPOTENCY_KEYS. */
+  constructor(options: { maxHistoryChannels?: number; maxIdempotencyKeys?: number } = {}) {
+    this.history = new MemoryHistory({ maxChannels: options.maxHistoryChannels, maxIdempotencyKeys: options.maxIdempotencyKeys });
+  }
 
   async start(sink: PublicationSink): Promise<void> {
     this.#sink = sink;
@@ -27,10 +32,12 @@ export class MemoryBroker implements Broker {
 
   async subscribe(channel: string): Promise<void> {
     this.#subscribed.add(channel);
+    this.history.subscribed(channel);
   }
 
   unsubscribe(channel: string): void {
     this.#subscribed.delete(channel);
+    this.history.unsubscribed(channel);
   }
 
   health(): BrokerHealth {

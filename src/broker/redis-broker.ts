@@ -1,15 +1,22 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, ReplyError, type RedisOptions } from 'ioredis';
+import { defaults } from '../config.ts';
 import { quitBefore } from '../deadline.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import { RedisHistory } from '../history/redis-history.ts';
 import type { Broker, BrokerHealth, PublicationSink, PublishOptions, PublishResult } from './broker.ts';
+import { PublishDeadlines } from './publish-deadlines.ts';
 import { decodeMessage, encodeMessage } from './redis-wire.ts';
 
 export interface RedisBrokerOptions {
   url: string;
   /** Prepended to every Herald channel name to form the Redis channel (`herald:` + `news`). */
   prefix: string;
+  /** How long a publish waits for Redis' confirmation before it is answered PUBLISH_OUTCOME_UNKNOWN. */
+  publishTimeoutMs?: number;
 }
+
+/** ioredis' rejection of a command it did not write (the connection is not ready; no offline queue). */
+const NOT_WRITTEN = "Stream isn't writeable";
 
 /**
  * Redis Pub/Sub between processes.
@@ -20,9 +27,12 @@ export interface RedisBrokerOptions {
  * arriving together cost one SUBSCRIBE, and a subscribe/unsubscribe pair in one turn costs nothing.
  *
  * The publisher has no offline queue: while Redis is down a publish fails at once (and the caller
- * answers 503) instead of waiting in memory and arriving late or never. The subscriber re-subscribes
- * every wanted channel after a reconnect (ioredis `autoResubscribe`); `health()` reports not ready
- * until both connections are back, so /readyz cannot stay green while Pub/Sub is dead.
+ * answers 503, nothing published) instead of waiting in memory and arriving late or never. A
+ * publish that was written but not confirmed within `publishTimeoutMs` (Redis paused or slow, the
+ * connection dropped) is answered PUBLISH_OUTCOME_UNKNOWN by then: it may still be executed. The
+ * subscriber re-subscribes every wanted channel after a reconnect (ioredis `autoResubscribe`);
+ * `health()` reports not ready until both connections are back, so /readyz cannot stay green while
+ * Pub/Sub is dead.
  */
 export class RedisBroker implements Broker {
   readonly kind = 'redis' as const;
@@ -30,6 +40,7 @@ export class RedisBroker implements Broker {
   readonly #prefix: string;
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
+  readonly #deadlines: PublishDeadlines;
   /** Channels with local subscribers. */
   readonly #wanted = new Set<string>();
   /** Channels we have asked Redis to send us. */
@@ -43,6 +54,8 @@ export class RedisBroker implements Broker {
 
   constructor(options: RedisBrokerOptions) {
     this.#prefix = options.prefix;
+    const publishTimeoutMs = options.publishTimeoutMs ?? defaults.publishTimeoutMs;
+    this.#deadlines = new PublishDeadlines(publishTimeoutMs);
     const common: RedisOptions = {
       lazyConnect: true,
       retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
@@ -54,10 +67,12 @@ export class RedisBroker implements Broker {
       ...common,
       connectionName: name('publisher'),
       enableOfflineQueue: false,
-      // Fail fast rather than replay after a reconnect: the caller has already been told 503.
+      // Never replay after a reconnect: the caller has already been answered (503 or 504), and a
+      // 503 must stay true.
       maxRetriesPerRequest: 0,
-      // A half-open connection would otherwise leave a publish waiting forever.
-      commandTimeout: 5000,
+      // A half-open connection would otherwise leave other commands (presence, history reads)
+      // waiting forever; publishes have their own deadline from the moment they are made.
+      commandTimeout: publishTimeoutMs,
       enableAutoPipelining: true,
     });
     this.#subscriber = new Redis(options.url, { ...common, connectionName: name('subscriber'), autoResubscribe: true, maxRetriesPerRequest: null });
@@ -76,16 +91,21 @@ export class RedisBroker implements Broker {
   }
 
   async publish(channel: string, json: string, options: PublishOptions = {}): Promise<PublishResult> {
+    if (this.#publisher.status !== 'ready') throw notPublished();
+    const message = encodeMessage(json, { from: options.from, event: options.event });
     try {
-      const message = encodeMessage(json, { from: options.from, event: options.event });
       if ((options.history === undefined || options.event !== undefined) && options.idempotencyKey === undefined) {
-        return { reached: await this.#publisher.publish(this.#prefix + channel, message) };
+        return { reached: await this.#deadlines.track(this.#publisher.publish(this.#prefix + channel, message)) };
       }
       const history = options.event === undefined ? options.history : undefined;
-      const result = await this.history.publish(channel, json, message, options.from, history, options.idempotencyKey);
+      const result = await this.#deadlines.track(this.history.publish(channel, json, message, options.from, history, options.idempotencyKey));
       return { reached: result.reached, ...result.position, ...(result.duplicate ? { duplicate: true } : {}) };
     } catch (error) {
-      throw new HeraldError(Errors.BROKER_UNAVAILABLE, 'The broker (Redis) is not reachable; nothing was published', { cause: error });
+      // The answer must be true: "not published" only when Redis cannot have executed the command.
+      if (error instanceof HeraldError) throw error;
+      if (error instanceof ReplyError || (error instanceof Error && error.message.startsWith(NOT_WRITTEN))) throw notPublished(error);
+      // Written, then no reply: a timeout, or the connection dropped with the command in flight.
+      throw new HeraldError(Errors.PUBLISH_OUTCOME_UNKNOWN, undefined, { cause: error });
     }
   }
 
@@ -190,6 +210,7 @@ export class RedisBroker implements Broker {
 
   async close(deadline = Number.POSITIVE_INFINITY): Promise<void> {
     this.#subscriber.removeAllListeners('message');
+    this.#deadlines.close();
     for (const [, waiters] of this.#waiters) {
       for (const waiter of waiters) waiter.reject(new HeraldError(Errors.SHUTTING_DOWN));
     }
@@ -198,4 +219,8 @@ export class RedisBroker implements Broker {
     // paused would keep it waiting.
     await Promise.all([this.#publisher, this.#subscriber].map((redis) => quitBefore(redis, deadline)));
   }
+}
+
+function notPublished(cause?: unknown): HeraldError {
+  return new HeraldError(Errors.BROKER_UNAVAILABLE, 'The broker (Redis) is not reachable; nothing was published', { cause });
 }

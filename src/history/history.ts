@@ -48,7 +48,8 @@ export interface HistoryPage {
 export const IDEMPOTENCY_TTL_SECONDS = 300;
 
 /**
- * How long a channel's offset and epoch outlive its last publication. Longer than the history
+ * How long a channel's offset and epoch outlive its last publication in Redis (memory history keeps
+ * them only while the channel has publications or subscribers: see MemoryHistory). Longer than the history
  * itself, so that a client coming back to a quiet channel after the publications expired is told
  * `recovered: true` when it missed nothing, rather than a needless new epoch.
  */

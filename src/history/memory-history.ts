@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { HistoryOptions } from '../channels/namespace.ts';
-import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type HistoryEntry, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
+import { IDEMPOTENCY_TTL_SECONDS, type History, type HistoryEntry, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
 
 /**
  * Data (JSON text length) a channel's memory history holds at most, whatever its `size`: it lives
@@ -10,29 +10,65 @@ import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type Histo
  */
 export const MEMORY_HISTORY_MAX_BYTES = 1024 * 1024;
 
+/**
+ * Channels whose position memory history keeps at most. Past it, creating one evicts the channel
+ * created longest ago that has no local subscriber (its history is lost: a new epoch). About 230
+ * bytes each when empty, so the cap bounds idle positions to a few tens of MB.
+ */
+export const MEMORY_HISTORY_MAX_CHANNELS = 100_000;
+
+/**
+ * Idempotency keys memory history remembers at most. Keys are kept in the order they were first
+ * used and all live IDEMPOTENCY_TTL_SECONDS, so past the cap the oldest key, the next to expire
+ * anyway, is forgotten early.
+ */
+export const MEMORY_HISTORY_MAX_IDEMPOTENCY_KEYS = 1_000_000;
+
 interface ChannelHistory {
   epoch: string;
   offset: number;
-  entries: Array<HistoryEntry & { expiresAt: number }>;
+  entries: HistoryEntry[];
   /** Sum of the entries' JSON lengths. */
   bytes: number;
-  /** When the offset and epoch are forgotten (see POSITION_TTL_SECONDS). */
-  forgetAt: number;
+  /** When every entry expires together: ttlSeconds after the last publication, as with Redis. */
+  expiresAt: number;
 }
 
 /**
- * History in this process's memory (the embedded broker). Epochs are random per process start
- * and per channel incarnation, so a restarted server never reuses a position a client holds.
+ * History in this process's memory (the embedded broker).
+ *
+ * State exists only for channels that hold publications or have local subscribers: a read or a
+ * subscribe of a never-published channel creates none, and a channel whose publications expired
+ * is freed once nobody here is subscribed to it.
+ *
+ * Epochs without state: a channel with no state reports the current "era" epoch, and its next
+ * incarnation takes that epoch, so a client that saw the empty channel continues seamlessly into
+ * its first publications. Freeing or evicting a channel starts a new era, so a freed channel never
+ * comes back under an epoch it had before. A subscribed channel without state keeps the epoch it
+ * reported when subscribed (its subscriber holds it), whatever eras pass meanwhile. Eras are random
+ * per process start, so a restarted server never reuses a position a client holds.
  */
 export class MemoryHistory implements History {
   readonly #channels = new Map<string, ChannelHistory>();
+  /** Channels with local subscribers, and the epoch each reported when it had no state. */
+  readonly #subscribed = new Map<string, string>();
   readonly #idempotency = new Map<string, { result: StreamPosition | undefined; expiresAt: number }>();
+  readonly #maxChannels: number;
+  readonly #maxIdempotencyKeys: number;
   readonly #epochPrefix = randomBytes(4).toString('base64url');
-  #generation = 0;
+  #era = 0;
+  #eraEpoch = this.#epochOf(0);
   readonly #sweeper: NodeJS.Timeout;
 
-  constructor() {
+  constructor(options: { maxChannels?: number; maxIdempotencyKeys?: number } = {}) {
+    this.#maxChannels = options.maxChannels ?? MEMORY_HISTORY_MAX_CHANNELS;
+    this.#maxIdempotencyKeys = options.maxIdempotencyKeys ?? MEMORY_HISTORY_MAX_IDEMPOTENCY_KEYS;
     this.#sweeper = setInterval(() => this.#sweep(), 60_000).unref();
+  }
+
+  /** Channels whose position is kept (for tests and monitoring). */
+  get channelCount(): number {
+    return this.#channels.size;
   }
 
   /**
@@ -43,15 +79,18 @@ export class MemoryHistory implements History {
     const now = Date.now();
     let idempotencyId: string | undefined;
     if (idempotencyKey !== undefined) {
+      // A channel name never contains a newline, so this splits one way only.
       idempotencyId = `${channel}\n${idempotencyKey}`;
       const seen = this.#idempotency.get(idempotencyId);
       if (seen !== undefined && seen.expiresAt > now) return { position: seen.result, duplicate: true };
     }
     let position: StreamPosition | undefined;
     if (history !== undefined) {
-      const state = this.#state(channel, now);
+      let state = this.#channels.get(channel);
+      if (state === undefined) state = this.#create(channel);
+      else if (state.expiresAt <= now) this.#expire(state);
       state.offset += 1;
-      state.entries.push({ offset: state.offset, json, expiresAt: now + history.ttlSeconds * 1000 });
+      state.entries.push({ offset: state.offset, json });
       state.bytes += json.length;
       let drop = Math.max(0, state.entries.length - history.size);
       let bytes = state.bytes;
@@ -61,57 +100,111 @@ export class MemoryHistory implements History {
         state.entries.splice(0, drop);
         state.bytes = bytes;
       }
-      state.forgetAt = now + Math.max(history.ttlSeconds, POSITION_TTL_SECONDS) * 1000;
+      state.expiresAt = now + history.ttlSeconds * 1000;
       position = { offset: state.offset, epoch: state.epoch };
     }
-    if (idempotencyId !== undefined) this.#idempotency.set(idempotencyId, { result: position, expiresAt: now + IDEMPOTENCY_TTL_SECONDS * 1000 });
+    if (idempotencyId !== undefined) {
+      // Delete first: a key whose entry expired goes to the back of the order again.
+      this.#idempotency.delete(idempotencyId);
+      if (this.#idempotency.size >= this.#maxIdempotencyKeys) this.#idempotency.delete(this.#idempotency.keys().next().value!);
+      this.#idempotency.set(idempotencyId, { result: position, expiresAt: now + IDEMPOTENCY_TTL_SECONDS * 1000 });
+    }
     return { position, duplicate: false };
   }
 
   async read(channel: string, query: HistoryQuery = {}): Promise<HistoryPage> {
-    const now = Date.now();
-    const state = this.#state(channel, now);
-    const live = state.entries.filter((entry) => entry.expiresAt > now);
+    let state = this.#channels.get(channel);
+    if (state !== undefined && state.expiresAt <= Date.now()) {
+      if (this.#subscribed.has(channel)) this.#expire(state);
+      else {
+        this.#free(channel);
+        state = undefined;
+      }
+    }
+    if (state === undefined) return { position: { offset: 0, epoch: this.#subscribed.get(channel) ?? this.#eraEpoch }, publications: [] };
     const position = { offset: state.offset, epoch: state.epoch };
-    let selected: typeof live;
+    let selected: HistoryEntry[];
     const limit = query.limit ?? Number.POSITIVE_INFINITY;
     if (query.since !== undefined) {
       if (query.since.epoch !== state.epoch) selected = [];
-      else selected = live.filter((entry) => entry.offset > query.since!.offset).slice(0, limit);
+      else selected = state.entries.filter((entry) => entry.offset > query.since!.offset).slice(0, limit);
     } else {
-      selected = limit === 0 ? [] : live.slice(-limit);
+      selected = limit === 0 ? [] : state.entries.slice(-limit);
     }
     return { position, publications: selected.map(({ offset, json }) => ({ offset, json })) };
   }
 
   async remove(channel: string): Promise<void> {
-    this.#channels.delete(channel);
+    this.#free(channel);
+    if (this.#subscribed.has(channel)) this.#subscribed.set(channel, this.#eraEpoch);
+  }
+
+  /** The broker has a local subscriber of `channel` now: its position must stay while it does. */
+  subscribed(channel: string): void {
+    if (!this.#subscribed.has(channel)) this.#subscribed.set(channel, this.#channels.get(channel)?.epoch ?? this.#eraEpoch);
+  }
+
+  /** The broker's last local subscriber of `channel` left. */
+  unsubscribed(channel: string): void {
+    this.#subscribed.delete(channel);
   }
 
   close(): void {
     clearInterval(this.#sweeper);
     this.#channels.clear();
+    this.#subscribed.clear();
     this.#idempotency.clear();
   }
 
-  #state(channel: string, now: number): ChannelHistory {
-    let state = this.#channels.get(channel);
-    if (state === undefined || state.forgetAt <= now) {
-      state = { epoch: `${this.#epochPrefix}${(this.#generation++).toString(36)}`, offset: 0, entries: [], bytes: 0, forgetAt: now + POSITION_TTL_SECONDS * 1000 };
-      this.#channels.set(channel, state);
-    }
+  #create(channel: string): ChannelHistory {
+    if (this.#channels.size >= this.#maxChannels) this.#evictOldestUnsubscribed();
+    const state: ChannelHistory = { epoch: this.#subscribed.get(channel) ?? this.#eraEpoch, offset: 0, entries: [], bytes: 0, expiresAt: 0 };
+    this.#channels.set(channel, state);
     return state;
+  }
+
+  /** Map order is creation order: the first unsubscribed channel is the oldest. */
+  #evictOldestUnsubscribed(): void {
+    for (const channel of this.#channels.keys()) {
+      if (!this.#subscribed.has(channel)) return this.#free(channel);
+    }
+  }
+
+  #expire(state: ChannelHistory): void {
+    state.entries = [];
+    state.bytes = 0;
+  }
+
+  #free(channel: string): void {
+    this.#channels.delete(channel);
+    this.#newEra();
+  }
+
+  #newEra(): void {
+    this.#eraEpoch = this.#epochOf(++this.#era);
+  }
+
+  #epochOf(era: number): string {
+    return `${this.#epochPrefix}${era.toString(36)}`;
   }
 
   #sweep(): void {
     const now = Date.now();
+    let freed = false;
     for (const [channel, state] of this.#channels) {
-      if (state.forgetAt <= now) this.#channels.delete(channel);
-      else if (state.entries.length > 0 && state.entries[0]!.expiresAt <= now) {
-        state.entries = state.entries.filter((e) => e.expiresAt > now);
-        state.bytes = state.entries.reduce((sum, e) => sum + e.json.length, 0);
+      if (state.expiresAt > now) continue;
+      if (this.#subscribed.has(channel)) {
+        if (state.entries.length > 0) this.#expire(state);
+      } else {
+        this.#channels.delete(channel);
+        freed = true;
       }
     }
-    for (const [key, seen] of this.#idempotency) if (seen.expiresAt <= now) this.#idempotency.delete(key);
+    if (freed) this.#newEra();
+    // Oldest first, and every key lives as long: stop at the first one still alive.
+    for (const [key, seen] of this.#idempotency) {
+      if (seen.expiresAt > now) break;
+      this.#idempotency.delete(key);
+    }
   }
 }

@@ -11,7 +11,9 @@ import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type Histo
  *
  * Keys: `<prefix>history-meta:<channel>` (hash: offset, epoch), `<prefix>history:<channel>` (stream,
  * entry id `<offset>-0`, field `d` = data JSON, field `f` = the publishing connection when there is
- * one), `<prefix>idempotency:<channel>:<key>`.
+ * one), `<prefix>idempotency:<channel length>:<channel>:<key>` (the length makes the split between
+ * channel and key unambiguous: without it, key `b:k` on `a` and key `k` on `a:b` were one key, and
+ * one client could suppress another channel's publications).
  * A missing meta hash (flushed, expired, deleted) means a new epoch, and the stream is dropped with it.
  */
 const PUBLISH_SCRIPT = `
@@ -105,7 +107,7 @@ export class RedisHistory implements History {
     idempotencyKey: string | undefined,
   ): Promise<HistoryPublishResult> {
     const keys = [this.#metaKey(channel), this.#streamKey(channel)];
-    if (idempotencyKey !== undefined) keys.push(`${this.#prefix}idempotency:${channel}:${idempotencyKey}`);
+    if (idempotencyKey !== undefined) keys.push(`${this.#prefix}idempotency:${channel.length}:${channel}:${idempotencyKey}`);
     const [offset, epoch, reached, duplicate] = await this.#redis.heraldPublish(
       keys.length,
       ...keys,

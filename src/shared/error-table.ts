@@ -94,6 +94,7 @@ export const Errors = {
   FORBIDDEN: define('HERALD_ERR_FORBIDDEN', 'Not allowed from this address', 403),
   NOT_FOUND: define('HERALD_ERR_NOT_FOUND', 'No such route', 404),
   BROKER_UNAVAILABLE: define('HERALD_ERR_BROKER_UNAVAILABLE', 'The broker (Redis) is not reachable', 503),
+  PUBLISH_OUTCOME_UNKNOWN: define('HERALD_ERR_PUBLISH_OUTCOME_UNKNOWN', 'The broker (Redis) did not confirm the publication in time: it may or may not have been delivered. Retry with the same idempotencyKey to have it delivered exactly once', 504),
   SHUTTING_DOWN: define('HERALD_ERR_SHUTTING_DOWN', 'The server is shutting down', 503, CloseCode.GOING_AWAY),
   SLOW_CONSUMER: define('HERALD_ERR_SLOW_CONSUMER', 'The client did not read fast enough', 503, CloseCode.TRY_AGAIN_LATER),
   BINARY_NOT_SUPPORTED: define('HERALD_ERR_BINARY_NOT_SUPPORTED', 'Binary frames are not accepted', 400, CloseCode.UNSUPPORTED_DATA),
