@@ -55,7 +55,10 @@ export async function spawnHerald(env: Record<string, string> = {}, script = 'sr
   let output = '';
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // a server that never started must not keep the test process alive
+      reject(new Error(`server did not start:\n${output}`));
+    }, 20_000);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       const match = /Herald on (http:\/\/[\d.:]+)/.exec(output);
