@@ -37,8 +37,9 @@ describe('deploy: nginx in front of two Herald processes', () => {
   before(async () => {
     unit = await repoFile('deploy/herald@.service');
     ports = [await freePort(), await freePort()];
-    // Each is kept as soon as it runs, so that `after` stops it even when the other failed to start.
-    await Promise.all(ports.map(async (port, i) => (servers[i] = await startUpstream(port))));
+    // One after the other (each start is CPU-bound on a busy machine); each is kept as soon as it
+    // runs, so that `after` stops it even when the next one fails to start.
+    for (const [i, port] of ports.entries()) servers[i] = await startUpstream(port);
     const proxyPort = await freePort();
     proxy = `127.0.0.1:${proxyPort}`;
     const site = substitute(await repoFile('deploy/nginx.conf'), [
