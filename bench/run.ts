@@ -315,7 +315,7 @@ function tables(r: Results): string {
   }
   for (const e of r.errors) push(`**${e.scenario} failed**: ${e.message.split('\n')[0]}`, '');
   if (r.checks.length > 0) {
-    push('### Targets of issue 7', '', '| target | measured | holds |', '|---|---|---|');
+    push('### Targets', '', '| target | measured | holds |', '|---|---|---|');
     for (const c of r.checks) push(`| ${c.target} | ${c.measured} | ${c.pass === undefined ? 'not measurable' : c.pass ? 'yes' : '**no**'} |`);
     push('');
   }

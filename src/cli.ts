@@ -6,7 +6,7 @@ import { commandHelp, parseCommandLine, type Command } from './cli/command.ts';
 import { publish } from './cli/publish.ts';
 import { serve } from './cli/serve.ts';
 import { token } from './cli/token.ts';
-import { packageVersion } from './cli/version.ts';
+import { packageVersion } from './package-version.ts';
 import { worker } from './cli/worker.ts';
 
 /** `herald <command>`: the package's command (docs/config.md, README "Command line"). */

@@ -154,7 +154,7 @@ export const configSchema = {
     },
     demoToken: {
       type: 'string', env: 'HERALD_DEMO_TOKEN', section: 'security', secret: true, defaultText: 'unset',
-      description: 'The `token` cookie the demo `/echo/secure` expects; unset, that route refuses everyone.',
+      description: 'The `token` cookie the secured echo (`/echo/secure`) expects; unset, that route refuses everyone.',
     },
     maxMessagesPerSecond: {
       type: 'integer', minimum: 0, maximum: 1_000_000_000, default: 1000, env: 'HERALD_MAX_MESSAGES_PER_SECOND', section: 'security',

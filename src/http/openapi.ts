@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../package-version.ts';
 import { fastifySwagger } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 
@@ -17,7 +17,7 @@ no key is set, only clients on the same machine.`;
  * when a route is declared, and Herald's routes, the default app's and an app's own are declared
  * on the root instance before the plugin queue is loaded, so a registered plugin would miss them.
  */
-export function collectOpenApi(app: FastifyInstance, version = heraldVersion()): void {
+export function collectOpenApi(app: FastifyInstance, version = packageVersion()): void {
   fastifySwagger(
     app,
     {
@@ -47,17 +47,4 @@ export function openApiRoute(api: FastifyInstance, root: FastifyInstance): void 
     },
     async () => root.swagger(),
   );
-}
-
-/** Herald's version from its package.json: two levels up from src/http/, three from dist/src/http/. */
-function heraldVersion(): string {
-  for (const up of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'herald' && pkg.version !== undefined) return pkg.version;
-    } catch {
-      // Not there: try one level further up.
-    }
-  }
-  return '0.0.0';
 }
