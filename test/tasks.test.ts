@@ -122,6 +122,12 @@ for (const runner of ['in-process', 'bullmq'] as const) {
       assert.equal(noName.body.error.code, 'HERALD_ERR_BAD_REQUEST');
       const notJson = await postJson(`${server.url}/api/tasks`, '{"name":');
       assert.equal(notJson.status, 400);
+      // Parsed at any depth, but too deep to encode again: the caller's input, answered as such.
+      const deep = await postJson(`${server.url}/api/tasks`, `{"name":"double","args":${'['.repeat(30_000)}${']'.repeat(30_000)}}`);
+      assert.deepEqual(deep, {
+        status: 400,
+        body: { ok: false, error: { code: 'HERALD_ERR_BAD_REQUEST', message: 'Task arguments cannot be encoded as JSON (nested too deeply?)' } },
+      });
       for (const id of ['0f8c1b8e-0000-4000-8000-000000000000', '123', 'bad%20id']) {
         const { status, body } = await getStatus(server, id);
         assert.equal(status, 404, id);

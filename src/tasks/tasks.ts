@@ -162,7 +162,15 @@ export class Tasks {
     if (typeof name !== 'string' || this.#registry.get(name) === undefined) {
       throw new HeraldError(Errors.UNKNOWN_TASK, `No task named ${JSON.stringify(name)}`);
     }
-    if (args === undefined || JSON.stringify(args) === undefined) {
+    let encoded: string | undefined;
+    try {
+      encoded = JSON.stringify(args);
+    } catch (error) {
+      // JSON.parse takes any depth but JSON.stringify recurses: a value nested tens of thousands
+      // deep overflows the stack, which is the caller's input, not a server failure.
+      throw new HeraldError(Errors.BAD_REQUEST, 'Task arguments cannot be encoded as JSON (nested too deeply?)', { cause: error });
+    }
+    if (args === undefined || encoded === undefined) {
       throw new HeraldError(Errors.BAD_REQUEST, 'Task arguments must be a JSON value');
     }
   }
