@@ -1,6 +1,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
+import { settlesBefore } from '../deadline.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import { failureReason, runTask } from './run-task.ts';
 import type { TaskProgress, TaskRegistry } from './task-registry.ts';
@@ -209,19 +210,6 @@ const ANNOUNCE_ATTEMPTS = 8;
 
 /** How long a forced worker close may take once its connections are dropped. */
 const FORCED_CLOSE_MS = 500;
-
-/** Whether `promise` settles (either way) before `deadline`; it is left to settle unobserved otherwise. */
-async function settlesBefore(promise: Promise<unknown>, deadline: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
-  });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function stateOf(state: string): TaskState {
   if (state === 'completed' || state === 'failed') return state;
