@@ -62,9 +62,9 @@ describe('docs/deploy.md', () => {
     const unit = await repoFile('deploy/herald@.service');
     assert.deepEqual(unitExecStart(unit), ['/usr/bin/node', 'node_modules/herald/dist/src/cli.js', 'serve']);
     const secrets = envFile(await repoFile('deploy/herald.env'));
-    // Started the way this tree runs `herald serve` (src/cli.ts through tsx), with the unit's
+    // The unit's command (the compiled `herald serve`, run by plain node), with the unit's
     // environment and its EnvironmentFile; port 0 instead of the instance's port.
-    const server = await spawnHerald({ ...unitEnvironment(unit, '0'), ...secrets, HERALD_REDIS_PREFIX: uniquePrefix(), HERALD_MAX_CONNECTIONS_PER_IP: '1' });
+    const server = await spawnHerald({ ...unitEnvironment(unit, '0'), ...secrets, HERALD_REDIS_PREFIX: uniquePrefix(), HERALD_MAX_CONNECTIONS_PER_IP: '1' }, 'dist/src/cli.js');
     try {
       assert.deepEqual(await httpFrom(`${server.url}/readyz`), { status: 200, body: { ok: true, broker: 'redis', connections: { publisher: 'ready', subscriber: 'ready' } } });
       const publish = { body: { channel: 'deploy-unit', data: 1 } };

@@ -32,7 +32,7 @@ describe('deploy: nginx in front of two Herald processes', () => {
       // The test's own: a private key space on the shared Redis, and a limit small enough to reach.
       HERALD_REDIS_PREFIX: prefix,
       HERALD_MAX_CONNECTIONS_PER_IP: '1',
-    });
+    }, 'dist/src/cli.js'); // the compiled command the systemd unit runs
 
   before(async () => {
     unit = await repoFile('deploy/herald@.service');

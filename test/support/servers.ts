@@ -47,9 +47,11 @@ export interface HeraldProcess {
  * another entry `script` (relative to the repository) that logs `Herald on <url>` when listening.
  */
 export async function spawnHerald(env: Record<string, string> = {}, script = 'src/cli.ts'): Promise<HeraldProcess> {
-  // src/cli.ts is the `herald` command: `serve` is what npm start runs.
-  const args = script === 'src/cli.ts' ? [script, 'serve'] : [script];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  // src/cli.ts is the `herald` command, dist/src/cli.js its build (run by plain node, as installed):
+  // `serve` is what npm start runs.
+  const compiled = script.endsWith('.js');
+  const args = script === 'src/cli.ts' || compiled ? [script, 'serve'] : [script];
+  const child = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), ...args], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
