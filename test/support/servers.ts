@@ -8,6 +8,13 @@ import type { HeraldOptions } from '../../src/config.ts';
 import { createHerald, type Herald } from '../../src/herald.ts';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * How long a spawned server or worker may take to say it is up. tsx compiles every module on a
+ * process's first start, which takes seconds of CPU on a busy 2-core machine; a start that takes
+ * longer than this is a failure of its own, not load.
+ */
+export const START_TIMEOUT_MS = 45_000;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A Redis key/channel prefix no other test uses, so tests can run in parallel on one Redis. */
@@ -63,7 +70,7 @@ export async function spawnHerald(env: Record<string, string> = {}, script = 'sr
       // Not left running: nothing else would stop it (the caller never gets its handle).
       child.kill('SIGKILL');
       reject(new Error(`server did not start:\n${output}`));
-    }, 20_000);
+    }, START_TIMEOUT_MS);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       const match = /Herald on (http:\/\/[\d.:]+)/.exec(output);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { START_TIMEOUT_MS } from './servers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -25,7 +26,7 @@ export async function spawnWorker(env: Record<string, string>, script = 'src/cli
   let output = '';
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), START_TIMEOUT_MS);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       if (output.includes('Herald worker ready')) {
