@@ -116,6 +116,8 @@ describe('shutdown while Redis is paused', () => {
     const elapsed = Date.now() - started;
     assert.deepEqual(await client.closed, { code: 1001, reason: 'server shutting down' });
     assert.equal(exitCode, 0, server.output().slice(-2000));
-    assert.ok(elapsed < 3500, `exited after ${elapsed} ms`);
+    // 3 s of budget plus up to 1 s for the signal, the process exit and a loaded machine's scheduling
+    // (before the fix: exit code 1 after 5 s).
+    assert.ok(elapsed < 4000, `exited after ${elapsed} ms`);
   });
 });
