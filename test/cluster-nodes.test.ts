@@ -4,6 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { NodeAnnouncement } from '../src/cluster/node-announcement.ts';
 import { packageVersion } from '../src/package-version.ts';
 import { REDIS_URL, redisClient, spawnHerald, startHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
+import { PrivateRedis } from './support/redis-server.ts';
 import { TestClient } from './support/ws-client.ts';
 
 interface NodesReply {
@@ -158,6 +159,32 @@ describe('GET /api/nodes across processes (Redis)', () => {
       assert.deepEqual(await redis.zrange(`${prefix}nodes`, 0, -1), [ids[2]]);
     } finally {
       redis.disconnect();
+    }
+  });
+});
+
+describe('GET /api/nodes while Redis is down', () => {
+  test('answers 503 BROKER_UNAVAILABLE, and the process is listed again once Redis is back (empty)', async () => {
+    const redis = await PrivateRedis.start();
+    const server = await startHerald({ redisUrl: redis.url, redisPrefix: uniquePrefix(), nodeAnnounceMs: 200 });
+    try {
+      const before = await nodesOf(server.url);
+      assert.deepEqual(before.nodes.map((node) => node.id), [before.self]);
+      await redis.stop();
+      const down = await fetch(`${server.url}/api/nodes`);
+      assert.equal(down.status, 503);
+      assert.equal(((await down.json()) as { error: { code: string } }).error.code, 'HERALD_ERR_BROKER_UNAVAILABLE');
+      // A Redis restarted without its data: the next announcement after the reconnect lists the node again.
+      await redis.restart();
+      await waitFor(async () => {
+        const response = await fetch(`${server.url}/api/nodes`);
+        if (response.status !== 200) return false;
+        const reply = (await response.json()) as NodesReply;
+        return reply.nodes.length === 1 && reply.nodes[0]!.id === before.self;
+      }, 10_000, 'the node to be listed again');
+    } finally {
+      await server.close();
+      await redis.remove();
     }
   });
 });
