@@ -118,6 +118,10 @@ export const configSchema = {
       type: 'integer', minimum: 300, maximum: 3_600_000, default: 25_000, env: 'HERALD_PRESENCE_TTL_MS', section: 'server',
       description: "With Redis: how long a presence entry outlives its process's last refresh (each process refreshes its entries every third of this). A process that dies without cleaning up drops out of presence within this time.",
     },
+    nodeAnnounceMs: {
+      type: 'integer', minimum: 100, maximum: 600_000, default: 5_000, env: 'HERALD_NODE_ANNOUNCE_MS', section: 'server',
+      description: 'How often each server process announces itself (id, address, version, load) to the cluster, for `GET /api/nodes`. With Redis an announcement lasts three intervals, so a process that dies without cleaning up drops out of the list within three intervals; one that shuts down cleanly is removed at once.',
+    },
     positionCheckMs: {
       type: 'integer', minimum: 0, maximum: 3_600_000, default: 10_000, env: 'HERALD_POSITION_CHECK_MS', section: 'server',
       description: 'How often each process compares its quiet history channels with their history, to refill publications Redis Pub/Sub lost at the tail of a stream, or published in a new epoch after the history was lost (`0`: never; gaps followed by another publication are refilled at once regardless). A process keeps a channel\'s position only while it has subscribers of the channel, whatever this setting.',

@@ -111,6 +111,8 @@ export interface HeraldOptions {
   maxBodyBytes?: number;
   /** How long a presence entry outlives its process's last refresh, in ms. Env `HERALD_PRESENCE_TTL_MS`, default 25000. */
   presenceTtlMs?: number;
+  /** How often this process announces itself to the cluster (`GET /api/nodes`), in ms; an announcement lasts 3 intervals. Env `HERALD_NODE_ANNOUNCE_MS`, default 5000. */
+  nodeAnnounceMs?: number;
   /** How often idle history channels are checked for publications lost by the broker, in ms (0: never). Env `HERALD_POSITION_CHECK_MS`, default 10000. */
   positionCheckMs?: number;
   /**

@@ -1,4 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { MemoryNodeDirectory } from './cluster/memory-node-directory.ts';
+import { NodeRegistry } from './cluster/node-registry.ts';
+import { NodeSampler } from './cluster/node-sampler.ts';
+import { RedisNodeDirectory } from './cluster/redis-node-directory.ts';
 import { ChannelPermissions } from './auth/channel-permissions.ts';
 import { ConnectionAuthenticator } from './auth/connection-authenticator.ts';
 import { originGuard } from './auth/origin-check.ts';
@@ -17,7 +21,9 @@ import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { logSerializers } from './http/log-redaction.ts';
 import { metricsRoute } from './http/metrics-route.ts';
+import { nodesRoute } from './http/nodes-route.ts';
 import { collectOpenApi, openApiRoute } from './http/openapi.ts';
+import { packageVersion } from './package-version.ts';
 import { publishRoute } from './http/publish-route.ts';
 import { statsSchema } from './http/reply-schemas.ts';
 import { RequestIdentifier, type RequestIdentity } from './http/request-identity.ts';
@@ -93,6 +99,8 @@ export class Herald {
   readonly #namespaces = new Namespaces();
   readonly #publisher: Publisher;
   readonly #sockets: SocketServer;
+  /** This process in the cluster's node list (`GET /api/nodes`). */
+  readonly #nodes: NodeRegistry;
   #shuttingDown = false;
   #closed: Promise<void> | undefined;
 
@@ -152,6 +160,8 @@ export class Herald {
       this.broker = broker;
       this.presence = new RedisPresence(broker.commands, o.redisPrefix, o.presenceTtlMs);
     }
+    const directory = this.broker instanceof RedisBroker ? new RedisNodeDirectory(this.broker.commands, o.redisPrefix) : new MemoryNodeDirectory();
+    this.#nodes = new NodeRegistry({ directory, intervalMs: o.nodeAnnounceMs, log: this.log });
     this.#registry = new SubscriberRegistry(this.broker);
     this.#gapRepair = new GapRepair(this.broker.history, this.#registry, this.log, o.positionCheckMs);
     this.#publisher = new Publisher(this.broker, this.#namespaces);
@@ -215,6 +225,7 @@ export class Herald {
         api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
         taskRoutes(api, this.tasks);
+        nodesRoute(api, this.#nodes, this.#sockets.idPrefix);
         api.get('/stats', { schema: statsSchema }, async () => this.stats());
         openApiRoute(api, this.http);
       },
@@ -340,6 +351,17 @@ export class Herald {
     const address = this.http.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.options.port;
     const host = this.options.host === '0.0.0.0' || this.options.host === '::' ? '127.0.0.1' : this.options.host;
+    await this.#nodes.start(
+      new NodeSampler(
+        { id: this.#sockets.idPrefix, port, version: packageVersion(), broker: this.broker.kind },
+        {
+          connections: () => this.#sockets.connections.size,
+          channels: () => this.#registry.channelCount,
+          published: () => this.#publisher.published,
+          delivered: () => this.#registry.delivered,
+        },
+      ),
+    );
     return { port, host, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
   }
 
@@ -382,6 +404,8 @@ export class Herald {
       const socketsDeadline = deadline - Math.min(SHUTDOWN_RESERVE_MS, this.options.shutdownTimeoutMs / 5);
       this.#schedules.stop();
       await Promise.all([
+        // First in line, so other processes stop listing this one as soon as it begins to leave.
+        this.#nodes.close(deadline),
         this.#sockets.close(Math.max(0, socketsDeadline - Date.now())).then(() => settlesBefore(this.http.close(), deadline)),
         this.#taskRunner.close(Math.max(0, deadline - Date.now())),
         this.#schedules.drain(deadline),

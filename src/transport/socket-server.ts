@@ -69,6 +69,11 @@ export class SocketServer {
   readonly #guards: HandshakeGuard[] = [];
   /** Process-unique prefix of connection ids, so ids are unique across the cluster. */
   readonly #idPrefix = randomBytes(6).toString('base64url');
+
+  /** This process's identity in the cluster: the prefix of its connection ids, also its node id. */
+  get idPrefix(): string {
+    return this.#idPrefix;
+  }
   #nextId = 0;
   #closing = false;
   #heartbeat: NodeJS.Timeout | undefined;
