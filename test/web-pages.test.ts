@@ -172,3 +172,100 @@ describe('demo pages before a build', () => {
     }
   });
 });
+
+// A restart of a server with the embedded broker loses every channel's history: the channels
+// start a new epoch, offsets from 1 again. The pages must notice, start over and keep going.
+describe('demo pages across a restart of a server with the embedded broker', () => {
+  const env = { HERALD_CLOCK_INTERVAL_MS: '1000' };
+  let browser: Browser;
+  let server: HeraldProcess;
+  const pages: WatchedPage[] = [];
+  const open = async (path: string): Promise<WatchedPage> => {
+    const watched = await openPage(browser, `${server.url}${path}`);
+    pages.push(watched);
+    return watched;
+  };
+  const restart = async (reconnecting: WatchedPage['page'][]): Promise<void> => {
+    const port = new URL(server.url).port;
+    await server.stop();
+    for (const page of reconnecting) await page.locator('#status[data-state="reconnecting"]').waitFor();
+    server = await spawnHerald({ ...env, PORT: port });
+  };
+
+  before(async () => {
+    await buildWeb();
+    [browser, server] = await Promise.all([launchBrowser(), spawnHerald(env)]);
+  });
+  after(async () => {
+    for (const { errors, outsideRequests } of pages) {
+      assert.deepEqual(errors, [], 'no script errors on any page');
+      assert.deepEqual(outsideRequests, [], 'no request leaves the server');
+    }
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('the live clock keeps moving after a restart, the new ticks on top, and says the old ones were lost', async () => {
+    const { page } = await open('/clock.html');
+    await page.locator('#ticks li:nth-child(4)').waitFor();
+    const before = await page.locator('#ticks li').allTextContents();
+    assert.equal(await page.locator('#clock-notice').isHidden(), true);
+
+    await restart([page]);
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    await page.locator('#clock-notice', { hasText: 'The server restarted and lost the earlier ticks: showing its ticks since.' }).waitFor();
+    // Two ticks of the new server on top, each later than every tick before the restart.
+    await page.waitForFunction((old) => {
+      const shown = Array.from(document.querySelectorAll('#ticks li'), (li) => li.textContent!);
+      return shown.slice(0, 2).every((tick) => !old.includes(tick) && tick > old[0]!);
+    }, before, { timeout: 15_000 });
+    const shownAt = await page.locator('#clock').textContent();
+    await page.waitForFunction((time) => document.getElementById('clock')!.textContent !== time, shownAt, { timeout: 15_000 });
+    const after = await page.locator('#ticks li').allTextContents();
+    assert.equal(new Set(after).size, after.length, 'each tick once');
+    assert.deepEqual([...after].sort().reverse(), after, 'newest first, across the restart');
+    assert.equal(await page.locator('#clock').textContent(), after[0]!.slice(-8));
+    await screenshot(page, 'clock-after-restart');
+  });
+
+  test('the index says the server is out of reach while its pill says reconnecting, and ready again after', async () => {
+    const { page } = await open('/');
+    await page.locator('#facts', { hasText: 'ready' }).waitFor();
+    assert.equal(await page.locator('#facts').textContent(), 'Broker: embedded, in memory (one process); ready.');
+    const port = new URL(server.url).port;
+    await server.stop();
+    await page.locator('#status[data-state="reconnecting"]').waitFor();
+    assert.equal(await page.locator('#status').textContent(), 'Reconnecting…');
+    assert.equal(await page.locator('#facts').textContent(), 'Broker: embedded, in memory (one process); out of reach: reconnecting…');
+    await screenshot(page, 'index-reconnecting');
+    server = await spawnHerald({ ...env, PORT: port });
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    await page.locator('#facts', { hasText: 'ready' }).waitFor();
+    assert.equal(await page.locator('#facts').textContent(), 'Broker: embedded, in memory (one process); ready.');
+  });
+
+  test('chat: no connection state before joining; a restart that lost the room says so and carries on', async () => {
+    const { page } = await open('/chat.html');
+    await page.locator('#join').waitFor();
+    assert.equal(await page.locator('#status').isHidden(), true, 'nothing connects before a name is chosen');
+    assert.equal(await page.locator('#status').textContent(), '');
+    await screenshot(page, 'chat-before-joining');
+    await page.locator('#name').fill('ada');
+    await page.locator('#enter').click();
+    await page.locator('#status[data-state="connected"]').waitFor();
+    assert.equal(await page.locator('#status').textContent(), 'Connected');
+    await page.locator('#text').fill('before the restart');
+    await page.locator('#send').click();
+    await page.locator('.msg.mine:not(.pending)', { hasText: 'before the restart' }).waitFor();
+
+    await restart([page]);
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    await page.locator('.msg.notice', { hasText: 'Reconnected, but the server lost the room’s history: showing what it has now.' }).waitFor();
+    await page.locator('#text').fill('after the restart');
+    await page.locator('#send').click();
+    await page.locator('.msg.mine:not(.pending)', { hasText: 'after the restart' }).waitFor();
+    const texts = await page.locator('#messages .msg').evaluateAll((items) => items.map((item) => item.lastChild!.textContent));
+    assert.deepEqual(texts, ['before the restart', 'Reconnected, but the server lost the room’s history: showing what it has now.', 'after the restart']);
+    await screenshot(page, 'chat-history-lost');
+  });
+});
