@@ -244,28 +244,51 @@ describe('demo pages across a restart of a server with the embedded broker', () 
     assert.equal(await page.locator('#facts').textContent(), 'Broker: embedded, in memory (one process); ready.');
   });
 
-  test('chat: no connection state before joining; a restart that lost the room says so and carries on', async () => {
+  test('chat: no connection state before joining; a restart that lost the room and the inboxes says so and carries on, each message once', async () => {
     const { page } = await open('/chat.html');
     await page.locator('#join').waitFor();
     assert.equal(await page.locator('#status').isHidden(), true, 'nothing connects before a name is chosen');
     assert.equal(await page.locator('#status').textContent(), '');
     await screenshot(page, 'chat-before-joining');
-    await page.locator('#name').fill('ada');
-    await page.locator('#enter').click();
-    await page.locator('#status[data-state="connected"]').waitFor();
-    assert.equal(await page.locator('#status').textContent(), 'Connected');
-    await page.locator('#text').fill('before the restart');
-    await page.locator('#send').click();
-    await page.locator('.msg.mine:not(.pending)', { hasText: 'before the restart' }).waitFor();
+    const enter = async (chatter: WatchedPage['page'], name: string): Promise<void> => {
+      await chatter.locator('#name').fill(name);
+      await chatter.locator('#enter').click();
+      await chatter.locator('#status[data-state="connected"]').waitFor();
+      assert.equal(await chatter.locator('#status').textContent(), 'Connected');
+    };
+    const say = async (chatter: WatchedPage['page'], text: string, to = ''): Promise<void> => {
+      await chatter.locator('#recipient').selectOption(to);
+      await chatter.locator('#text').fill(text);
+      await chatter.locator('#send').click();
+      await chatter.locator('.msg.mine:not(.pending)', { hasText: text }).waitFor();
+    };
+    await enter(page, 'ada');
+    const { page: bob } = await open('/chat.html');
+    await enter(bob, 'bob');
+    await bob.locator('#people button[data-user="ada"]').waitFor();
+    await say(bob, 'private before', 'ada');
+    await page.locator('.msg.private.theirs', { hasText: 'private before' }).waitFor();
+    await say(page, 'before the restart');
 
-    await restart([page]);
+    await restart([page, bob]);
     await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
-    await page.locator('.msg.notice', { hasText: 'Reconnected, but the server lost the room’s history: showing what it has now.' }).waitFor();
-    await page.locator('#text').fill('after the restart');
-    await page.locator('#send').click();
-    await page.locator('.msg.mine:not(.pending)', { hasText: 'after the restart' }).waitFor();
-    const texts = await page.locator('#messages .msg').evaluateAll((items) => items.map((item) => item.lastChild!.textContent));
-    assert.deepEqual(texts, ['before the restart', 'Reconnected, but the server lost the room’s history: showing what it has now.', 'after the restart']);
+    await bob.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    const roomLost = 'Reconnected, but the server lost the room’s history: showing what it has now.';
+    const inboxLost = 'Reconnected, but the server lost your private messages’ history: showing those it has now.';
+    await page.locator('.msg.notice', { hasText: roomLost }).waitFor();
+    await page.locator('.msg.notice', { hasText: inboxLost }).waitFor();
+    await bob.locator('#people button[data-user="ada"]').waitFor();
+    await say(bob, 'private after', 'ada');
+    await page.locator('.msg.private.theirs', { hasText: 'private after' }).waitFor();
+    await say(page, 'after the restart');
+    const items = await page.locator('#messages .msg').evaluateAll((list) => list.map((item) => [item.className.includes('notice') ? 'notice' : item.querySelector('.who')!.textContent, item.lastChild!.textContent]));
+    assert.deepEqual(
+      items.filter(([who]) => who !== 'notice'),
+      [['bob → you (private)', 'private before'], ['ada', 'before the restart'], ['bob → you (private)', 'private after'], ['ada', 'after the restart']],
+      'each message once',
+    );
+    const notices = items.filter(([who, text]) => who === 'notice' && !/ (joined|left)$/.test(text!)).map(([, text]) => text);
+    assert.deepEqual(notices.sort(), [inboxLost, roomLost].sort());
     await screenshot(page, 'chat-history-lost');
   });
 });

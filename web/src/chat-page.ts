@@ -120,7 +120,14 @@ function startClient(name: string): Herald {
   herald.on('disconnected', ({ reconnect }) => {
     if (reconnect) room?.log.connectionLost();
   });
-  const inbox = herald.subscribe(inboxChannel(name), (data) => {
+  const channel = inboxChannel(name);
+  /** Private messages shown, by epoch and offset, so one loaded from history is not shown twice. */
+  const seen = new Set<string>();
+  const showPrivate = (data: unknown, offset: number | undefined, epoch: string | undefined): void => {
+    if (offset !== undefined && epoch !== undefined) {
+      if (seen.has(`${epoch}/${offset}`)) return;
+      seen.add(`${epoch}/${offset}`);
+    }
     // With authentication on, the server refuses a private message whose `from` is not its
     // sender's verified user, so the name shown here is who wrote it, not who they claim to be.
     const message = data as { from?: unknown; text?: unknown };
@@ -129,9 +136,19 @@ function startClient(name: string): Herald {
     const shown = { kind: 'theirs' as const, who: `${from} → you (private)`, text, private: true };
     if (inboxRecovering) room?.log.recoveredPrivate(shown, writtenAt(data));
     else room?.log.append(shown);
-  });
+  };
+  const inbox = herald.subscribe(channel, (data, { offset, epoch }) => showPrivate(data, offset, epoch));
   inbox.on('subscribed', ({ resubscribed, recovered }) => {
     if (resubscribed && recovered) whileRecovering((on) => (inboxRecovering = on));
+    else if (resubscribed) {
+      // The server lost the inbox's history (a new epoch): what it has now was written since;
+      // show what of it this page has not, and say that earlier messages may be gone.
+      room?.log.append({ kind: 'notice', text: 'Reconnected, but the server lost your private messages’ history: showing those it has now.' });
+      herald.history(channel).then(
+        ({ publications, epoch }) => publications.forEach((entry) => showPrivate(entry.data, entry.offset, epoch)),
+        () => {},
+      );
+    }
   });
   herald.on('disconnected', ({ reason, reconnect, code }) => {
     if (reconnect || code === 1000) return;
