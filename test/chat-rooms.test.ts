@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Herald, HeraldClientError, type HeraldClientOptions } from '../client/node.ts';
+import { encodeNameForChannel, inboxChannel } from '../web/src/chat/inbox-channel.ts';
 import { Roster } from '../web/src/chat/roster.ts';
 import { startHerald, waitFor, type RunningHerald } from './support/servers.ts';
 import { hs256Token, TEST_SECRET } from './support/tokens.ts';
@@ -58,6 +59,24 @@ describe('chat rooms in the default app', () => {
     await waitFor(() => got1.length === 1 && got2.length === 1);
     assert.deepEqual([got1, got2], [[message], [message]]);
     assert.equal(inbox1.position?.offset, 1, 'kept in history, so a reconnect recovers it');
+  });
+
+  test('a name in any alphabet has an inbox: the page writes it into the channel name as =XX bytes, within the channel alphabet', async () => {
+    assert.equal(inboxChannel('ada'), 'inbox:ada', 'ASCII names keep the inbox they always had');
+    assert.equal(inboxChannel('李雷'), 'inbox:=E6=9D=8E=E9=9B=B7');
+    assert.equal(encodeNameForChannel('Zoë_1.x-y'), 'Zo=C3=AB_1.x-y');
+    assert.notEqual(encodeNameForChannel('a=41'), encodeNameForChannel('aA'), 'no two names share an inbox');
+    // The channel alphabet is unchanged: the name itself is still not a channel name.
+    const ada = connect();
+    await refusedWith(ada.subscribe('inbox:李雷', () => {}).ready, 'HERALD_ERR_BAD_REQUEST');
+    const got: unknown[] = [];
+    const lilei = connect({ info: { name: '李雷' } });
+    await lilei.subscribe(inboxChannel('李雷'), (data) => got.push(data)).ready;
+    // The longest name the page accepts (20 characters of 3 UTF-8 bytes each) still fits in 200.
+    assert.ok(inboxChannel('雷'.repeat(20)).length <= 200);
+    await ada.publish(inboxChannel('李雷'), { from: 'ada', to: '李雷', text: '你好' });
+    await waitFor(() => got.length === 1);
+    assert.deepEqual(got, [{ from: 'ada', to: '李雷', text: '你好' }]);
   });
 
   test('task channels accept subscribers but refuse client publishes', async () => {

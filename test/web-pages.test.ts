@@ -172,3 +172,123 @@ describe('demo pages before a build', () => {
     }
   });
 });
+
+// A restart of a server with the embedded broker loses every channel's history: the channels
+// start a new epoch, offsets from 1 again. The pages must notice, start over and keep going.
+describe('demo pages across a restart of a server with the embedded broker', () => {
+  const env = { HERALD_CLOCK_INTERVAL_MS: '1000' };
+  let browser: Browser;
+  let server: HeraldProcess;
+  const pages: WatchedPage[] = [];
+  const open = async (path: string): Promise<WatchedPage> => {
+    const watched = await openPage(browser, `${server.url}${path}`);
+    pages.push(watched);
+    return watched;
+  };
+  const restart = async (reconnecting: WatchedPage['page'][]): Promise<void> => {
+    const port = new URL(server.url).port;
+    await server.stop();
+    for (const page of reconnecting) await page.locator('#status[data-state="reconnecting"]').waitFor();
+    server = await spawnHerald({ ...env, PORT: port });
+  };
+
+  before(async () => {
+    await buildWeb();
+    [browser, server] = await Promise.all([launchBrowser(), spawnHerald(env)]);
+  });
+  after(async () => {
+    for (const { errors, outsideRequests } of pages) {
+      assert.deepEqual(errors, [], 'no script errors on any page');
+      assert.deepEqual(outsideRequests, [], 'no request leaves the server');
+    }
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('the live clock keeps moving after a restart, the new ticks on top, and says the old ones were lost', async () => {
+    const { page } = await open('/clock.html');
+    await page.locator('#ticks li:nth-child(4)').waitFor();
+    const before = await page.locator('#ticks li').allTextContents();
+    assert.equal(await page.locator('#clock-notice').isHidden(), true);
+
+    await restart([page]);
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    await page.locator('#clock-notice', { hasText: 'The server restarted and lost the earlier ticks: showing its ticks since.' }).waitFor();
+    // Two ticks of the new server on top, each later than every tick before the restart.
+    await page.waitForFunction((old) => {
+      const shown = Array.from(document.querySelectorAll('#ticks li'), (li) => li.textContent!);
+      return shown.slice(0, 2).every((tick) => !old.includes(tick) && tick > old[0]!);
+    }, before, { timeout: 15_000 });
+    const shownAt = await page.locator('#clock').textContent();
+    await page.waitForFunction((time) => document.getElementById('clock')!.textContent !== time, shownAt, { timeout: 15_000 });
+    const after = await page.locator('#ticks li').allTextContents();
+    assert.equal(new Set(after).size, after.length, 'each tick once');
+    assert.deepEqual([...after].sort().reverse(), after, 'newest first, across the restart');
+    assert.equal(await page.locator('#clock').textContent(), after[0]!.slice(-8));
+    await screenshot(page, 'clock-after-restart');
+  });
+
+  test('the index says the server is out of reach while its pill says reconnecting, and ready again after', async () => {
+    const { page } = await open('/');
+    await page.locator('#facts', { hasText: 'ready' }).waitFor();
+    assert.equal(await page.locator('#facts').textContent(), 'Broker: embedded, in memory (one process); ready.');
+    const port = new URL(server.url).port;
+    await server.stop();
+    await page.locator('#status[data-state="reconnecting"]').waitFor();
+    assert.equal(await page.locator('#status').textContent(), 'Reconnecting…');
+    assert.equal(await page.locator('#facts').textContent(), 'Broker: embedded, in memory (one process); out of reach: reconnecting…');
+    await screenshot(page, 'index-reconnecting');
+    server = await spawnHerald({ ...env, PORT: port });
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    await page.locator('#facts', { hasText: 'ready' }).waitFor();
+    assert.equal(await page.locator('#facts').textContent(), 'Broker: embedded, in memory (one process); ready.');
+  });
+
+  test('chat: no connection state before joining; a restart that lost the room and the inboxes says so and carries on, each message once', async () => {
+    const { page } = await open('/chat.html');
+    await page.locator('#join').waitFor();
+    assert.equal(await page.locator('#status').isHidden(), true, 'nothing connects before a name is chosen');
+    assert.equal(await page.locator('#status').textContent(), '');
+    await screenshot(page, 'chat-before-joining');
+    const enter = async (chatter: WatchedPage['page'], name: string): Promise<void> => {
+      await chatter.locator('#name').fill(name);
+      await chatter.locator('#enter').click();
+      await chatter.locator('#status[data-state="connected"]').waitFor();
+      assert.equal(await chatter.locator('#status').textContent(), 'Connected');
+    };
+    const say = async (chatter: WatchedPage['page'], text: string, to = ''): Promise<void> => {
+      await chatter.locator('#recipient').selectOption(to);
+      await chatter.locator('#text').fill(text);
+      await chatter.locator('#send').click();
+      await chatter.locator('.msg.mine:not(.pending)', { hasText: text }).waitFor();
+    };
+    await enter(page, 'ada');
+    const { page: bob } = await open('/chat.html');
+    await enter(bob, 'bob');
+    await bob.locator('#people button[data-user="ada"]').waitFor();
+    await say(bob, 'private before', 'ada');
+    await page.locator('.msg.private.theirs', { hasText: 'private before' }).waitFor();
+    await say(page, 'before the restart');
+
+    await restart([page, bob]);
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    await bob.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    const roomLost = 'Reconnected, but the server lost the room’s history: showing what it has now.';
+    const inboxLost = 'Reconnected, but the server lost your private messages’ history: showing those it has now.';
+    await page.locator('.msg.notice', { hasText: roomLost }).waitFor();
+    await page.locator('.msg.notice', { hasText: inboxLost }).waitFor();
+    await bob.locator('#people button[data-user="ada"]').waitFor();
+    await say(bob, 'private after', 'ada');
+    await page.locator('.msg.private.theirs', { hasText: 'private after' }).waitFor();
+    await say(page, 'after the restart');
+    const items = await page.locator('#messages .msg').evaluateAll((list) => list.map((item) => [item.className.includes('notice') ? 'notice' : item.querySelector('.who')!.textContent, item.lastChild!.textContent]));
+    assert.deepEqual(
+      items.filter(([who]) => who !== 'notice'),
+      [['bob → you (private)', 'private before'], ['ada', 'before the restart'], ['bob → you (private)', 'private after'], ['ada', 'after the restart']],
+      'each message once',
+    );
+    const notices = items.filter(([who, text]) => who === 'notice' && !/ (joined|left)$/.test(text!)).map(([, text]) => text);
+    assert.deepEqual(notices.sort(), [inboxLost, roomLost].sort());
+    await screenshot(page, 'chat-history-lost');
+  });
+});

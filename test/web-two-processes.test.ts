@@ -32,6 +32,7 @@ describe('demo pages across two server processes sharing Redis', () => {
     const watched = await openPage(browser, `${server.url}/chat.html`);
     pages.push(watched);
     const { page } = watched;
+    assert.equal(await page.locator('#status').isHidden(), true, 'no connection state before joining');
     await page.locator('#name').fill(name);
     await page.locator('#room').fill(room);
     await page.locator('#enter').click();
@@ -144,6 +145,63 @@ describe('demo pages across two server processes sharing Redis', () => {
     assert.deepEqual(await conversation(bob, '.msg.private'), [['ada2 → you (private)', 'private while reconnecting']]);
     await ada.locator('.msg.notice', { hasText: 'Reconnected: messages sent meanwhile are shown.' }).waitFor();
     await screenshot(ada, 'chat-after-restart');
+  });
+
+  /** Every item of the list as [who, text], notices as ['notice', text], from the message saying `from`. */
+  async function listFrom(page: Page, from: string): Promise<string[][]> {
+    const items = await page
+      .locator('#messages .msg')
+      .evaluateAll((list) => list.map((item) => (item.classList.contains('notice') ? ['notice', item.textContent ?? ''] : [item.querySelector('.who')?.textContent ?? '', item.childNodes[1]?.textContent ?? ''])));
+    const start = items.findIndex(([, text]) => text === from);
+    assert.notEqual(start, -1, `${from} is shown`);
+    return items.slice(start).filter(([who, text]) => who !== 'notice' || !/ (joined|left)$/.test(text!));
+  }
+
+  test('a process killed with kill -9: what was missed, room and private, comes back in the order it was written, under the notice', async () => {
+    const ada = await enter(serverA, 'ada3', 'outage');
+    const bob = await enter(serverB, 'bob3', 'outage');
+    await say(ada, 'before the outage');
+    await bob.locator('.msg.theirs', { hasText: 'before the outage' }).waitFor();
+
+    const port = new URL(serverA.url).port;
+    await serverA.stop('SIGKILL');
+    await ada.locator('#status[data-state="reconnecting"]').waitFor();
+    await bob.locator('#recipient').selectOption('ada3');
+    await say(bob, 'private, written first');
+    await bob.locator('.msg.private.mine:not(.pending)', { hasText: 'private, written first' }).waitFor();
+    await bob.locator('#recipient').selectOption('');
+    await say(bob, 'room, written second');
+    await say(bob, 'room, written third');
+    await bob.locator('.msg.mine:not(.pending)', { hasText: 'room, written third' }).waitFor();
+
+    serverA = await spawnHerald({ ...env, PORT: port });
+    await ada.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    await ada.locator('.msg', { hasText: 'room, written third' }).waitFor();
+    await ada.locator('.msg.private', { hasText: 'private, written first' }).waitFor();
+    assert.deepEqual(await listFrom(ada, 'before the outage'), [
+      ['ada3', 'before the outage'],
+      ['notice', 'Reconnected: messages sent meanwhile are shown.'],
+      ['bob3 → you (private)', 'private, written first'],
+      ['bob3', 'room, written second'],
+      ['bob3', 'room, written third'],
+    ]);
+    await screenshot(ada, 'chat-after-kill');
+  });
+
+  test('names in any alphabet: 李雷 enters, is listed, and gets and sends private messages across processes', async () => {
+    const lilei = await enter(serverA, '李雷', 'unicode');
+    const ada = await enter(serverB, 'ada4', 'unicode');
+    await lilei.locator('#people button[data-user="ada4"]').waitFor();
+    await ada.locator('#people button[data-user="李雷"]').click();
+    await say(ada, '你好');
+    await lilei.locator('.msg.private.theirs', { hasText: '你好' }).waitFor();
+    await lilei.locator('#people button[data-user="ada4"]').click();
+    await say(lilei, 'hello from 李雷');
+    await ada.locator('.msg.private.theirs', { hasText: 'hello from 李雷' }).waitFor();
+    assert.deepEqual(await conversation(lilei, '.msg.private'), [['ada4 → you (private)', '你好'], ['You → ada4 (private)', 'hello from 李雷']]);
+    assert.deepEqual(await conversation(ada, '.msg.private'), [['You → 李雷 (private)', '你好'], ['李雷 → you (private)', 'hello from 李雷']]);
+    assert.equal(await lilei.locator('#me').textContent(), '李雷');
+    await screenshot(lilei, 'chat-unicode-name');
   });
 
   test('a task page whose server restarts mid-task catches up: the progress it missed and the result', async () => {

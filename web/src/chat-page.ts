@@ -1,4 +1,5 @@
 import { ClientErrorCode, HeraldClientError, type Herald, type PublicationContext, type PublishResult, type Subscription } from '../../client/index.ts';
+import { inboxChannel } from './chat/inbox-channel.ts';
 import { RoomLog } from './chat/room-log.ts';
 import { Roster } from './chat/roster.ts';
 import { byId, el } from './lib/dom.ts';
@@ -7,6 +8,8 @@ import { connectToServer } from './lib/herald-client.ts';
 // The chat demo on the client SDK: a room is channel `chat:<room>`, which keeps presence (who is
 // here, with the name each page gives in its presence info) and history (what was said); private
 // messages go to channel `inbox:<name>`, which keeps history too, so nothing is lost to a reconnect.
+// Every message carries `at`, when its sender wrote it, so that what a reconnect recovers from the
+// room and from the inbox can be shown in the order it was written.
 
 /** How much of the room's history a page shows on entering. */
 const HISTORY_SHOWN = 50;
@@ -30,6 +33,22 @@ interface Room {
   log: RoomLog;
   /** True while the SDK hands over what a resubscription recovered (right after `subscribed`). */
   recovering: boolean;
+}
+
+/** True while the SDK hands this page's inbox what a resubscription recovered. */
+let inboxRecovering = false;
+
+/** Sets `flag` for the publications the SDK hands over right after a recovering `subscribed` event. */
+function whileRecovering(set: (on: boolean) => void): void {
+  // The SDK hands the recovered publications over synchronously, right after the event.
+  set(true);
+  queueMicrotask(() => set(false));
+}
+
+/** When the sender wrote a message (`at`, ms since 1970), if it says. */
+function writtenAt(data: unknown): number | undefined {
+  const at = (data as { at?: unknown } | null)?.at;
+  return typeof at === 'number' && Number.isFinite(at) ? at : undefined;
 }
 
 let client: Herald | undefined;
@@ -62,11 +81,9 @@ function join(name: string, roomToJoin: string): void {
   const { subscription, roster } = current;
   subscription.on('subscribed', ({ resubscribed, recovered }) => {
     if (resubscribed && recovered) {
-      log.append({ kind: 'notice', text: 'Reconnected: messages sent meanwhile are shown.' });
-      // The SDK hands the recovered publications over synchronously, right after this event.
-      current.recovering = true;
-      queueMicrotask(() => {
-        current.recovering = false;
+      log.recoveryNotice('Reconnected: messages sent meanwhile are shown.');
+      whileRecovering((on) => {
+        current.recovering = on;
       });
     } else if (resubscribed) {
       log.newEpoch();
@@ -100,13 +117,38 @@ function startClient(name: string): Herald {
   herald.on('connected', ({ user }) => {
     verifiedUser = user;
   });
-  herald.subscribe(`inbox:${name}`, (data) => {
+  herald.on('disconnected', ({ reconnect }) => {
+    if (reconnect) room?.log.connectionLost();
+  });
+  const channel = inboxChannel(name);
+  /** Private messages shown, by epoch and offset, so one loaded from history is not shown twice. */
+  const seen = new Set<string>();
+  const showPrivate = (data: unknown, offset: number | undefined, epoch: string | undefined): void => {
+    if (offset !== undefined && epoch !== undefined) {
+      if (seen.has(`${epoch}/${offset}`)) return;
+      seen.add(`${epoch}/${offset}`);
+    }
     // With authentication on, the server refuses a private message whose `from` is not its
     // sender's verified user, so the name shown here is who wrote it, not who they claim to be.
     const message = data as { from?: unknown; text?: unknown };
     const from = typeof message?.from === 'string' ? message.from : 'someone';
     const text = typeof message?.text === 'string' ? message.text : JSON.stringify(data);
-    room?.log.append({ kind: 'theirs', who: `${from} → you (private)`, text, private: true });
+    const shown = { kind: 'theirs' as const, who: `${from} → you (private)`, text, private: true };
+    if (inboxRecovering) room?.log.recoveredPrivate(shown, writtenAt(data));
+    else room?.log.append(shown);
+  };
+  const inbox = herald.subscribe(channel, (data, { offset, epoch }) => showPrivate(data, offset, epoch));
+  inbox.on('subscribed', ({ resubscribed, recovered }) => {
+    if (resubscribed && recovered) whileRecovering((on) => (inboxRecovering = on));
+    else if (resubscribed) {
+      // The server lost the inbox's history (a new epoch): what it has now was written since;
+      // show what of it this page has not, and say that earlier messages may be gone.
+      room?.log.append({ kind: 'notice', text: 'Reconnected, but the server lost your private messages’ history: showing those it has now.' });
+      herald.history(channel).then(
+        ({ publications, epoch }) => publications.forEach((entry) => showPrivate(entry.data, entry.offset, epoch)),
+        () => {},
+      );
+    }
   });
   herald.on('disconnected', ({ reason, reconnect, code }) => {
     if (reconnect || code === 1000) return;
@@ -126,7 +168,7 @@ function showRoomMessage(current: Room, data: unknown, context: PublicationConte
     ? { kind: message.user === myName ? ('mine' as const) : ('theirs' as const), who: message.user as string, text: message.text as string }
     : { kind: 'theirs' as const, who: 'published to the room', text: typeof data === 'string' ? data : JSON.stringify(data) };
   if (context.offset === undefined) current.log.append(shown);
-  else current.log.room(context.offset, shown, current.recovering);
+  else current.log.room(context.offset, shown, current.recovering ? { at: writtenAt(data) } : undefined);
 }
 
 async function loadHistory(current: Room): Promise<void> {
@@ -192,7 +234,7 @@ async function publishOnce(herald: Herald, channel: string, data: unknown): Prom
 function sendToRoom(current: Room, text: string): void {
   const item = current.log.append({ kind: 'mine', who: myName, text });
   item.classList.add('pending');
-  publishOnce(client!, current.channel, { user: myName, text }).then(
+  publishOnce(client!, current.channel, { user: myName, text, at: Date.now() }).then(
     ({ offset }) => {
       item.classList.remove('pending');
       if (offset === undefined) return;
@@ -210,7 +252,7 @@ function sendToRoom(current: Room, text: string): void {
 function sendPrivately(current: Room, user: string, text: string): void {
   const item = current.log.append({ kind: 'mine', who: `You → ${user} (private)`, text, private: true });
   item.classList.add('pending');
-  publishOnce(client!, `inbox:${user}`, { from: verifiedUser ?? myName, to: user, text }).then(
+  publishOnce(client!, inboxChannel(user), { from: verifiedUser ?? myName, to: user, text, at: Date.now() }).then(
     () => item.classList.remove('pending'),
     (error: Error) => {
       item.classList.replace('pending', 'failed');
