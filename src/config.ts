@@ -111,6 +111,12 @@ export interface HeraldOptions {
   maxBodyBytes?: number;
   /** How long a presence entry outlives its process's last refresh, in ms. Env `HERALD_PRESENCE_TTL_MS`, default 25000. */
   presenceTtlMs?: number;
+  /**
+   * With Redis: how often the delivery canary is published on this process's private channel, in
+   * ms; /readyz answers 503 once none has come back for 2 × this + 1000 ms. Env
+   * `HERALD_CANARY_INTERVAL_MS`, default 2000.
+   */
+  canaryIntervalMs?: number;
   /** How often idle history channels are checked for publications lost by the broker, in ms (0: never). Env `HERALD_POSITION_CHECK_MS`, default 10000. */
   positionCheckMs?: number;
   /**

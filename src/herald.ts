@@ -4,6 +4,7 @@ import { ConnectionAuthenticator } from './auth/connection-authenticator.ts';
 import { originGuard } from './auth/origin-check.ts';
 import { TokenVerifier } from './auth/token-verifier.ts';
 import type { Broker, PublishResult } from './broker/broker.ts';
+import { DeliveryCanary } from './broker/delivery-canary.ts';
 import { MemoryBroker } from './broker/memory-broker.ts';
 import { RedisBroker } from './broker/redis-broker.ts';
 import { Namespaces, type NamespaceOptions } from './channels/namespace.ts';
@@ -73,6 +74,8 @@ export class Herald {
   /** Who is subscribed to presence channels, across processes. */
   readonly presence: Presence;
   readonly #gapRepair: GapRepair;
+  /** With Redis: proves Pub/Sub delivers, for /readyz (broker/delivery-canary.ts). */
+  readonly #canary: DeliveryCanary | undefined;
   /**
    * The channel permission check every client-requested subscribe, publish, history or presence
    * read goes through (auth/channel-permissions.ts).
@@ -200,9 +203,9 @@ export class Herald {
     this.#schedules = new ScheduleRegistry(this.log);
     installErrorReplies(this.http);
     collectOpenApi(this.http);
-    healthRoutes(this.http, this.broker, () => this.#shuttingDown);
+    healthRoutes(this.http, this.broker, () => this.#shuttingDown, () => this.#canary?.state());
     const apiAccess = apiAccessHook(o.apiKey, trustedProxy !== undefined);
-    metricsRoute(this.http, {
+    const metrics = metricsRoute(this.http, {
       connections: () => this.#sockets.connections.size,
       channels: () => this.#registry.channelCount,
       published: () => this.#publisher.published,
@@ -210,6 +213,8 @@ export class Herald {
       brokerReady: () => this.broker.health().ready,
       refusals: () => this.#refusals.counts,
     }, apiAccess);
+    // The embedded broker delivers synchronously within this process: there is nothing to prove.
+    this.#canary = this.broker.kind === 'redis' ? new DeliveryCanary(this.broker, { intervalMs: o.canaryIntervalMs, metrics }) : undefined;
     this.http.register(
       async (api) => {
         api.addHook('onRequest', apiAccess);
@@ -326,7 +331,8 @@ export class Herald {
   }
 
   async listen(): Promise<HeraldAddress> {
-    await this.broker.start(this.#gapRepair.dispatch);
+    await this.broker.start(this.#canary?.sink(this.#gapRepair.dispatch) ?? this.#gapRepair.dispatch);
+    await this.#canary?.start();
     await this.#taskRunner.start();
     // Without Redis there is no worker process to leave tasks to: always run them here.
     const workers = this.#taskRunner.kind === 'in-process' ? Math.max(1, this.options.taskWorkers) : this.options.taskWorkers;
@@ -374,6 +380,7 @@ export class Herald {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#shuttingDown = true;
+      this.#canary?.stop();
       // One deadline for everything, shared rather than split in turns, so that a client that never
       // completes the closing handshake cannot use up the time of a running task or handler.
       const deadline = Date.now() + this.options.shutdownTimeoutMs;
