@@ -18,6 +18,7 @@ import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { logSerializers } from './http/log-redaction.ts';
 import { metricsRoute } from './http/metrics-route.ts';
+import { operatorMetrics } from './http/operator-metrics.ts';
 import { collectOpenApi, openApiRoute } from './http/openapi.ts';
 import { publishRoute } from './http/publish-route.ts';
 import { statsSchema } from './http/reply-schemas.ts';
@@ -76,6 +77,8 @@ export class Herald {
   readonly #gapRepair: GapRepair;
   /** With Redis: proves Pub/Sub delivers, for /readyz (broker/delivery-canary.ts). */
   readonly #canary: DeliveryCanary | undefined;
+  /** Stops the event-loop monitor behind /metrics at shutdown. */
+  readonly #closeMetrics: () => void;
   /**
    * The channel permission check every client-requested subscribe, publish, history or presence
    * read goes through (auth/channel-permissions.ts).
@@ -213,6 +216,14 @@ export class Herald {
       brokerReady: () => this.broker.health().ready,
       refusals: () => this.#refusals.counts,
     }, apiAccess);
+    const operator = operatorMetrics(metrics, {
+      publishedByNamespace: () => this.#publisher.publishedByNamespace,
+      subscriptionsByNamespace: () => this.#registry.countsBy((channel) => this.#namespaces.metricLabel(channel)),
+      taskDepth: () => this.#taskRunner.depth(),
+      taskFailures: () => this.#taskRunner.failures,
+    });
+    this.#publisher.onPublishDuration = operator.observePublish;
+    this.#closeMetrics = operator.close;
     // The embedded broker delivers synchronously within this process: there is nothing to prove.
     this.#canary = this.broker.kind === 'redis' ? new DeliveryCanary(this.broker, { intervalMs: o.canaryIntervalMs, metrics }) : undefined;
     this.http.register(
@@ -381,6 +392,7 @@ export class Herald {
     this.#closed ??= (async () => {
       this.#shuttingDown = true;
       this.#canary?.stop();
+      this.#closeMetrics();
       // One deadline for everything, shared rather than split in turns, so that a client that never
       // completes the closing handshake cannot use up the time of a running task or handler.
       const deadline = Date.now() + this.options.shutdownTimeoutMs;
