@@ -126,6 +126,21 @@ describe('the delivery canary takes a process out of readiness while Pub/Sub del
     assert.equal(body.canary!.ok, true);
     console.log(`CLIENT KILL TYPE pubsub: delivering again after ${Date.now() - start} ms (503 seen: ${saw503})`);
   });
+
+  // The same kill, made atomic with a pause (MULTI) so the subscriber cannot reconnect at once:
+  // here the 503 is asserted, within the threshold, and the 200 once it has re-subscribed.
+  test('CLIENT KILL TYPE pubsub while Redis is paused: 503 within the threshold, 200 after re-subscribing', async () => {
+    const start = Date.now();
+    const replies = await admin.multi().client('KILL', 'TYPE', 'pubsub').client('PAUSE', FAULT_MS).exec();
+    assert.deepEqual(replies, [[null, 1], [null, 'OK']]);
+    const down = await until(503, start, FAULT_MS);
+    assert.ok(down.ms <= THRESHOLD_MS + MARGIN_MS, `503 after ${down.ms} ms`);
+    assert.equal(down.reply.body.ok, false);
+    const up = await until(200, start, FAULT_MS + THRESHOLD_MS + MARGIN_MS);
+    assert.deepEqual(up.reply.body.connections, { publisher: 'ready', subscriber: 'ready' });
+    assert.equal(up.reply.body.canary!.ok, true);
+    console.log(`CLIENT KILL TYPE pubsub + PAUSE ${FAULT_MS} ms: 503 after ${down.ms} ms (${JSON.stringify(down.reply.body.connections)}), 200 again after ${up.ms} ms`);
+  });
 });
 
 test('with the embedded broker /readyz has no canary and is 200', async () => {
