@@ -110,6 +110,10 @@ export const configSchema = {
       type: 'integer', minimum: 10, maximum: 600_000, default: 5_000, env: 'HERALD_PUBLISH_TIMEOUT_MS', section: 'server',
       description: 'With Redis: how long a publish waits for Redis to confirm it, counted from when it is made. Every publish is answered by then: one Redis has not confirmed is answered `HERALD_ERR_PUBLISH_OUTCOME_UNKNOWN` (it may still be delivered; retry with the same `idempotencyKey`). Also the timeout of Herald\'s other Redis commands.',
     },
+    canaryIntervalMs: {
+      type: 'integer', minimum: 50, maximum: 600_000, default: 2_000, env: 'HERALD_CANARY_INTERVAL_MS', section: 'server',
+      description: 'With Redis: how often each process publishes a canary on its own private channel and expects it back on its subscriber connection. `/readyz` answers 503 once no canary has come back for `2 × this + 1000` ms (5 s with the default), so a subscriber connection that looks open but delivers nothing takes the process out of rotation. The round trip is the `herald_canary_round_trip_seconds` histogram.',
+    },
     logLevel: {
       type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'LOG_LEVEL', section: 'server',
       description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',

@@ -113,6 +113,12 @@ export interface HeraldOptions {
   presenceTtlMs?: number;
   /** How often this process announces itself to the cluster (`GET /api/nodes`), in ms; an announcement lasts 3 intervals. Env `HERALD_NODE_ANNOUNCE_MS`, default 5000. */
   nodeAnnounceMs?: number;
+  /**
+   * With Redis: how often the delivery canary is published on this process's private channel, in
+   * ms; /readyz answers 503 once none has come back for 2 × this + 1000 ms. Env
+   * `HERALD_CANARY_INTERVAL_MS`, default 2000.
+   */
+  canaryIntervalMs?: number;
   /** How often idle history channels are checked for publications lost by the broker, in ms (0: never). Env `HERALD_POSITION_CHECK_MS`, default 10000. */
   positionCheckMs?: number;
   /**

@@ -8,6 +8,7 @@ import { ConnectionAuthenticator } from './auth/connection-authenticator.ts';
 import { originGuard } from './auth/origin-check.ts';
 import { TokenVerifier } from './auth/token-verifier.ts';
 import type { Broker, PublishResult } from './broker/broker.ts';
+import { DeliveryCanary } from './broker/delivery-canary.ts';
 import { MemoryBroker } from './broker/memory-broker.ts';
 import { RedisBroker } from './broker/redis-broker.ts';
 import { Namespaces, type NamespaceOptions } from './channels/namespace.ts';
@@ -22,6 +23,7 @@ import { healthRoutes } from './http/health-routes.ts';
 import { logSerializers } from './http/log-redaction.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { nodesRoute } from './http/nodes-route.ts';
+import { operatorMetrics } from './http/operator-metrics.ts';
 import { collectOpenApi, openApiRoute } from './http/openapi.ts';
 import { packageVersion } from './package-version.ts';
 import { publishRoute } from './http/publish-route.ts';
@@ -79,6 +81,10 @@ export class Herald {
   /** Who is subscribed to presence channels, across processes. */
   readonly presence: Presence;
   readonly #gapRepair: GapRepair;
+  /** With Redis: proves Pub/Sub delivers, for /readyz (broker/delivery-canary.ts). */
+  readonly #canary: DeliveryCanary | undefined;
+  /** Stops the event-loop monitor behind /metrics at shutdown. */
+  readonly #closeMetrics: () => void;
   /**
    * The channel permission check every client-requested subscribe, publish, history or presence
    * read goes through (auth/channel-permissions.ts).
@@ -210,9 +216,9 @@ export class Herald {
     this.#schedules = new ScheduleRegistry(this.log);
     installErrorReplies(this.http);
     collectOpenApi(this.http);
-    healthRoutes(this.http, this.broker, () => this.#shuttingDown);
+    healthRoutes(this.http, this.broker, () => this.#shuttingDown, () => this.#canary?.state());
     const apiAccess = apiAccessHook(o.apiKey, trustedProxy !== undefined);
-    metricsRoute(this.http, {
+    const metrics = metricsRoute(this.http, {
       connections: () => this.#sockets.connections.size,
       channels: () => this.#registry.channelCount,
       published: () => this.#publisher.published,
@@ -220,6 +226,16 @@ export class Herald {
       brokerReady: () => this.broker.health().ready,
       refusals: () => this.#refusals.counts,
     }, apiAccess);
+    const operator = operatorMetrics(metrics, {
+      publishedByNamespace: () => this.#publisher.publishedByNamespace,
+      subscriptionsByNamespace: () => this.#registry.countsBy((channel) => this.#namespaces.metricLabel(channel)),
+      taskDepth: () => this.#taskRunner.depth(),
+      taskFailures: () => this.#taskRunner.failures,
+    });
+    this.#publisher.onPublishDuration = operator.observePublish;
+    this.#closeMetrics = operator.close;
+    // The embedded broker delivers synchronously within this process: there is nothing to prove.
+    this.#canary = this.broker.kind === 'redis' ? new DeliveryCanary(this.broker, { intervalMs: o.canaryIntervalMs, metrics }) : undefined;
     this.http.register(
       async (api) => {
         api.addHook('onRequest', apiAccess);
@@ -337,7 +353,8 @@ export class Herald {
   }
 
   async listen(): Promise<HeraldAddress> {
-    await this.broker.start(this.#gapRepair.dispatch);
+    await this.broker.start(this.#canary?.sink(this.#gapRepair.dispatch) ?? this.#gapRepair.dispatch);
+    await this.#canary?.start();
     await this.#taskRunner.start();
     // Without Redis there is no worker process to leave tasks to: always run them here.
     const workers = this.#taskRunner.kind === 'in-process' ? Math.max(1, this.options.taskWorkers) : this.options.taskWorkers;
@@ -396,6 +413,8 @@ export class Herald {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#shuttingDown = true;
+      this.#canary?.stop();
+      this.#closeMetrics();
       // One deadline for everything, shared rather than split in turns, so that a client that never
       // completes the closing handshake cannot use up the time of a running task or handler.
       const deadline = Date.now() + this.options.shutdownTimeoutMs;

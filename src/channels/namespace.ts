@@ -46,6 +46,16 @@ export class Namespaces {
     return this.#byName.get(namespaceOf(channel));
   }
 
+  /**
+   * The `namespace` label of `channel` in /metrics, from a bounded set: a declared namespace's
+   * name, `''` for channels without a colon, and `other` for everything else (undeclared
+   * namespaces and server-internal `#` channels), so clients cannot create label values.
+   */
+  metricLabel(channel: string): string {
+    const namespace = namespaceOf(channel);
+    return namespace === '' || this.#byName.has(namespace) ? namespace : 'other';
+  }
+
   /** The history `channel` keeps, or undefined when it keeps none (server-internal `#` channels never do). */
   historyOf(channel: string): HistoryOptions | undefined {
     if (channel.charCodeAt(0) === 35 /* # */) return undefined;

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Broker, PublishResult } from '../broker/broker.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import { assertChannelName } from './channel-name.ts';
@@ -18,6 +19,10 @@ export class Publisher {
   readonly #namespaces: Namespaces;
   /** Publications accepted by the broker, for /metrics. */
   published = 0;
+  /** The same by namespace label (Namespaces.metricLabel), for /metrics. */
+  readonly publishedByNamespace = new Map<string, number>();
+  /** Told how long each accepted publish took, from accepted to confirmed by the broker (seconds). */
+  onPublishDuration: ((seconds: number) => void) | undefined;
 
   constructor(broker: Broker, namespaces: Namespaces) {
     this.#broker = broker;
@@ -35,6 +40,7 @@ export class Publisher {
       throw new HeraldError(Errors.BAD_REQUEST, 'Published data cannot be encoded as JSON (nested too deeply?)', { cause: error });
     }
     if (json === undefined) throw new HeraldError(Errors.BAD_REQUEST, 'Published data must be a JSON value');
+    const started = performance.now();
     const result = await this.#broker.publish(channel, json, {
       from,
       history: extras.event === undefined ? this.#namespaces.historyOf(channel) : undefined,
@@ -42,6 +48,9 @@ export class Publisher {
       event: extras.event,
     });
     this.published++;
+    this.onPublishDuration?.((performance.now() - started) / 1000);
+    const label = this.#namespaces.metricLabel(channel);
+    this.publishedByNamespace.set(label, (this.publishedByNamespace.get(label) ?? 0) + 1);
     return result;
   }
 }

@@ -85,6 +85,16 @@ export class SubscriberRegistry {
     return this.#channels.get(channel)?.size ?? 0;
   }
 
+  /** Local subscriptions summed by `label(channel)` (for /metrics, at scrape time). */
+  countsBy(label: (channel: string) => string): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [channel, subscribers] of this.#channels) {
+      const key = label(channel);
+      counts.set(key, (counts.get(key) ?? 0) + subscribers.size);
+    }
+    return counts;
+  }
+
   /** Number of channels with at least one local subscriber. */
   get channelCount(): number {
     return this.#channels.size;

@@ -72,6 +72,14 @@ export class BullMqTaskRunner implements TaskRunner {
     await this.#queueNow().waitUntilReady();
   }
 
+  /** Tasks this process's workers ran that failed, for /metrics. */
+  failures = 0;
+
+  async depth(): Promise<{ waiting: number; running: number }> {
+    const counts = await this.#queueNow().getJobCounts('waiting', 'active');
+    return { waiting: counts.waiting ?? 0, running: counts.active ?? 0 };
+  }
+
   async enqueue(id: string, name: string, args: unknown): Promise<void> {
     const queue = this.#queueNow();
     let waiting: number;
@@ -159,6 +167,7 @@ export class BullMqTaskRunner implements TaskRunner {
     };
     this.#worker.on('completed', (job, result) => announce({ type: 'completed', id: job.id!, result: result ?? null }));
     this.#worker.on('failed', (job, error) => {
+      this.failures++;
       if (job !== undefined && job.id !== undefined) announce({ type: 'failed', id: job.id, reason: failureReason(error) });
     });
     // A task whose worker died once too often is failed by the stalled-job check, which emits no
@@ -166,7 +175,9 @@ export class BullMqTaskRunner implements TaskRunner {
     this.#worker.on('stalled', (id) => {
       this.status(id).then(
         (status) => {
-          if (status?.state === 'failed') announce({ type: 'failed', id, reason: status.reason ?? 'stalled' });
+          if (status?.state !== 'failed') return;
+          this.failures++;
+          announce({ type: 'failed', id, reason: status.reason ?? 'stalled' });
         },
         (error: unknown) => log.warn({ task: id, err: error }, 'could not read a stalled task'),
       );

@@ -47,6 +47,13 @@ export class InProcessTaskRunner implements TaskRunner {
 
   async start(): Promise<void> {}
 
+  /** Tasks run here that failed, for /metrics. */
+  failures = 0;
+
+  async depth(): Promise<{ waiting: number; running: number }> {
+    return { waiting: this.#waiting.length, running: this.#running.size };
+  }
+
   async enqueue(id: string, name: string, args: unknown): Promise<void> {
     if (this.#closed) throw new HeraldError(Errors.SHUTTING_DOWN, 'The server is shutting down; the task was not started');
     if (this.#statuses.has(id)) return;
@@ -115,6 +122,7 @@ export class InProcessTaskRunner implements TaskRunner {
     } catch (error) {
       status.state = 'failed';
       status.reason = failureReason(error);
+      this.failures++;
     }
     this.#retire(id);
     const event = status.state === 'completed' ? { type: 'completed' as const, id, result: status.result } : { type: 'failed' as const, id, reason: status.reason! };

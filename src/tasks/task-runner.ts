@@ -38,6 +38,10 @@ export interface TaskRunner {
   status(id: string): Promise<TaskStatus | undefined>;
   /** Starts running queued tasks here, at most `concurrency` at a time. */
   startWorkers(concurrency: number): Promise<void>;
+  /** Tasks this process ran that failed (threw, timed out or stalled too often), for /metrics. */
+  readonly failures: number;
+  /** Tasks waiting to run and running, for /metrics (with Redis: across the cluster). */
+  depth(): Promise<{ waiting: number; running: number }>;
   /** Stops taking tasks; waits up to `timeoutMs` for running ones. */
   close(timeoutMs: number): Promise<void>;
 }

@@ -1,0 +1,88 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** What the operator metrics read; everything but the publish duration is read at scrape time. */
+export interface OperatorMetricSources {
+  /** Publications accepted by the broker, by namespace label (Namespaces.metricLabel). */
+  publishedByNamespace(): ReadonlyMap<string, number>;
+  /** Local subscriptions (subscriber × channel), by namespace label. */
+  subscriptionsByNamespace(): Map<string, number>;
+  /** Task queue depth (with Redis: the cluster's BullMQ queue). */
+  taskDepth(): Promise<{ waiting: number; running: number }>;
+  /** Tasks this process ran that failed (threw, timed out, or stalled too often). */
+  taskFailures(): number;
+}
+
+/**
+ * The metrics an operator of a cluster alerts on (docs/operations.md), added to the /metrics
+ * registry. The per-message path pays one histogram observe per publish; per-namespace numbers and
+ * queue depth are read when Prometheus scrapes.
+ *
+ * Returns the publish-duration observer and a `close` that stops the event-loop monitor.
+ */
+export function operatorMetrics(registry: Registry, sources: OperatorMetricSources): { observePublish: (seconds: number) => void; close: () => void } {
+  const publishDuration = new Histogram({
+    name: 'herald_publish_duration_seconds',
+    help: 'Time from a publish being accepted to the broker confirming it',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  // Sampled every 20 ms; the gauge is the p99 of the delays since the previous scrape.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  new Gauge({
+    name: 'herald_event_loop_delay_seconds',
+    help: '99th percentile of the event-loop delay since the previous scrape',
+    registers: [registry],
+    collect(this: Gauge) {
+      this.set(loopDelay.count > 0 ? loopDelay.percentile(99) / 1e9 : 0);
+      loopDelay.reset();
+    },
+  });
+  new Counter({
+    name: 'herald_namespace_publications_total',
+    help: "Publications accepted by the broker, by namespace (declared names, '' and other)",
+    labelNames: ['namespace'],
+    registers: [registry],
+    collect(this: Counter<'namespace'>) {
+      this.reset();
+      for (const [namespace, count] of sources.publishedByNamespace()) this.inc({ namespace }, count);
+    },
+  });
+  new Gauge({
+    name: 'herald_namespace_subscriptions',
+    help: "Local subscriptions, by namespace (declared names, '' and other)",
+    labelNames: ['namespace'],
+    registers: [registry],
+    collect(this: Gauge<'namespace'>) {
+      this.reset();
+      for (const [namespace, count] of sources.subscriptionsByNamespace()) this.set({ namespace }, count);
+    },
+  });
+  new Gauge({
+    name: 'herald_task_queue_depth',
+    help: 'Tasks waiting to run (state="waiting") and running (state="running"); with Redis, across the cluster',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect(this: Gauge<'state'>) {
+      try {
+        const { waiting, running } = await sources.taskDepth();
+        this.set({ state: 'waiting' }, waiting);
+        this.set({ state: 'running' }, running);
+      } catch {
+        // Redis unreachable: the series drop out for this scrape; herald_broker_ready says why.
+        this.reset();
+      }
+    },
+  });
+  new Counter({
+    name: 'herald_task_failures_total',
+    help: 'Tasks run by this process that failed (threw, timed out or stalled too often)',
+    registers: [registry],
+    collect(this: Counter) {
+      this.reset();
+      this.inc(sources.taskFailures());
+    },
+  });
+  return { observePublish: (seconds) => publishDuration.observe(seconds), close: () => loopDelay.disable() };
+}
