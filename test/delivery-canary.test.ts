@@ -27,7 +27,8 @@ describe('the delivery canary takes a process out of readiness while Pub/Sub del
   before(async () => {
     redis = await PrivateRedis.start();
     admin = new Redis(redis.url, { maxRetriesPerRequest: 3 });
-    server = await spawnHerald({ REDIS_URL: redis.url, HERALD_REDIS_PREFIX: prefix, HERALD_CANARY_INTERVAL_MS: String(INTERVAL_MS) });
+    // The core alone: the default app's clock would publish, and the metrics check counts publications.
+    server = await spawnHerald({ REDIS_URL: redis.url, HERALD_REDIS_PREFIX: prefix, HERALD_CANARY_INTERVAL_MS: String(INTERVAL_MS), HERALD_DEMOS: 'false' });
     // Ready from the start (the threshold counts from startup); wait for the first canary's return.
     await waitFor(async () => (await readiness()).body.canary?.lastRoundTripMs != null, 10_000, 'the first canary');
   });
