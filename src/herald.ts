@@ -127,7 +127,11 @@ export class Herald {
       // A number where a string belongs is a client bug to report, not to paper over; and no
       // field is silently dropped.
       ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
-      forceCloseConnections: true,
+      // Idle keep-alive connections are closed at shutdown, but a request already on its way is
+      // answered: destroying it too reset connections the process had accepted a moment before it
+      // stopped listening (a rolling restart's clients saw ECONNRESET). What is still open at the
+      // deadline is dropped by close().
+      forceCloseConnections: 'idle',
       // A realtime server has no slow uploads: a client that has not sent its headers, or its whole
       // request, within a few seconds is holding a connection open, not sending a request. Node
       // checks these every connectionsCheckingInterval, so the interval is kept well under them.
@@ -425,7 +429,12 @@ export class Herald {
       await Promise.all([
         // First in line, so other processes stop listing this one as soon as it begins to leave.
         this.#nodes.close(deadline),
-        this.#sockets.close(Math.max(0, socketsDeadline - Date.now())).then(() => settlesBefore(this.http.close(), deadline)),
+        this.#sockets
+          .close(Math.max(0, socketsDeadline - Date.now()))
+          .then(() => settlesBefore(this.http.close(), deadline))
+          .then((closed) => {
+            if (!closed) this.http.server.closeAllConnections();
+          }),
         this.#taskRunner.close(Math.max(0, deadline - Date.now())),
         this.#schedules.drain(deadline),
         this.#ticks?.close(deadline),
