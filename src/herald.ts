@@ -405,8 +405,9 @@ export class Herald {
   }
 
   /**
-   * Shuts down within `shutdownTimeoutMs`, even while Redis is down or paused: stops schedules and
-   * accepting; then, at the same time, closes every socket with 1001, lets running tasks and
+   * Shuts down within `shutdownTimeoutMs`, even while Redis is down or paused: turns /readyz to 503,
+   * stops schedules and accepting; then, at the same time, closes every socket with 1001 in batches
+   * spread over `drainMs` (transport/socket-server.ts), lets running tasks and
    * schedule handlers finish, and writes the presence leaves of the closed sockets; then releases
    * Redis. Idempotent.
    */
@@ -425,7 +426,7 @@ export class Herald {
       await Promise.all([
         // First in line, so other processes stop listing this one as soon as it begins to leave.
         this.#nodes.close(deadline),
-        this.#sockets.close(Math.max(0, socketsDeadline - Date.now())).then(() => settlesBefore(this.http.close(), deadline)),
+        this.#sockets.close(Math.max(0, socketsDeadline - Date.now()), this.options.drainMs).then(() => settlesBefore(this.http.close(), deadline)),
         this.#taskRunner.close(Math.max(0, deadline - Date.now())),
         this.#schedules.drain(deadline),
         this.#ticks?.close(deadline),
