@@ -46,8 +46,11 @@ export class ReconnectBackoff {
     const instructed = this.#instructedMs;
     if (instructed !== undefined) {
       this.#instructedMs = undefined;
+      // The draw with a zero random part is the fixed half: the least the usual delay can be.
+      const floor = backoffDelay(this.#attempt++, this.#options, () => 0);
+      const delay = Math.max(instructed, floor, this.#advisedMs);
       this.#advisedMs = 0;
-      return instructed;
+      return delay;
     }
     const delay = Math.max(backoffDelay(this.#attempt++, this.#options, this.#random), this.#advisedMs);
     this.#advisedMs = 0;
@@ -62,7 +65,9 @@ export class ReconnectBackoff {
 
   /**
    * The server is closing this connection on purpose (a drain at shutdown) and asks to reconnect
-   * after `ms`: the next delay is exactly that (capped), instead of the backoff, and counts no failure.
+   * after `ms`: the next delay is that (capped) instead of the random backoff, but never less than
+   * the backoff's fixed half for this attempt, which is what bounds how often a client can try
+   * (docs/client.md, "The bound"); the attempt counts like any other.
    */
   instruct(ms: number | undefined): void {
     if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) this.#instructedMs = Math.min(Math.floor(ms), this.#options.maxDelayMs);
