@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { MemoryNodeDirectory } from './cluster/memory-node-directory.ts';
 import { NodeRegistry } from './cluster/node-registry.ts';
@@ -423,6 +424,9 @@ export class Herald {
       // their presence leaves and say goodbye to Redis.
       const socketsDeadline = deadline - Math.min(SHUTDOWN_RESERVE_MS, this.options.shutdownTimeoutMs / 5);
       this.#schedules.stop();
+      // Under `serve --workers` the primary hands new connections to its server processes in turn:
+      // one that drains stops listening at once, so that they go to the others, not to its 503s.
+      if (cluster.isWorker) this.http.server.close();
       await Promise.all([
         // First in line, so other processes stop listing this one as soon as it begins to leave.
         this.#nodes.close(deadline),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
+import WebSocket from 'ws';
 import { after, before, describe, test } from 'node:test';
 import { runHerald, startHeraldCommand, type HeraldCommand } from './support/cli.ts';
 import { ProtocolClient } from './support/protocol-client.ts';
@@ -83,6 +84,56 @@ describe('several server processes on one port', () => {
     const failures = results.filter((result) => result !== 200);
     assert.deepEqual(failures, [], `${results.length} polls`);
     assert.ok(results.length > 10, `${results.length} polls during the replacement`);
+  });
+
+  test('SIGHUP drains each replaced process: its /connect sockets get the disconnect push and 1001, and all reconnect on the port without a refusal', async () => {
+    const SOCKETS = 100;
+    const closes: string[] = [];
+    const refused: string[] = [];
+    const sockets = new Set<WebSocket>();
+    let open = 0;
+    let stopped = false;
+    /** A /connect socket that, like a client, reconnects on the same port at once when it is closed. */
+    const connect = (): Promise<void> =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/connect`);
+        sockets.add(ws);
+        let pushed = '';
+        ws.on('message', (data) => {
+          const frame = JSON.parse(data.toString()) as { type: string; reason?: string; reconnectAfterMs?: number };
+          if (frame.type === 'welcome') {
+            open++;
+            resolve();
+          } else if (frame.type === 'disconnect' && frame.reason === 'server shutting down' && typeof frame.reconnectAfterMs === 'number') pushed = 'disconnect, ';
+        });
+        ws.on('unexpected-response', (_request, response) => {
+          refused.push(String(response.statusCode));
+          resolve();
+        });
+        ws.on('error', () => {});
+        ws.on('close', (code, reason) => {
+          sockets.delete(ws);
+          if (stopped) return;
+          if (pushed !== '' || code !== 1006) {
+            open--;
+            closes.push(`${pushed}${code} ${reason.toString()}`);
+          }
+          void connect();
+        });
+      });
+    await Promise.all(Array.from({ length: SOCKETS }, connect));
+    try {
+      const replaced = primary.output().match(/SIGHUP: server processes replaced/g)?.length ?? 0;
+      primary.child.kill('SIGHUP');
+      await waitFor(() => (primary.output().match(/SIGHUP: server processes replaced/g)?.length ?? 0) > replaced, 60_000, 'the replacement');
+      await waitFor(() => open === SOCKETS, 20_000, `every socket to be open again (${open})`);
+      assert.deepEqual(refused, []);
+      assert.ok(closes.length >= SOCKETS, `${closes.length} closes`);
+      assert.deepEqual(new Set(closes), new Set(['disconnect, 1001 server shutting down']));
+    } finally {
+      stopped = true;
+      for (const ws of sockets) ws.terminate();
+    }
   });
 
   test('SIGTERM to the primary stops every process and exits 0 within the shutdown timeout', async () => {
