@@ -29,6 +29,7 @@ export class ReconnectBackoff {
   readonly #random: () => number;
   #attempt = 0;
   #advisedMs = 0;
+  #instructedMs: number | undefined;
 
   constructor(options: BackoffOptions, random: () => number = Math.random) {
     this.#options = options;
@@ -42,6 +43,15 @@ export class ReconnectBackoff {
 
   /** The delay before the next attempt (at least what the server advised since the last one), counting one more failure. */
   next(): number {
+    const instructed = this.#instructedMs;
+    if (instructed !== undefined) {
+      this.#instructedMs = undefined;
+      // The draw with a zero random part is the fixed half: the least the usual delay can be.
+      const floor = backoffDelay(this.#attempt++, this.#options, () => 0);
+      const delay = Math.max(instructed, floor, this.#advisedMs);
+      this.#advisedMs = 0;
+      return delay;
+    }
     const delay = Math.max(backoffDelay(this.#attempt++, this.#options, this.#random), this.#advisedMs);
     this.#advisedMs = 0;
     return delay;
@@ -53,9 +63,24 @@ export class ReconnectBackoff {
     if (typeof ms === 'number' && Number.isFinite(ms) && ms > 0) this.#advisedMs = Math.max(this.#advisedMs, Math.min(ms, this.#options.maxDelayMs));
   }
 
-  /** The connection proved healthy: the next failure starts again from the shortest delay. */
-  reset(): void {
+  /**
+   * The server is closing this connection on purpose (a drain at shutdown) and asks to reconnect
+   * after `ms`: the next delay is that (capped) instead of the random backoff, but never less than
+   * the backoff's fixed half for this attempt, which is what bounds how often a client can try
+   * (docs/client.md, "The bound"); the attempt counts like any other.
+   */
+  instruct(ms: number | undefined): void {
+    if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) this.#instructedMs = Math.min(Math.floor(ms), this.#options.maxDelayMs);
+  }
+
+  /**
+   * The connection proved healthy: the next failure starts again from the shortest delay. A
+   * server's instruction stands (a drain may tell a healthy connection when to come back), unless
+   * `forgetInstruction` (a fresh `connect()`).
+   */
+  reset(forgetInstruction = false): void {
     this.#attempt = 0;
     this.#advisedMs = 0;
+    if (forgetInstruction) this.#instructedMs = undefined;
   }
 }

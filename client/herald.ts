@@ -102,7 +102,7 @@ export class Herald extends Emitter<HeraldEvents> {
   connect(): this {
     if (this.#wanted) return this;
     this.#wanted = true;
-    this.#backoff.reset();
+    this.#backoff.reset(true);
     void this.#open();
     return this;
   }
@@ -312,6 +312,10 @@ export class Herald extends Emitter<HeraldEvents> {
         return this.#subscriptions.get(frame.channel)?.presence(frame.type, frame.client);
       case 'message':
         return this.emit('message', { from: frame.from, data: frame.data });
+      case 'disconnect':
+        // The server is draining (shutting down) and closes this socket next with 1001: come back
+        // when it says, not at the usual backoff, so that its clients do not all return at once.
+        return this.#backoff.instruct(frame.reconnectAfterMs);
     }
   }
 

@@ -45,4 +45,5 @@ export type ServerFrame =
   | { type: 'reply'; id?: number | string; result?: unknown; error?: { code: string; message: string; retryAfterMs?: number } }
   | { type: 'pub'; channel: string; offset?: number; epoch?: string; data: unknown }
   | { type: 'join' | 'leave'; channel: string; client: PresenceClient }
-  | { type: 'message'; from: string | null; data: unknown };
+  | { type: 'message'; from: string | null; data: unknown }
+  | { type: 'disconnect'; reason: string; reconnectAfterMs?: number };

@@ -86,6 +86,10 @@ export const configSchema = {
       type: 'integer', minimum: 0, maximum: 600_000, default: 3_000, env: 'HERALD_SHUTDOWN_TIMEOUT_MS', section: 'server',
       description: 'How long shutdown takes at most. Sockets finish closing, running tasks and schedule handlers finish, all at the same time; sockets still open 500 ms before the end (a fifth of the timeout if that is less) are dropped, leaving that time to record their presence leaves and close Redis. Whatever still runs at the end is dropped (with Redis, a task or schedule tick dropped mid-run runs again on another process). Shutdown ends within it even while Redis is down or not answering.',
     },
+    drainMs: {
+      type: 'integer', minimum: 0, maximum: 600_000, default: 2_000, env: 'HERALD_DRAIN_MS', section: 'server',
+      description: 'At shutdown, the time over which open sockets are closed (with `1001`), in batches, so that their clients do not all reconnect to the other processes at once; `/connect` clients are also told when to come back (a `disconnect` push with `reconnectAfterMs`). It is part of the shutdown timeout, not added to it: a value over 80% of the time sockets have (the shutdown timeout less its 500 ms reserve) is clamped to that. `0`: close every socket at once.',
+    },
     taskWorkers: {
       type: 'integer', minimum: 0, maximum: 1000, default: 4, env: 'HERALD_TASK_WORKERS', section: 'server',
       description: 'Background tasks this process runs at once. With Redis, `0` makes a server leave running tasks to `herald worker` processes. See [tasks.md](tasks.md).',

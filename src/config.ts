@@ -49,6 +49,12 @@ export interface HeraldOptions {
   /** How long shutdown waits for sockets to close and running tasks to finish, together, in ms. Env `HERALD_SHUTDOWN_TIMEOUT_MS`, default 3000. */
   shutdownTimeoutMs?: number;
   /**
+   * At shutdown, the time over which open sockets are closed in batches (and `/connect` clients told
+   * when to reconnect), in ms; part of the shutdown timeout, clamped to 80% of the sockets' share of
+   * it. 0: all at once. Env `HERALD_DRAIN_MS`, default 2000.
+   */
+  drainMs?: number;
+  /**
    * How many tasks this process runs at once. With Redis, 0 makes a server only start tasks and
    * leave running them to worker processes (`npm run worker`). Env `HERALD_TASK_WORKERS`, default 4.
    */

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { MemoryNodeDirectory } from './cluster/memory-node-directory.ts';
 import { NodeRegistry } from './cluster/node-registry.ts';
@@ -409,8 +410,9 @@ export class Herald {
   }
 
   /**
-   * Shuts down within `shutdownTimeoutMs`, even while Redis is down or paused: stops schedules and
-   * accepting; then, at the same time, closes every socket with 1001, lets running tasks and
+   * Shuts down within `shutdownTimeoutMs`, even while Redis is down or paused: turns /readyz to 503,
+   * stops schedules and accepting; then, at the same time, closes every socket with 1001 in batches
+   * spread over `drainMs` (transport/socket-server.ts), lets running tasks and
    * schedule handlers finish, and writes the presence leaves of the closed sockets; then releases
    * Redis. Idempotent.
    */
@@ -426,11 +428,14 @@ export class Herald {
       // their presence leaves and say goodbye to Redis.
       const socketsDeadline = deadline - Math.min(SHUTDOWN_RESERVE_MS, this.options.shutdownTimeoutMs / 5);
       this.#schedules.stop();
+      // Under `serve --workers` the primary hands new connections to its server processes in turn:
+      // one that drains stops listening at once, so that they go to the others, not to its 503s.
+      if (cluster.isWorker) this.http.server.close();
       await Promise.all([
         // First in line, so other processes stop listing this one as soon as it begins to leave.
         this.#nodes.close(deadline),
         this.#sockets
-          .close(Math.max(0, socketsDeadline - Date.now()))
+          .close(Math.max(0, socketsDeadline - Date.now()), this.options.drainMs)
           .then(() => settlesBefore(this.http.close(), deadline))
           .then((closed) => {
             if (!closed) this.http.server.closeAllConnections();

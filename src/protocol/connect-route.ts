@@ -56,6 +56,8 @@ export function connectRoute(context: ProtocolContext): SocketHandler {
     connection.send(welcome);
     connection.onMessage((text) => session.handle(text));
     connection.onClose(() => session.closed());
+    // Shutdown drain: when to reconnect, so that a process's clients do not all come back at once.
+    connection.onGoingAway((reconnectAfterMs) => connection.send({ type: 'disconnect', reason: 'server shutting down', reconnectAfterMs }));
   };
 }
 

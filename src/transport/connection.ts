@@ -104,6 +104,8 @@ export class Connection {
   /** Messages that arrived before the route registered its handler. */
   #early: string[] | undefined;
   #closeHandlers: CloseHandler[] | undefined;
+  /** Says goodbye before a drain closes the socket (the /connect `disconnect` push). */
+  #goingAway: ((reconnectAfterMs: number) => void) | undefined;
   #queryString: string;
   #query: URLSearchParams | undefined;
   /** The message-rate window (see message-rate.ts), kept inline: one less object per connection. */
@@ -232,6 +234,20 @@ export class Connection {
   onClose(handler: CloseHandler): void {
     if (this.#state === 'closed') handler(1006, 'closed before the handler was registered');
     else (this.#closeHandlers ??= []).push(handler);
+  }
+
+  /**
+   * Runs `handler` just before shutdown closes this socket with 1001, with the delay the client
+   * is advised to wait before reconnecting (the /connect route sends it as a `disconnect` push).
+   */
+  onGoingAway(handler: (reconnectAfterMs: number) => void): void {
+    this.#goingAway = handler;
+  }
+
+  /** Shutdown: tells the route (which may tell the client when to come back), then closes with 1001. */
+  goAway(reconnectAfterMs: number): void {
+    if (this.isOpen) this.#goingAway?.(reconnectAfterMs);
+    this.close(CloseCode.GOING_AWAY, 'server shutting down');
   }
 
   close(code: number = CloseCode.NORMAL, reason = ''): void {

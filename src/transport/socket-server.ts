@@ -185,6 +185,8 @@ export class SocketServer {
     this.connections.add(connection);
     connection.onClose(() => this.connections.delete(connection));
     connection.attach(ws);
+    // A handshake that was already under way when shutdown began is closed once it opens.
+    if (this.#closing) connection.goAway(0);
   }
 
   /**
@@ -240,29 +242,68 @@ export class SocketServer {
   }
 
   /**
-   * Stops accepting handshakes and closes every socket with 1001 (clients reconnect elsewhere);
-   * sockets that have not finished the closing handshake within `timeoutMs` are dropped. Resolves
-   * once every socket's close handlers have run (a dropped socket's run a moment after the drop),
-   * so that what they start (presence leaves) can be awaited before Redis is closed.
+   * Stops accepting handshakes, then closes every socket with 1001 (clients reconnect elsewhere) in
+   * batches spread over `drainMs`, so that the processes they come back to are not hit by all of
+   * them at once; each gets the reconnect delay that spreads its return over its batch's slot
+   * (Connection.goAway). The spread is clamped to {@link DRAIN_SHARE} of `timeoutMs`, leaving the
+   * last batch time for its closing handshake. Sockets that have not finished the closing handshake
+   * within `timeoutMs` are dropped. Resolves once every socket's close handlers have run (a dropped
+   * socket's run a moment after the drop), so that what they start (presence leaves) can be awaited
+   * before Redis is closed.
    */
-  async close(timeoutMs: number): Promise<void> {
+  async close(timeoutMs: number, drainMs = 0): Promise<void> {
     this.#closing = true;
     clearInterval(this.#heartbeat);
     this.#deadlines.close();
     if (this.connections.size === 0) return;
+    const sockets = [...this.connections];
     const allClosed = new Promise<void>((resolve) => {
-      let open = this.connections.size;
-      for (const connection of this.connections) {
+      let open = sockets.length;
+      for (const connection of sockets) {
         connection.onClose(() => {
           if (--open === 0) resolve();
         });
-        connection.close(CloseCode.GOING_AWAY, 'server shutting down');
       }
     });
-    if (await resolvesWithin(allClosed, timeoutMs)) return;
+    const stopDrain = drain(sockets, Math.max(0, Math.min(drainMs, timeoutMs * DRAIN_SHARE)));
+    try {
+      if (await resolvesWithin(allClosed, timeoutMs)) return;
+    } finally {
+      stopDrain();
+    }
     for (const connection of this.connections) connection.terminate();
     await resolvesWithin(allClosed, DROP_GRACE_MS);
   }
+}
+
+/** The shortest interval between two drain batches. */
+const DRAIN_BATCH_MS = 50;
+/** The part of the sockets' shutdown time the drain may spread over; the rest is for the last closing handshakes. */
+const DRAIN_SHARE = 0.8;
+
+/**
+ * Closes `sockets` with 1001 in equal batches every {@link DRAIN_BATCH_MS} over `windowMs` (all at
+ * once when 0), each advised to reconnect after a random delay within its batch's slot, so that the
+ * reconnects arrive evenly over the window rather than in steps. Returns a function that stops the
+ * batches not yet run.
+ */
+function drain(sockets: Connection[], windowMs: number): () => void {
+  const batches = Math.max(1, Math.min(sockets.length, Math.floor(windowMs / DRAIN_BATCH_MS)));
+  const slotMs = windowMs / batches;
+  const perBatch = Math.ceil(sockets.length / batches);
+  let next = 0;
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const run = (): void => {
+    // Batches due by now (a busy event loop may have delayed this one past the next).
+    const due = Math.min(batches, Math.floor((Date.now() - started) / Math.max(1, slotMs)) + 1);
+    for (; next < due; next++) {
+      for (const connection of sockets.slice(next * perBatch, (next + 1) * perBatch)) connection.goAway(Math.floor(Math.random() * slotMs));
+    }
+    if (next < batches) timer = setTimeout(run, Math.max(0, started + next * slotMs - Date.now()));
+  };
+  run();
+  return () => clearTimeout(timer);
 }
 
 /** How long dropped sockets may take to report their close (it comes within an event-loop turn or two). */
