@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { buildWeb } from '../web/build.ts';
+import { launchBrowser, openPage, screenshot, type WatchedPage } from './support/browser.ts';
+import { REDIS_URL, spawnHerald, uniquePrefix, type HeraldProcess } from './support/servers.ts';
+import { TestClient } from './support/ws-client.ts';
+
+const KEY = 'admin-test-key-7f3a';
+
+// The admin page in Chromium against two Herald processes sharing Redis.
+describe('admin page across two server processes sharing Redis', () => {
+  const env = { REDIS_URL, HERALD_REDIS_PREFIX: uniquePrefix(), HERALD_API_KEY: KEY, HERALD_NODE_ANNOUNCE_MS: '500' };
+  let browser: Browser;
+  let serverA: HeraldProcess;
+  let serverB: HeraldProcess;
+  const pages: WatchedPage[] = [];
+
+  before(async () => {
+    await buildWeb();
+    [browser, serverA, serverB] = await Promise.all([launchBrowser(), spawnHerald(env), spawnHerald(env)]);
+  });
+  after(async () => {
+    for (const { errors, outsideRequests } of pages) {
+      assert.deepEqual(errors, [], 'no script errors on any page');
+      assert.deepEqual(outsideRequests, [], 'no request leaves the server');
+    }
+    await browser?.close();
+    await Promise.all([serverA?.stop(), serverB?.stop()]);
+  });
+
+  test('a wrong key is refused; with the key the page lists both nodes and publishes to a socket on the other process', async () => {
+    const watched = await openPage(browser, `${serverA.url}/admin`);
+    pages.push(watched);
+    const { page } = watched;
+    await page.setViewportSize({ width: 1000, height: 800 });
+
+    await page.locator('#key').fill('wrong');
+    await page.locator('#sign-in').click();
+    await page.locator('#status[data-state="closed"]', { hasText: 'The key was refused' }).waitFor();
+    assert.equal(await page.locator('#key-form').isVisible(), true);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('herald-admin-key')), null);
+
+    await page.locator('#key').fill(KEY);
+    await page.locator('#sign-in').click();
+    await page.locator('#status[data-state="connected"]', { hasText: 'Signed in' }).waitFor();
+    const portA = new URL(serverA.url).port;
+    const portB = new URL(serverB.url).port;
+    // A socket on B, so B's row shows a connection once it announces itself again.
+    const listener = await TestClient.open(`${serverB.wsUrl}/ws/admin-news`);
+    try {
+      await page.locator('#nodes tbody tr .address', { hasText: `:${portB}` }).waitFor();
+      await page.locator('#nodes tbody tr .address', { hasText: `:${portA}` }).waitFor();
+      const rowB = page.locator('#nodes tbody tr', { has: page.locator('.address', { hasText: `:${portB}` }) });
+      await rowB.locator('.connections', { hasText: /^1$/ }).waitFor();
+      assert.equal(await page.locator('#nodes tbody tr').count(), 2);
+      assert.equal(await page.locator('#nodes-note').textContent().then((text) => text?.startsWith('2 nodes, updated ')), true);
+      const rowA = page.locator('#nodes tbody tr', { has: page.locator('.address', { hasText: `:${portA}` }) });
+      assert.match((await rowA.locator('td').first().textContent()) ?? '', / \(this one\)$/);
+      assert.deepEqual(await rowB.locator('td').nth(2).textContent(), 'redis');
+
+      // Publish from the form on A's page; the socket on B receives it.
+      await page.locator('#publish-channel').fill('admin-news');
+      await page.locator('#publish-data').fill('{"headline":"from the admin page"}');
+      await page.locator('#publish').click();
+      await page.locator('#publish-result', { hasText: 'Published to admin-news' }).waitFor();
+      assert.equal(await listener.next(), '{"headline":"from the admin page"}');
+      await screenshot(page, 'admin-two-nodes');
+
+      // The key stays for this tab: a reload signs in again without asking.
+      await page.reload();
+      await page.locator('#status[data-state="connected"]').waitFor();
+      assert.equal(await page.locator('#key-form').isHidden(), true);
+    } finally {
+      listener.ws.close();
+    }
+  });
+
+  test('the page needs the key for its data: the API answers 401 without it', async () => {
+    const response = await fetch(`${serverA.url}/api/nodes`, { headers: { authorization: 'Bearer wrong' } });
+    assert.equal(response.status, 401);
+  });
+});
+
+describe('admin page without an API key', () => {
+  let server: HeraldProcess;
+  before(async () => {
+    await buildWeb();
+    server = await spawnHerald({});
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test('is closed: 404 with a JSON reason', async () => {
+    const response = await fetch(`${server.url}/admin`);
+    assert.equal(response.status, 404);
+    assert.deepEqual(await response.json(), {
+      ok: false,
+      error: { code: 'HERALD_ERR_NOT_FOUND', message: 'The admin page is closed: set HERALD_API_KEY to open it' },
+    });
+  });
+});

@@ -1,0 +1,123 @@
+import { byId, el } from './lib/dom.ts';
+
+// The admin page: asks for the admin key once, keeps it in this tab's sessionStorage and sends it
+// as "Authorization: Bearer" on every API call (no cookie, so other sites cannot ride on it).
+const KEY = 'herald-admin-key';
+const POLL_MS = 2000;
+
+const keyForm = byId<HTMLFormElement>('key-form');
+const keyInput = byId<HTMLInputElement>('key');
+const consoleSection = byId('console');
+const status = byId('status');
+const nodesBody = byId<HTMLTableElement>('nodes').tBodies[0]!;
+const nodesNote = byId('nodes-note');
+const publishForm = byId<HTMLFormElement>('publish-form');
+const publishResult = byId('publish-result');
+
+interface NodeInfo {
+  id: string;
+  host: string;
+  port: number;
+  broker: string;
+  connections: number;
+  channels: number;
+  deliveriesPerSecond: number;
+  publicationsPerSecond: number;
+}
+
+let pollTimer: ReturnType<typeof setTimeout> | undefined;
+
+function showStatus(state: 'connected' | 'connecting' | 'closed', text: string): void {
+  status.dataset['state'] = state;
+  status.textContent = text;
+}
+
+async function api(path: string, init: RequestInit = {}): Promise<Response> {
+  const key = sessionStorage.getItem(KEY) ?? '';
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${key}`);
+  if (init.body !== undefined) headers.set('content-type', 'application/json');
+  const response = await fetch(path, { ...init, headers });
+  if (response.status === 401) signOut('The key was refused');
+  return response;
+}
+
+function signOut(reason: string): void {
+  sessionStorage.removeItem(KEY);
+  clearTimeout(pollTimer);
+  consoleSection.hidden = true;
+  keyForm.hidden = false;
+  showStatus('closed', reason);
+}
+
+function rate(value: number): string {
+  return value.toFixed(1);
+}
+
+async function poll(): Promise<void> {
+  try {
+    const response = await api('/api/nodes');
+    if (response.status === 401) return;
+    if (!response.ok) {
+      showStatus('connecting', `Nodes unavailable (${response.status})`);
+    } else {
+      const body = (await response.json()) as { self: string; nodes: NodeInfo[] };
+      nodesBody.replaceChildren(
+        ...body.nodes.map((node) =>
+          el('tr', { 'data-node': node.id },
+            el('td', {}, node.id === body.self ? `${node.id} (this one)` : node.id),
+            el('td', { class: 'address' }, `${node.host}:${node.port}`),
+            el('td', {}, node.broker),
+            el('td', { class: 'connections' }, String(node.connections)),
+            el('td', {}, String(node.channels)),
+            el('td', {}, rate(node.deliveriesPerSecond)),
+            el('td', {}, rate(node.publicationsPerSecond)),
+          ),
+        ),
+      );
+      nodesNote.textContent = `${body.nodes.length} ${body.nodes.length === 1 ? 'node' : 'nodes'}, updated ${new Date().toLocaleTimeString()}`;
+      showStatus('connected', 'Signed in');
+    }
+  } catch {
+    showStatus('connecting', 'Server unreachable');
+  }
+  if (sessionStorage.getItem(KEY) !== null) pollTimer = setTimeout(() => void poll(), POLL_MS);
+}
+
+function start(): void {
+  keyForm.hidden = true;
+  consoleSection.hidden = false;
+  showStatus('connecting', 'Loading…');
+  void poll();
+}
+
+keyForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(KEY, keyInput.value);
+  keyInput.value = '';
+  start();
+});
+
+publishForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const channel = byId<HTMLInputElement>('publish-channel').value;
+  const text = byId<HTMLInputElement>('publish-data').value;
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    data = text;
+  }
+  publishResult.textContent = 'Publishing…';
+  void api('/api/publish', { method: 'POST', body: JSON.stringify({ channel, data }) }).then(
+    async (response) => {
+      const body = (await response.json()) as { ok: boolean; error?: { message: string } };
+      publishResult.textContent = body.ok ? `Published to ${channel}` : `Not published: ${body.error?.message ?? response.status}`;
+    },
+    () => {
+      publishResult.textContent = 'Not published: the server is unreachable';
+    },
+  );
+});
+
+if (sessionStorage.getItem(KEY) !== null) start();
