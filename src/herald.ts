@@ -9,6 +9,7 @@ import { originGuard } from './auth/origin-check.ts';
 import { TokenVerifier } from './auth/token-verifier.ts';
 import type { Broker, PublishResult } from './broker/broker.ts';
 import { DeliveryCanary } from './broker/delivery-canary.ts';
+import { AdminCommands } from './cluster/admin-commands.ts';
 import { MemoryBroker } from './broker/memory-broker.ts';
 import { RedisBroker } from './broker/redis-broker.ts';
 import { Namespaces, type NamespaceOptions } from './channels/namespace.ts';
@@ -23,6 +24,7 @@ import { healthRoutes } from './http/health-routes.ts';
 import { logSerializers } from './http/log-redaction.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { nodesRoute } from './http/nodes-route.ts';
+import { adminRoutes } from './http/admin-routes.ts';
 import { operatorMetrics } from './http/operator-metrics.ts';
 import { collectOpenApi, openApiRoute } from './http/openapi.ts';
 import { packageVersion } from './package-version.ts';
@@ -83,6 +85,8 @@ export class Herald {
   readonly #gapRepair: GapRepair;
   /** With Redis: proves Pub/Sub delivers, for /readyz (broker/delivery-canary.ts). */
   readonly #canary: DeliveryCanary | undefined;
+  /** Cluster-wide admin commands on the reserved channel `#admin` (cluster/admin-commands.ts). */
+  readonly #adminCommands: AdminCommands;
   /** Stops the event-loop monitor behind /metrics at shutdown. */
   readonly #closeMetrics: () => void;
   /**
@@ -236,12 +240,14 @@ export class Herald {
     this.#closeMetrics = operator.close;
     // The embedded broker delivers synchronously within this process: there is nothing to prove.
     this.#canary = this.broker.kind === 'redis' ? new DeliveryCanary(this.broker, { intervalMs: o.canaryIntervalMs, metrics }) : undefined;
+    this.#adminCommands = new AdminCommands(this.broker, () => this.#sockets.connections);
     this.http.register(
       async (api) => {
         api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
         taskRoutes(api, this.tasks);
         nodesRoute(api, this.#nodes, this.#sockets.idPrefix);
+        adminRoutes(api, this.#adminCommands, o.apiKey !== undefined);
         api.get('/stats', { schema: statsSchema }, async () => this.stats());
         openApiRoute(api, this.http);
       },
@@ -353,8 +359,10 @@ export class Herald {
   }
 
   async listen(): Promise<HeraldAddress> {
-    await this.broker.start(this.#canary?.sink(this.#gapRepair.dispatch) ?? this.#gapRepair.dispatch);
+    const dispatch = this.#adminCommands.sink(this.#gapRepair.dispatch);
+    await this.broker.start(this.#canary?.sink(dispatch) ?? dispatch);
     await this.#canary?.start();
+    await this.#adminCommands.start();
     await this.#taskRunner.start();
     // Without Redis there is no worker process to leave tasks to: always run them here.
     const workers = this.#taskRunner.kind === 'in-process' ? Math.max(1, this.options.taskWorkers) : this.options.taskWorkers;

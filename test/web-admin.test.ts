@@ -4,13 +4,14 @@ import type { Browser } from 'playwright-core';
 import { buildWeb } from '../web/build.ts';
 import { launchBrowser, openPage, screenshot, type WatchedPage } from './support/browser.ts';
 import { REDIS_URL, spawnHerald, uniquePrefix, type HeraldProcess } from './support/servers.ts';
+import { hs256Token, TEST_SECRET } from './support/tokens.ts';
 import { TestClient } from './support/ws-client.ts';
 
 const KEY = 'admin-test-key-7f3a';
 
 // The admin page in Chromium against two Herald processes sharing Redis.
 describe('admin page across two server processes sharing Redis', () => {
-  const env = { REDIS_URL, HERALD_REDIS_PREFIX: uniquePrefix(), HERALD_API_KEY: KEY, HERALD_NODE_ANNOUNCE_MS: '500' };
+  const env = { REDIS_URL, HERALD_REDIS_PREFIX: uniquePrefix(), HERALD_API_KEY: KEY, HERALD_NODE_ANNOUNCE_MS: '500', HERALD_JWT_SECRET: TEST_SECRET };
   let browser: Browser;
   let serverA: HeraldProcess;
   let serverB: HeraldProcess;
@@ -47,7 +48,7 @@ describe('admin page across two server processes sharing Redis', () => {
     const portA = new URL(serverA.url).port;
     const portB = new URL(serverB.url).port;
     // A socket on B, so B's row shows a connection once it announces itself again.
-    const listener = await TestClient.open(`${serverB.wsUrl}/ws/admin-news`);
+    const listener = await TestClient.open(`${serverB.wsUrl}/ws/admin-news?token=${await hs256Token('listener')}`);
     try {
       await page.locator('#nodes tbody tr .address', { hasText: `:${portB}` }).waitFor();
       await page.locator('#nodes tbody tr .address', { hasText: `:${portA}` }).waitFor();
@@ -76,9 +77,49 @@ describe('admin page across two server processes sharing Redis', () => {
     }
   });
 
+  test("disconnecting a user from the page closes that user's sockets on both processes with 4502, and nobody else's", async () => {
+    const watched = await openPage(browser, `${serverB.url}/admin`);
+    pages.push(watched);
+    const { page } = watched;
+    await page.setViewportSize({ width: 1000, height: 900 });
+    await page.locator('#key').fill(KEY);
+    await page.locator('#sign-in').click();
+    await page.locator('#status[data-state="connected"]').waitFor();
+
+    const mallory = await hs256Token('mallory');
+    const [onA, onB, connectOnA, bystander] = await Promise.all([
+      TestClient.open(`${serverA.wsUrl}/ws/chat-a?token=${mallory}`),
+      TestClient.open(`${serverB.wsUrl}/ws/chat-b?token=${mallory}`),
+      TestClient.open(`${serverA.wsUrl}/connect?token=${mallory}`),
+      TestClient.open(`${serverA.wsUrl}/ws/chat-a?token=${await hs256Token('alice')}`),
+    ]);
+    try {
+      await page.locator('#disconnect-user').fill('mallory');
+      await page.locator('#disconnect').click();
+      await page.locator('#disconnect-result', { hasText: 'Every process was told to disconnect mallory' }).waitFor();
+      const expected = { code: 4502, reason: 'Disconnected by an administrator' };
+      assert.deepEqual(await onA.closed, expected);
+      assert.deepEqual(await onB.closed, expected);
+      assert.deepEqual(await connectOnA.closed, expected);
+      await screenshot(page, 'admin-disconnect');
+      // alice is still connected: a publication reaches her.
+      const published = await fetch(`${serverB.url}/api/publish`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ channel: 'chat-a', data: 'still here' }),
+      });
+      assert.equal(published.status, 200);
+      assert.equal(await bystander.next(), 'still here');
+    } finally {
+      for (const client of [onA, onB, connectOnA, bystander]) client.ws.close();
+    }
+  });
+
   test('the page needs the key for its data: the API answers 401 without it', async () => {
     const response = await fetch(`${serverA.url}/api/nodes`, { headers: { authorization: 'Bearer wrong' } });
     assert.equal(response.status, 401);
+    const disconnect = await fetch(`${serverA.url}/api/admin/disconnect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"x"}' });
+    assert.equal(disconnect.status, 401);
   });
 });
 
@@ -98,6 +139,12 @@ describe('admin page without an API key', () => {
     assert.deepEqual(await response.json(), {
       ok: false,
       error: { code: 'HERALD_ERR_NOT_FOUND', message: 'The admin page is closed: set HERALD_API_KEY to open it' },
+    });
+    const disconnect = await fetch(`${server.url}/api/admin/disconnect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"x"}' });
+    assert.equal(disconnect.status, 404);
+    assert.deepEqual(await disconnect.json(), {
+      ok: false,
+      error: { code: 'HERALD_ERR_NOT_FOUND', message: 'Admin commands are closed: set HERALD_API_KEY to open them' },
     });
   });
 });

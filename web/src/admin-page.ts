@@ -120,4 +120,21 @@ publishForm.addEventListener('submit', (event) => {
   );
 });
 
+const disconnectForm = byId<HTMLFormElement>('disconnect-form');
+const disconnectResult = byId('disconnect-result');
+disconnectForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const user = byId<HTMLInputElement>('disconnect-user').value;
+  disconnectResult.textContent = 'Disconnecting…';
+  void api('/api/admin/disconnect', { method: 'POST', body: JSON.stringify({ user }) }).then(
+    async (response) => {
+      const body = (await response.json()) as { ok: boolean; error?: { message: string } };
+      disconnectResult.textContent = body.ok ? `Every process was told to disconnect ${user}` : `Not done: ${body.error?.message ?? response.status}`;
+    },
+    () => {
+      disconnectResult.textContent = 'Not done: the server is unreachable';
+    },
+  );
+});
+
 if (sessionStorage.getItem(KEY) !== null) start();
