@@ -24,7 +24,7 @@ import { healthRoutes } from './http/health-routes.ts';
 import { logSerializers } from './http/log-redaction.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { nodesRoute } from './http/nodes-route.ts';
-import { adminRoutes } from './http/admin-routes.ts';
+import { adminChannelRoutes, adminRoutes, type ChannelSummary } from './http/admin-routes.ts';
 import { operatorMetrics } from './http/operator-metrics.ts';
 import { collectOpenApi, openApiRoute } from './http/openapi.ts';
 import { packageVersion } from './package-version.ts';
@@ -248,6 +248,7 @@ export class Herald {
         taskRoutes(api, this.tasks);
         nodesRoute(api, this.#nodes, this.#sockets.idPrefix);
         adminRoutes(api, this.#adminCommands, o.apiKey !== undefined);
+        adminChannelRoutes(api, { find: (prefix, limit) => this.#findChannels(prefix, limit), presence: this.presence, history: this.broker.history }, o.apiKey !== undefined);
         api.get('/stats', { schema: statsSchema }, async () => this.stats());
         openApiRoute(api, this.http);
       },
@@ -356,6 +357,25 @@ export class Herald {
       broker: this.broker.kind,
       refusals: { ...this.#refusals.counts },
     };
+  }
+
+  /**
+   * Channels whose name starts with `prefix`, for the admin search: with Redis every channel some
+   * process subscribes to (`PUBSUB CHANNELS`, `PUBSUB NUMSUB`: one subscriber connection per
+   * process), otherwise this process's. Server-internal `#` channels are left out.
+   */
+  async #findChannels(prefix: string, limit: number): Promise<ChannelSummary[]> {
+    let found: [string, number][];
+    if (this.broker instanceof RedisBroker) {
+      const redisPrefix = this.options.redisPrefix;
+      const pattern = (redisPrefix + prefix).replace(/[*?[\]\\]/g, '\\$&') + '*';
+      const names = ((await this.broker.commands.pubsub('CHANNELS', pattern)) as string[]).map((name) => name.slice(redisPrefix.length)).filter((name) => !name.startsWith('#')).sort().slice(0, limit);
+      const counts = names.length === 0 ? [] : ((await this.broker.commands.pubsub('NUMSUB', ...names.map((name) => redisPrefix + name))) as (string | number)[]);
+      found = names.map((name, index) => [name, Number(counts[index * 2 + 1] ?? 0)]);
+    } else {
+      found = [...this.#registry.channels()].filter((name) => name.startsWith(prefix) && !name.startsWith('#')).sort().slice(0, limit).map((name) => [name, 1]);
+    }
+    return found.map(([channel, processes]) => ({ channel, processes, localSubscribers: this.#registry.count(channel) }));
   }
 
   async listen(): Promise<HeraldAddress> {

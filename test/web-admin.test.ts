@@ -115,6 +115,37 @@ describe('admin page across two server processes sharing Redis', () => {
     }
   });
 
+  test('channel search is cluster-wide: processes subscribed, local subscribers, and a channel\'s last publications', async () => {
+    const token = await hs256Token('searcher');
+    const clients = await Promise.all([
+      TestClient.open(`${serverA.wsUrl}/ws/room:1?token=${token}`),
+      TestClient.open(`${serverB.wsUrl}/ws/room:1?token=${token}`),
+      TestClient.open(`${serverB.wsUrl}/ws/room:1?token=${token}`),
+      TestClient.open(`${serverB.wsUrl}/ws/room:2?token=${token}`),
+      TestClient.open(`${serverB.wsUrl}/ws/other?token=${token}`),
+    ]);
+    const auth = { authorization: `Bearer ${KEY}` };
+    try {
+      const search = await fetch(`${serverA.url}/api/admin/channels?prefix=room:`, { headers: auth });
+      assert.equal(search.status, 200);
+      assert.deepEqual(await search.json(), {
+        channels: [
+          { channel: 'room:1', processes: 2, localSubscribers: 1 },
+          { channel: 'room:2', processes: 1, localSubscribers: 0 },
+        ],
+      });
+      for (const data of ['first', { n: 2 }]) {
+        const published = await fetch(`${serverA.url}/api/publish`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'room:1', data }) });
+        assert.equal(published.status, 200);
+      }
+      const detail = await fetch(`${serverB.url}/api/admin/channels/room:1`, { headers: auth });
+      assert.equal(detail.status, 200);
+      assert.deepEqual(await detail.json(), { channel: 'room:1', presence: [], publications: [{ offset: 1, data: 'first' }, { offset: 2, data: { n: 2 } }] });
+    } finally {
+      for (const client of clients) client.ws.close();
+    }
+  });
+
   test('the page needs the key for its data: the API answers 401 without it', async () => {
     const response = await fetch(`${serverA.url}/api/nodes`, { headers: { authorization: 'Bearer wrong' } });
     assert.equal(response.status, 401);
