@@ -138,6 +138,25 @@ describe('admin page across two server processes sharing Redis', () => {
         const published = await fetch(`${serverA.url}/api/publish`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'room:1', data }) });
         assert.equal(published.status, 200);
       }
+      // The same from the page, signed in on B.
+      const watched = await openPage(browser, `${serverB.url}/admin`);
+      pages.push(watched);
+      const { page } = watched;
+      await page.setViewportSize({ width: 1000, height: 1000 });
+      await page.locator('#key').fill(KEY);
+      await page.locator('#sign-in').click();
+      await page.locator('#status[data-state="connected"]').waitFor();
+      await page.locator('#search-prefix').fill('room:');
+      await page.locator('#search').click();
+      await page.locator('#search-result', { hasText: '2 channels with subscribers' }).waitFor();
+      const rows = await page.locator('#channels tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+      assert.deepEqual(rows, [['room:1', '2', '2'], ['room:2', '1', '1']]);
+      await page.locator('#channels button[data-channel="room:1"]').click();
+      await page.locator('#detail-name', { hasText: 'room:1' }).waitFor();
+      assert.deepEqual(await page.locator('#detail-publications li').allTextContents(), ['#1 "first"', '#2 {"n":2}']);
+      assert.equal(await page.locator('#detail-presence').textContent(), 'nobody');
+      await screenshot(page, 'admin-channels');
+
       const detail = await fetch(`${serverB.url}/api/admin/channels/room:1`, { headers: auth });
       assert.equal(detail.status, 200);
       assert.deepEqual(await detail.json(), { channel: 'room:1', presence: [], publications: [{ offset: 1, data: 'first' }, { offset: 2, data: { n: 2 } }] });

@@ -137,4 +137,55 @@ disconnectForm.addEventListener('submit', (event) => {
   );
 });
 
+interface ChannelSummary {
+  channel: string;
+  processes: number;
+  localSubscribers: number;
+}
+
+const channelsTable = byId<HTMLTableElement>('channels');
+const searchResult = byId('search-result');
+const detail = byId('channel-detail');
+
+async function showChannel(channel: string): Promise<void> {
+  const response = await api(`/api/admin/channels/${encodeURIComponent(channel)}`);
+  if (!response.ok) return;
+  const body = (await response.json()) as { presence: { connection: string; user: string | null }[]; publications: { offset: number; data: unknown }[] };
+  byId('detail-name').textContent = channel;
+  byId('detail-presence').textContent = body.presence.length === 0 ? 'nobody' : body.presence.map((entry) => entry.user ?? `anonymous (${entry.connection})`).join(', ');
+  byId('detail-publications').replaceChildren(
+    ...(body.publications.length === 0
+      ? [el('li', {}, 'No publications kept')]
+      : body.publications.map((publication) => el('li', {}, `#${publication.offset} ${JSON.stringify(publication.data)}`))),
+  );
+  detail.hidden = false;
+}
+
+byId<HTMLFormElement>('search-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const prefix = byId<HTMLInputElement>('search-prefix').value;
+  searchResult.textContent = 'Searching…';
+  void api(`/api/admin/channels?prefix=${encodeURIComponent(prefix)}`).then(
+    async (response) => {
+      const body = (await response.json()) as { channels?: ChannelSummary[]; error?: { message: string } };
+      if (body.channels === undefined) {
+        searchResult.textContent = `Search failed: ${body.error?.message ?? response.status}`;
+        return;
+      }
+      channelsTable.tBodies[0]!.replaceChildren(
+        ...body.channels.map((summary) => {
+          const open = el('button', { type: 'button', class: 'secondary', 'data-channel': summary.channel }, summary.channel);
+          open.addEventListener('click', () => void showChannel(summary.channel));
+          return el('tr', {}, el('td', {}, open), el('td', {}, String(summary.processes)), el('td', {}, String(summary.localSubscribers)));
+        }),
+      );
+      channelsTable.hidden = body.channels.length === 0;
+      searchResult.textContent = `${body.channels.length} ${body.channels.length === 1 ? 'channel' : 'channels'} with subscribers`;
+    },
+    () => {
+      searchResult.textContent = 'Search failed: the server is unreachable';
+    },
+  );
+});
+
 if (sessionStorage.getItem(KEY) !== null) start();
