@@ -66,6 +66,16 @@ describe('admin page across two server processes sharing Redis', () => {
       await page.locator('#publish').click();
       await page.locator('#publish-result', { hasText: 'Published to admin-news' }).waitFor();
       assert.equal(await listener.next(), '{"headline":"from the admin page"}');
+      // The charts: one line per node, labelled with its address, from the page's own polls.
+      const hostB = (await rowB.locator('.address').textContent())!;
+      const hostA = (await rowA.locator('.address').textContent())!;
+      for (const chart of ['#chart-connections', '#chart-deliveries']) {
+        await page.locator(`${chart} .u-legend .u-series`, { hasText: hostB }).waitFor();
+        const labels = await page.locator(`${chart} .u-legend .u-series:not(:first-child) .u-label`).allTextContents();
+        assert.deepEqual(labels, [hostA, hostB].sort(), chart);
+        assert.equal(await page.locator(`${chart} canvas`).count(), 1, chart);
+      }
+      assert.deepEqual(await page.locator('#chart-connections .u-title').textContent(), 'Connections');
       await screenshot(page, 'admin-two-nodes');
 
       // The key stays for this tab: a reload signs in again without asking.

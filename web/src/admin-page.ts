@@ -1,3 +1,4 @@
+import { NodeChart } from './admin-charts.ts';
 import { byId, el } from './lib/dom.ts';
 
 // The admin page: asks for the admin key once, keeps it in this tab's sessionStorage and sends it
@@ -26,6 +27,8 @@ interface NodeInfo {
 }
 
 let pollTimer: ReturnType<typeof setTimeout> | undefined;
+const connectionsChart = new NodeChart(byId('chart-connections'), 'Connections');
+const deliveriesChart = new NodeChart(byId('chart-deliveries'), 'Deliveries per second');
 
 function showStatus(state: 'connected' | 'connecting' | 'closed', text: string): void {
   status.dataset['state'] = state;
@@ -75,6 +78,10 @@ async function poll(): Promise<void> {
           ),
         ),
       );
+      const now = Date.now();
+      const label = (node: NodeInfo) => `${node.host}:${node.port}`;
+      connectionsChart.add(now, new Map(body.nodes.map((node) => [label(node), node.connections])));
+      deliveriesChart.add(now, new Map(body.nodes.map((node) => [label(node), node.deliveriesPerSecond])));
       nodesNote.textContent = `${body.nodes.length} ${body.nodes.length === 1 ? 'node' : 'nodes'}, updated ${new Date().toLocaleTimeString()}`;
       showStatus('connected', 'Signed in');
     }
