@@ -10,6 +10,7 @@ import { originGuard } from './auth/origin-check.ts';
 import { TokenVerifier } from './auth/token-verifier.ts';
 import type { Broker, PublishResult } from './broker/broker.ts';
 import { DeliveryCanary } from './broker/delivery-canary.ts';
+import { AdminCommands } from './cluster/admin-commands.ts';
 import { MemoryBroker } from './broker/memory-broker.ts';
 import { RedisBroker } from './broker/redis-broker.ts';
 import { Namespaces, type NamespaceOptions } from './channels/namespace.ts';
@@ -24,6 +25,7 @@ import { healthRoutes } from './http/health-routes.ts';
 import { logSerializers } from './http/log-redaction.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { nodesRoute } from './http/nodes-route.ts';
+import { adminChannelRoutes, adminRoutes, type ChannelSummary } from './http/admin-routes.ts';
 import { operatorMetrics } from './http/operator-metrics.ts';
 import { collectOpenApi, openApiRoute } from './http/openapi.ts';
 import { packageVersion } from './package-version.ts';
@@ -84,6 +86,8 @@ export class Herald {
   readonly #gapRepair: GapRepair;
   /** With Redis: proves Pub/Sub delivers, for /readyz (broker/delivery-canary.ts). */
   readonly #canary: DeliveryCanary | undefined;
+  /** Cluster-wide admin commands on the reserved channel `#admin` (cluster/admin-commands.ts). */
+  readonly #adminCommands: AdminCommands;
   /** Stops the event-loop monitor behind /metrics at shutdown. */
   readonly #closeMetrics: () => void;
   /**
@@ -241,12 +245,15 @@ export class Herald {
     this.#closeMetrics = operator.close;
     // The embedded broker delivers synchronously within this process: there is nothing to prove.
     this.#canary = this.broker.kind === 'redis' ? new DeliveryCanary(this.broker, { intervalMs: o.canaryIntervalMs, metrics }) : undefined;
+    this.#adminCommands = new AdminCommands(this.broker, () => this.#sockets.connections);
     this.http.register(
       async (api) => {
         api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
         taskRoutes(api, this.tasks);
         nodesRoute(api, this.#nodes, this.#sockets.idPrefix);
+        adminRoutes(api, this.#adminCommands, o.apiKey !== undefined);
+        adminChannelRoutes(api, { find: (prefix, limit) => this.#findChannels(prefix, limit), presence: this.presence, history: this.broker.history }, o.apiKey !== undefined);
         api.get('/stats', { schema: statsSchema }, async () => this.stats());
         openApiRoute(api, this.http);
       },
@@ -357,9 +364,30 @@ export class Herald {
     };
   }
 
+  /**
+   * Channels whose name starts with `prefix`, for the admin search: with Redis every channel some
+   * process subscribes to (`PUBSUB CHANNELS`, `PUBSUB NUMSUB`: one subscriber connection per
+   * process), otherwise this process's. Server-internal `#` channels are left out.
+   */
+  async #findChannels(prefix: string, limit: number): Promise<ChannelSummary[]> {
+    let found: [string, number][];
+    if (this.broker instanceof RedisBroker) {
+      const redisPrefix = this.options.redisPrefix;
+      const pattern = (redisPrefix + prefix).replace(/[*?[\]\\]/g, '\\$&') + '*';
+      const names = ((await this.broker.commands.pubsub('CHANNELS', pattern)) as string[]).map((name) => name.slice(redisPrefix.length)).filter((name) => !name.startsWith('#')).sort().slice(0, limit);
+      const counts = names.length === 0 ? [] : ((await this.broker.commands.pubsub('NUMSUB', ...names.map((name) => redisPrefix + name))) as (string | number)[]);
+      found = names.map((name, index) => [name, Number(counts[index * 2 + 1] ?? 0)]);
+    } else {
+      found = [...this.#registry.channels()].filter((name) => name.startsWith(prefix) && !name.startsWith('#')).sort().slice(0, limit).map((name) => [name, 1]);
+    }
+    return found.map(([channel, processes]) => ({ channel, processes, localSubscribers: this.#registry.count(channel) }));
+  }
+
   async listen(): Promise<HeraldAddress> {
-    await this.broker.start(this.#canary?.sink(this.#gapRepair.dispatch) ?? this.#gapRepair.dispatch);
+    const dispatch = this.#adminCommands.sink(this.#gapRepair.dispatch);
+    await this.broker.start(this.#canary?.sink(dispatch) ?? dispatch);
     await this.#canary?.start();
+    await this.#adminCommands.start();
     await this.#taskRunner.start();
     // Without Redis there is no worker process to leave tasks to: always run them here.
     const workers = this.#taskRunner.kind === 'in-process' ? Math.max(1, this.options.taskWorkers) : this.options.taskWorkers;

@@ -5,6 +5,15 @@ import { postJson, spawnHerald, uniquePrefix, type HeraldProcess } from './suppo
 import { TestClient } from './support/ws-client.ts';
 
 const RULES = 'deploy/prometheus-alerts.yml';
+const DASHBOARD = 'deploy/grafana-dashboard.json';
+
+interface DashboardPanel {
+  id: number;
+  title: string;
+  type: string;
+  gridPos: { h: number; w: number; x: number; y: number };
+  targets: { refId: string; expr: string }[];
+}
 
 /** Metric families in a scrape, by name, with their type (`# TYPE name type`). */
 function families(scrape: string): Map<string, string> {
@@ -41,6 +50,29 @@ describe('docs/operations.md and the alert rules', () => {
     assert.deepEqual(missing, []);
     // And the doc lists every herald_ family the server exports.
     assert.deepEqual([...known.keys()].filter((name) => name.startsWith('herald_') && !inDoc.has(name)), []);
+  });
+
+  test('deploy/grafana-dashboard.json is a dashboard whose every query names exported metrics', async () => {
+    const dashboard = JSON.parse(await repoFile(DASHBOARD)) as { title: string; uid: string; schemaVersion: number; panels: DashboardPanel[] };
+    assert.equal(dashboard.title, 'Herald');
+    assert.equal(typeof dashboard.uid, 'string');
+    assert.ok(dashboard.schemaVersion >= 30);
+    assert.ok(Array.isArray(dashboard.panels) && dashboard.panels.length >= 8);
+    assert.equal(new Set(dashboard.panels.map((panel) => panel.id)).size, dashboard.panels.length, 'panel ids are unique');
+    for (const panel of dashboard.panels) {
+      assert.equal(panel.type, 'timeseries', panel.title);
+      assert.ok(panel.title.length > 0 && panel.gridPos.w > 0 && panel.gridPos.h > 0, panel.title);
+      assert.ok(panel.targets.length > 0, `${panel.title} has no query`);
+      for (const target of panel.targets) assert.match(target.expr, /\bherald_[a-z_]+/, `${panel.title} ${target.refId}`);
+    }
+    const known = families(await (await fetch(`${server.url}/metrics`)).text());
+    const named = new Set(dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => [...target.expr.matchAll(/\bherald_[a-z_]+/g)].map((m) => m[0]))));
+    assert.deepEqual([...named].filter((name) => !known.has(familyOf(name, known))), []);
+    // The metrics the operations doc asks operators to watch each have a panel.
+    for (const name of ['herald_connections', 'herald_deliveries_total', 'herald_publish_duration_seconds_bucket', 'herald_canary_round_trip_seconds_bucket', 'herald_event_loop_delay_seconds', 'herald_refusals_total', 'herald_task_queue_depth', 'herald_task_failures_total']) {
+      assert.ok(named.has(name), `no panel queries ${name}`);
+    }
+    assert.match(await repoFile('docs/operations.md'), /`deploy\/grafana-dashboard\.json`/);
   });
 
   test('publications and subscriptions count by namespace: declared names, "" and other', async () => {

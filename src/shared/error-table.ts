@@ -39,6 +39,8 @@ export const CloseCode = {
   GAP_DETECTED: 4001,
   /** /connect: the client asked for a protocol version this server does not speak. Give up. */
   UNSUPPORTED_PROTOCOL: 4501,
+  /** An administrator disconnected this user's connections (`POST /api/admin/disconnect`). Give up. */
+  DISCONNECTED_BY_ADMIN: 4502,
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
