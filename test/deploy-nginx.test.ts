@@ -96,8 +96,9 @@ describe('deploy: nginx in front of two Herald processes', () => {
         publishing = false;
         await publisher;
       }
-      await waitFor(() => received.length === published, 10_000, 'every publication');
-      assert.deepEqual(received, Array.from({ length: published }, (_, i) => i));
+      // On a timeout, the comparison below shows what was missing or doubled.
+      await waitFor(() => received.length === published, 10_000, 'every publication').catch(() => {});
+      assert.deepEqual(received, Array.from({ length: published }, (_, i) => i), JSON.stringify({ events, publishedAtDisconnect, publishedAtResubscribe }));
       assert.ok(publishedAtResubscribe! > publishedAtDisconnect!, 'publications were made while the client was away');
       assert.deepEqual(events, [
         { recovered: false, resubscribed: false, recoverable: true },
