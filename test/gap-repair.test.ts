@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Herald, type PublicationContext } from '../client/node.ts';
 import { ProtocolClient } from './support/protocol-client.ts';
 import { protocolTestEnv } from './support/protocol-app.ts';
-import { postJson, REDIS_URL, redisClient, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
+import { deleteKeys, postJson, REDIS_URL, redisClient, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 import { TestClient } from './support/ws-client.ts';
 import pino from 'pino';
 import { MemoryBroker } from '../src/broker/memory-broker.ts';
@@ -161,10 +161,7 @@ describe('gap repair starts afresh when a process subscribes to a channel again 
   });
   after(async () => {
     await Promise.all([p1.stop(), p2.stop()]);
-    const redis = redisClient();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await deleteKeys(prefix);
   });
 
   test('a raw socket gets only what is published after it opened; a /connect subscriber is not closed for publications it never asked for', async () => {

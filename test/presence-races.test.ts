@@ -7,7 +7,7 @@ import { RedisPresence } from '../src/presence/redis-presence.ts';
 import { installProtocolTestApp, protocolTestEnv, protocolTestOptions } from './support/protocol-app.ts';
 import { ProtocolClient, type Frame } from './support/protocol-client.ts';
 import { PrivateRedis } from './support/redis-server.ts';
-import { REDIS_URL, redisClient, spawnHerald, startHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
+import { deleteKeys, REDIS_URL, redisClient, spawnHerald, startHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 
 const SCRIPT = 'test/support/protocol-server.ts';
 const RACERS = 30;
@@ -90,10 +90,7 @@ describe('presence when a subscription ends while its join is in flight (two pro
   });
   after(async () => {
     await Promise.all([p1.stop(), p2.stop()]);
-    const redis = redisClient();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await deleteKeys(prefix);
   });
 
   /** Presence holds exactly the observers on both processes, and still does after each process refreshed its entries. */

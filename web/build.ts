@@ -10,10 +10,22 @@
 import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 
 const WEB = dirname(fileURLToPath(import.meta.url));
 export const WEB_DIST = join(WEB, 'dist');
+
+/** How browser code is bundled, for the pages and for the SDK's one-file build alike. */
+export const BROWSER_BUNDLE = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['es2022'],
+  minify: true,
+  sourcemap: 'linked',
+  write: false,
+  logLevel: 'warning',
+} as const satisfies BuildOptions;
 
 /** Builds web/dist and resolves with the number of files written. */
 export async function buildWeb(): Promise<number> {
@@ -22,14 +34,7 @@ export async function buildWeb(): Promise<number> {
   const result = await build({
     entryPoints: scripts.map((name) => join(WEB, 'src', name)),
     outdir: join(WEB_DIST, 'assets'),
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['es2022'],
-    minify: true,
-    sourcemap: 'linked',
-    write: false,
-    logLevel: 'warning',
+    ...BROWSER_BUNDLE,
   });
   await mkdir(join(WEB_DIST, 'assets'), { recursive: true });
   const temporary = `.${process.pid}.tmp`;

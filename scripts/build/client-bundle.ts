@@ -1,4 +1,5 @@
 import { build } from 'esbuild';
+import { BROWSER_BUNDLE } from '../../web/build.ts';
 import { writeAtomically } from './write-atomically.ts';
 
 /**
@@ -10,14 +11,7 @@ export async function bundleClient(entry: string, outfile: string): Promise<numb
   const result = await build({
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['es2022'],
-    minify: true,
-    sourcemap: 'linked',
-    write: false,
-    logLevel: 'warning',
+    ...BROWSER_BUNDLE,
   });
   let size = 0;
   for (const file of result.outputFiles) {

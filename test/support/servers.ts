@@ -100,6 +100,14 @@ export async function spawnHerald(env: Record<string, string> = {}, script = 'sr
 }
 
 /** A Redis connection for assertions and for publishing as another program would. */
+/** Deletes every key under `prefix` on the shared Redis (a test's own key space, when it is done). */
+export async function deleteKeys(prefix: string): Promise<void> {
+  const redis = redisClient();
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+}
+
 export function redisClient(): Redis {
   return new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 3 });
 }
