@@ -152,6 +152,10 @@ export const configSchema = {
     },
     jwtIssuer: { type: 'string', env: 'HERALD_JWT_ISSUER', section: 'security', defaultText: 'unset', description: 'Required `iss` claim.' },
     jwtAudience: { type: 'string', env: 'HERALD_JWT_AUDIENCE', section: 'security', defaultText: 'unset', description: 'Required `aud` claim.' },
+    adminClaim: {
+      type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_:.-]{0,99}$', env: 'HERALD_ADMIN_CLAIM', section: 'security', expected: 'a claim name', defaultText: 'unset',
+      description: 'Name of a JWT claim that makes a token an admin token when its value is `true`: such a token is accepted wherever the API key is (`/api/*`, `/metrics`, the admin page and its commands). Needs one of the JWT key settings. Unset: only the API key opens the admin commands.',
+    },
     allowAnonymous: {
       type: 'boolean', default: false, env: 'HERALD_ALLOW_ANONYMOUS', section: 'security',
       description: 'With JWT on: let sockets without a token in as anonymous (a bad token is still refused). Without JWT every socket is anonymous.',

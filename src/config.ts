@@ -99,6 +99,8 @@ export interface HeraldOptions {
   jwtIssuer?: string | undefined;
   /** Required `aud` claim. Env `HERALD_JWT_AUDIENCE`. */
   jwtAudience?: string | undefined;
+  /** JWT claim that, when `true`, makes a token an admin token (accepted wherever the API key is). Env `HERALD_ADMIN_CLAIM`. */
+  adminClaim?: string | undefined;
   /** With JWT on: whether a socket without any token is let in as anonymous. Env `HERALD_ALLOW_ANONYMOUS`, default false. */
   allowAnonymous?: boolean;
   /** Origins allowed to open sockets (`https://app.example.com`, `https://*.example.com`); unset allows any. Env `HERALD_ALLOWED_ORIGINS` (comma-separated). */
@@ -194,6 +196,7 @@ const ASYMMETRIC_ALGORITHMS = new Set(['RS256', 'ES256']);
 function checkAuthOptions(o: ResolvedOptions): void {
   const sources = [o.jwtSecret, o.jwtPublicKey, o.jwtJwksUrl].filter((value) => value !== undefined).length;
   if (sources > 1) throw new ConfigError('Set only one of jwtSecret, jwtPublicKey and jwtJwksUrl');
+  if (o.adminClaim !== undefined && sources === 0) throw new ConfigError('adminClaim (HERALD_ADMIN_CLAIM) needs jwtSecret, jwtPublicKey or jwtJwksUrl to verify admin tokens');
   if (o.jwtSecret !== undefined && Buffer.byteLength(o.jwtSecret) < 32) {
     throw new ConfigError('jwtSecret (HERALD_JWT_SECRET) must be at least 32 characters long');
   }

@@ -19,13 +19,14 @@ import { SubscriberRegistry } from './channels/subscriber-registry.ts';
 import { ConfigError, resolveOptions, type HeraldOptions, type ResolvedOptions } from './config.ts';
 import { settlesBefore } from './deadline.ts';
 import { InFlight } from './in-flight.ts';
-import { apiAccessHook } from './http/api-access.ts';
+import { ApiAccess } from './http/api-access.ts';
+import { AdminTokens } from './auth/admin-tokens.ts';
 import { installErrorReplies } from './http/error-replies.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { logSerializers } from './http/log-redaction.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { nodesRoute } from './http/nodes-route.ts';
-import { adminChannelRoutes, adminRoutes, type ChannelSummary } from './http/admin-routes.ts';
+import { adminChannelRoutes, adminRoutes, type ChannelSearch } from './http/admin-routes.ts';
 import { operatorMetrics } from './http/operator-metrics.ts';
 import { collectOpenApi, openApiRoute } from './http/openapi.ts';
 import { packageVersion } from './package-version.ts';
@@ -226,7 +227,8 @@ export class Herald {
     installErrorReplies(this.http);
     collectOpenApi(this.http);
     healthRoutes(this.http, this.broker, () => this.#shuttingDown, () => this.#canary?.state());
-    const apiAccess = apiAccessHook(o.apiKey, trustedProxy !== undefined);
+    const access = new ApiAccess(o.apiKey, trustedProxy !== undefined, verifier !== undefined && o.adminClaim !== undefined ? new AdminTokens(verifier, o.adminClaim) : undefined);
+    const apiAccess = access.hook;
     const metrics = metricsRoute(this.http, {
       connections: () => this.#sockets.connections.size,
       channels: () => this.#registry.channelCount,
@@ -245,15 +247,20 @@ export class Herald {
     this.#closeMetrics = operator.close;
     // The embedded broker delivers synchronously within this process: there is nothing to prove.
     this.#canary = this.broker.kind === 'redis' ? new DeliveryCanary(this.broker, { intervalMs: o.canaryIntervalMs, metrics }) : undefined;
-    this.#adminCommands = new AdminCommands(this.broker, () => this.#sockets.connections);
+    this.#adminCommands = new AdminCommands({
+      broker: this.broker,
+      node: this.#sockets.idPrefix,
+      connections: () => this.#sockets.connections,
+      localSubscribers: (channel) => this.#registry.count(channel),
+    });
     this.http.register(
       async (api) => {
         api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
         taskRoutes(api, this.tasks);
         nodesRoute(api, this.#nodes, this.#sockets.idPrefix);
-        adminRoutes(api, this.#adminCommands, o.apiKey !== undefined);
-        adminChannelRoutes(api, { find: (prefix, limit) => this.#findChannels(prefix, limit), presence: this.presence, history: this.broker.history }, o.apiKey !== undefined);
+        adminRoutes(api, this.#adminCommands, access);
+        adminChannelRoutes(api, { find: (prefix, limit) => this.#findChannels(prefix, limit), presence: this.presence, history: this.broker.history }, access);
         api.get('/stats', { schema: statsSchema }, async () => this.stats());
         openApiRoute(api, this.http);
       },
@@ -367,9 +374,10 @@ export class Herald {
   /**
    * Channels whose name starts with `prefix`, for the admin search: with Redis every channel some
    * process subscribes to (`PUBSUB CHANNELS`, `PUBSUB NUMSUB`: one subscriber connection per
-   * process), otherwise this process's. Server-internal `#` channels are left out.
+   * process), otherwise this process's; with their subscribers counted by every live process
+   * (cluster/admin-commands.ts). Server-internal `#` channels are left out.
    */
-  async #findChannels(prefix: string, limit: number): Promise<ChannelSummary[]> {
+  async #findChannels(prefix: string, limit: number): Promise<ChannelSearch> {
     let found: [string, number][];
     if (this.broker instanceof RedisBroker) {
       const redisPrefix = this.options.redisPrefix;
@@ -380,7 +388,12 @@ export class Herald {
     } else {
       found = [...this.#registry.channels()].filter((name) => name.startsWith(prefix) && !name.startsWith('#')).sort().slice(0, limit).map((name) => [name, 1]);
     }
-    return found.map(([channel, processes]) => ({ channel, processes, localSubscribers: this.#registry.count(channel) }));
+    const live = (await this.#nodes.list()).length;
+    const cluster = await this.#adminCommands.countSubscribers(found.map(([channel]) => channel), Math.max(1, live), SUBSCRIBER_COUNT_WAIT_MS);
+    return {
+      channels: found.map(([channel, processes], index) => ({ channel, processes, subscribers: cluster.counts[index]!, localSubscribers: this.#registry.count(channel) })),
+      nodes: { answered: cluster.answered, expected: cluster.expected },
+    };
   }
 
   async listen(): Promise<HeraldAddress> {
@@ -486,6 +499,9 @@ export class Herald {
  * their presence leaves and the Redis goodbyes.
  */
 const SHUTDOWN_RESERVE_MS = 500;
+
+/** How long the admin channel search waits for every process's subscriber counts. */
+const SUBSCRIBER_COUNT_WAIT_MS = 1000;
 
 /** Creates a Herald server. See {@link Herald}. */
 export function createHerald(options?: HeraldOptions): Herald {

@@ -125,7 +125,7 @@ describe('admin page across two server processes sharing Redis', () => {
     }
   });
 
-  test('channel search is cluster-wide: processes subscribed, local subscribers, and a channel\'s last publications', async () => {
+  test('channel search is cluster-wide: processes subscribed, subscribers on every process and on this one, and a channel\'s last publications', async () => {
     const token = await hs256Token('searcher');
     const clients = await Promise.all([
       TestClient.open(`${serverA.wsUrl}/ws/room:1?token=${token}`),
@@ -140,9 +140,10 @@ describe('admin page across two server processes sharing Redis', () => {
       assert.equal(search.status, 200);
       assert.deepEqual(await search.json(), {
         channels: [
-          { channel: 'room:1', processes: 2, localSubscribers: 1 },
-          { channel: 'room:2', processes: 1, localSubscribers: 0 },
+          { channel: 'room:1', processes: 2, subscribers: 3, localSubscribers: 1 },
+          { channel: 'room:2', processes: 1, subscribers: 1, localSubscribers: 0 },
         ],
+        nodes: { answered: 2, expected: 2 },
       });
       for (const data of ['first', { n: 2 }]) {
         const published = await fetch(`${serverA.url}/api/publish`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'room:1', data }) });
@@ -160,7 +161,7 @@ describe('admin page across two server processes sharing Redis', () => {
       await page.locator('#search').click();
       await page.locator('#search-result', { hasText: '2 channels with subscribers' }).waitFor();
       const rows = await page.locator('#channels tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
-      assert.deepEqual(rows, [['room:1', '2', '2'], ['room:2', '1', '1']]);
+      assert.deepEqual(rows, [['room:1', '2', '3', '2'], ['room:2', '1', '1', '1']]);
       await page.locator('#channels button[data-channel="room:1"]').click();
       await page.locator('#detail-name', { hasText: 'room:1' }).waitFor();
       assert.deepEqual(await page.locator('#detail-publications li').allTextContents(), ['#1 "first"', '#2 {"n":2}']);
@@ -198,13 +199,13 @@ describe('admin page without an API key', () => {
     assert.equal(response.status, 404);
     assert.deepEqual(await response.json(), {
       ok: false,
-      error: { code: 'HERALD_ERR_NOT_FOUND', message: 'The admin page is closed: set HERALD_API_KEY to open it' },
+      error: { code: 'HERALD_ERR_NOT_FOUND', message: 'The admin page is closed: set HERALD_API_KEY or HERALD_ADMIN_CLAIM to open it' },
     });
     const disconnect = await fetch(`${server.url}/api/admin/disconnect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"x"}' });
     assert.equal(disconnect.status, 404);
     assert.deepEqual(await disconnect.json(), {
       ok: false,
-      error: { code: 'HERALD_ERR_NOT_FOUND', message: 'Admin commands are closed: set HERALD_API_KEY to open them' },
+      error: { code: 'HERALD_ERR_NOT_FOUND', message: 'Admin commands are closed: set HERALD_API_KEY or HERALD_ADMIN_CLAIM to open them' },
     });
   });
 });

@@ -43,12 +43,13 @@ export function demoPages(herald: Herald, root: string = DIST): void {
   });
   herald.http.get('/', { schema: pageSchema('The index of the demo pages') }, (_request, reply) => send(reply, 'index.html'));
   for (const page of PAGES) herald.http.get(`/${page}.html`, { schema: pageSchema(`The ${page} demo page`) }, (_request, reply) => send(reply, `${page}.html`));
-  // The admin page opens only with an API key: its calls (GET /api/nodes, POST /api/publish) need
-  // one, and a page that anyone on the machine could use without a key would be an open door.
+  // The admin page opens only with an API key or an admin claim: its calls (GET /api/nodes, POST
+  // /api/publish, /api/admin/*) need one of them, and a page that anyone on the machine could use
+  // without a credential would be an open door.
   const adminSchema = pageSchema('The admin page: the nodes of the cluster, publishing to a channel');
-  const adminReplies = { ...adminSchema.response, ...errorReplies({ 404: 'The admin page is closed: HERALD_API_KEY is not set' }) };
+  const adminReplies = { ...adminSchema.response, ...errorReplies({ 404: 'The admin page is closed: neither HERALD_API_KEY nor HERALD_ADMIN_CLAIM is set' }) };
   herald.http.get('/admin', { schema: { ...adminSchema, response: adminReplies } }, (_request, reply) => {
-    if (herald.options.apiKey === undefined) throw new HeraldError(Errors.NOT_FOUND, 'The admin page is closed: set HERALD_API_KEY to open it');
+    if (herald.options.apiKey === undefined && herald.options.adminClaim === undefined) throw new HeraldError(Errors.NOT_FOUND, 'The admin page is closed: set HERALD_API_KEY or HERALD_ADMIN_CLAIM to open it');
     return send(reply, 'admin.html');
   });
   const assetSchema = {

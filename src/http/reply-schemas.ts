@@ -27,8 +27,8 @@ export function errorReplies(meanings: Record<number, string>): Record<number, o
 
 /** Who may call `/api/*` and `/metrics` (api-access.ts). */
 export const accessErrors = {
-  401: 'HERALD_API_KEY is set and the request has no valid `Authorization: Bearer <key>`',
-  403: 'No HERALD_API_KEY is set and the client is not on this machine',
+  401: 'HERALD_API_KEY is set and the request has neither the key nor an admin token in `Authorization: Bearer`',
+  403: 'No HERALD_API_KEY is set and the client is not on this machine, or the token is valid but not an admin token',
 };
 
 /** What any route with a JSON body may answer before it runs. */

@@ -1,7 +1,7 @@
 import { NodeChart } from './admin-charts.ts';
 import { byId, el } from './lib/dom.ts';
 
-// The admin page: asks for the admin key once, keeps it in this tab's sessionStorage and sends it
+// The admin page: asks once for the API key or an admin token (a JWT), keeps it in this tab's sessionStorage and sends it
 // as "Authorization: Bearer" on every API call (no cookie, so other sites cannot ride on it).
 const KEY = 'herald-admin-key';
 const POLL_MS = 2000;
@@ -42,6 +42,7 @@ async function api(path: string, init: RequestInit = {}): Promise<Response> {
   if (init.body !== undefined) headers.set('content-type', 'application/json');
   const response = await fetch(path, { ...init, headers });
   if (response.status === 401) signOut('The key was refused');
+  else if (response.status === 403) signOut('That token is not an admin token');
   return response;
 }
 
@@ -147,6 +148,7 @@ disconnectForm.addEventListener('submit', (event) => {
 interface ChannelSummary {
   channel: string;
   processes: number;
+  subscribers: number;
   localSubscribers: number;
 }
 
@@ -174,7 +176,7 @@ byId<HTMLFormElement>('search-form').addEventListener('submit', (event) => {
   searchResult.textContent = 'Searching…';
   void api(`/api/admin/channels?prefix=${encodeURIComponent(prefix)}`).then(
     async (response) => {
-      const body = (await response.json()) as { channels?: ChannelSummary[]; error?: { message: string } };
+      const body = (await response.json()) as { channels?: ChannelSummary[]; nodes?: { answered: number; expected: number }; error?: { message: string } };
       if (body.channels === undefined) {
         searchResult.textContent = `Search failed: ${body.error?.message ?? response.status}`;
         return;
@@ -183,11 +185,12 @@ byId<HTMLFormElement>('search-form').addEventListener('submit', (event) => {
         ...body.channels.map((summary) => {
           const open = el('button', { type: 'button', class: 'secondary', 'data-channel': summary.channel }, summary.channel);
           open.addEventListener('click', () => void showChannel(summary.channel));
-          return el('tr', {}, el('td', {}, open), el('td', {}, String(summary.processes)), el('td', {}, String(summary.localSubscribers)));
+          return el('tr', {}, el('td', {}, open), el('td', {}, String(summary.processes)), el('td', {}, String(summary.subscribers)), el('td', {}, String(summary.localSubscribers)));
         }),
       );
       channelsTable.hidden = body.channels.length === 0;
-      searchResult.textContent = `${body.channels.length} ${body.channels.length === 1 ? 'channel' : 'channels'} with subscribers`;
+      const short = body.nodes !== undefined && body.nodes.answered < body.nodes.expected ? ` (counts from ${body.nodes.answered} of ${body.nodes.expected} processes)` : '';
+      searchResult.textContent = `${body.channels.length} ${body.channels.length === 1 ? 'channel' : 'channels'} with subscribers${short}`;
     },
     () => {
       searchResult.textContent = 'Search failed: the server is unreachable';
