@@ -11,7 +11,7 @@ const KEY = 'admin-test-key-7f3a';
 
 // The admin page in Chromium against two Herald processes sharing Redis.
 describe('admin page across two server processes sharing Redis', () => {
-  const env = { REDIS_URL, HERALD_REDIS_PREFIX: uniquePrefix(), HERALD_API_KEY: KEY, HERALD_NODE_ANNOUNCE_MS: '500', HERALD_JWT_SECRET: TEST_SECRET };
+  const env = { REDIS_URL, HERALD_REDIS_PREFIX: uniquePrefix(), HERALD_API_KEY: KEY, HERALD_NODE_ANNOUNCE_MS: '500', HERALD_JWT_SECRET: TEST_SECRET, HERALD_ADMIN_CLAIM: 'admin' };
   let browser: Browser;
   let serverA: HeraldProcess;
   let serverB: HeraldProcess;
@@ -174,6 +174,21 @@ describe('admin page across two server processes sharing Redis', () => {
     } finally {
       for (const client of clients) client.ws.close();
     }
+  });
+
+  test('an operator signs in with an admin token instead of the key; a user token is turned away', async () => {
+    const watched = await openPage(browser, `${serverB.url}/admin`);
+    pages.push(watched);
+    const { page } = watched;
+    await page.locator('#key').fill(await hs256Token('alice'));
+    await page.locator('#sign-in').click();
+    await page.locator('#status[data-state="closed"]', { hasText: 'That token is not an admin token' }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('herald-admin-key')), null);
+    await page.locator('#key').fill(await hs256Token('ops-1', { claims: { admin: true } }));
+    await page.locator('#sign-in').click();
+    await page.locator('#status[data-state="connected"]', { hasText: 'Signed in' }).waitFor();
+    await page.locator('#nodes tbody tr .address', { hasText: `:${new URL(serverA.url).port}` }).waitFor();
+    assert.equal(await page.locator('#nodes tbody tr').count(), 2);
   });
 
   test('the page needs the key for its data: the API answers 401 without it', async () => {

@@ -61,7 +61,7 @@ function rate(value: number): string {
 async function poll(): Promise<void> {
   try {
     const response = await api('/api/nodes');
-    if (response.status === 401) return;
+    if (response.status === 401 || response.status === 403) return; // signed out by api()
     if (!response.ok) {
       showStatus('connecting', `Nodes unavailable (${response.status})`);
     } else {
