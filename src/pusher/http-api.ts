@@ -108,7 +108,7 @@ export function pusherHttpApi(http: FastifyInstance, deps: PusherHttpDeps): void
       const name = checkedChannel((request.params as { channel: string }).channel);
       if (channelKind(name) !== 'presence') throw new HeraldError(Errors.BAD_REQUEST, 'Users are listed for presence channels only');
       const members = await presenceMembers(deps.presence, heraldChannel(app.id, name));
-      return { users: [...members.keys()].map((id) => ({ id })) };
+      return { users: [...members.keys()].sort().map((id) => ({ id })) };
     });
 
     api.post('/apps/:appId/users/:userId/terminate_connections', async (request) => {
