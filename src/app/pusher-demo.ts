@@ -1,5 +1,6 @@
 import { Errors, HeraldError } from '../errors.ts';
 import type { Herald } from '../herald.ts';
+import { errorReplies } from '../http/reply-schemas.ts';
 import { channelAuthText, sign } from '../pusher/signatures.ts';
 import type { PusherAppConfig } from '../pusher/pusher-apps.ts';
 
@@ -24,7 +25,15 @@ export function withDemoPusherApp(apps: PusherAppConfig[] | undefined): PusherAp
 export function pusherDemo(herald: Herald): void {
   herald.http.register(async (api) => {
     api.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body));
-    api.post<{ Querystring: { user?: string } }>('/pusher/auth', async (request) => {
+    const schema = {
+      tags: ['demo'],
+      summary: "The Pusher demo page's auth endpoint: signs a presence subscription of the demo app for ?user=",
+      response: {
+        200: { description: '`{"auth", "channel_data"}`, as pusher-js expects', type: 'object', properties: { auth: { type: 'string' }, channel_data: { type: 'string' } } },
+        ...errorReplies({ 400: 'No socket_id, not a presence- channel, or no valid ?user=', 404: 'The demo app is not configured' }),
+      },
+    };
+    api.post<{ Querystring: { user?: string } }>('/pusher/auth', { schema }, async (request) => {
       const app = herald.options.pusherApps?.find((candidate) => candidate.id === DEMO_PUSHER_APP.id);
       if (app === undefined) throw new HeraldError(Errors.NOT_FOUND, 'The Pusher demo app is not configured on this server');
       const form = new URLSearchParams(typeof request.body === 'string' ? request.body : '');

@@ -9,6 +9,7 @@ import { presenceMembers } from './presence-members.ts';
 import type { PusherApp, PusherApps } from './pusher-apps.ts';
 import { TERMINATE } from './pusher-socket.ts';
 import { checkRequestSignature } from './signatures.ts';
+import { errorReplies } from '../http/reply-schemas.ts';
 
 export interface PusherHttpDeps {
   apps: PusherApps;
@@ -43,7 +44,7 @@ export function pusherHttpApi(http: FastifyInstance, deps: PusherHttpDeps): void
       (request as SignedRequest).pusherApp = app;
     });
 
-    api.post('/apps/:appId/events', async (request) => {
+    api.post('/apps/:appId/events', { schema: schema('Trigger one event on up to 100 channels', '`{}`', { 413: 'The data is over the app\'s maxEventBytes' }) }, async (request) => {
       const app = appOf(request);
       const body = jsonBody(request);
       const channels = Array.isArray(body.channels) ? body.channels : body.channel !== undefined ? [body.channel] : undefined;
@@ -54,7 +55,7 @@ export function pusherHttpApi(http: FastifyInstance, deps: PusherHttpDeps): void
       return {};
     });
 
-    api.post('/apps/:appId/batch_events', async (request) => {
+    api.post('/apps/:appId/batch_events', { schema: schema('Trigger a batch of events', '`{"batch": [{}, …]}`', { 413: 'An event\'s data is over the app\'s maxEventBytes' }) }, async (request) => {
       const app = appOf(request);
       const batch = jsonBody(request).batch;
       if (!Array.isArray(batch) || batch.length === 0) throw new HeraldError(Errors.BAD_REQUEST, 'batch must be a non-empty array of events');
@@ -67,7 +68,7 @@ export function pusherHttpApi(http: FastifyInstance, deps: PusherHttpDeps): void
       return { batch: events.map(() => ({})) };
     });
 
-    api.get('/apps/:appId/channels', async (request) => {
+    api.get('/apps/:appId/channels', { schema: schema('The occupied channels, by prefix', '`{"channels": {"<name>": {"user_count"?}}}`') }, async (request) => {
       const app = appOf(request);
       const query = request.query as Record<string, string | undefined>;
       const prefix = query.filter_by_prefix ?? '';
@@ -84,7 +85,7 @@ export function pusherHttpApi(http: FastifyInstance, deps: PusherHttpDeps): void
       return { channels };
     });
 
-    api.get('/apps/:appId/channels/:channel', async (request) => {
+    api.get('/apps/:appId/channels/:channel', { schema: schema('Whether a channel is occupied; a presence channel\'s counts', '`{"occupied", "user_count"?, "subscription_count"?}`') }, async (request) => {
       const app = appOf(request);
       const name = checkedChannel((request.params as { channel: string }).channel);
       const info = infoOf((request.query as Record<string, string | undefined>).info);
@@ -103,7 +104,7 @@ export function pusherHttpApi(http: FastifyInstance, deps: PusherHttpDeps): void
       return reply;
     });
 
-    api.get('/apps/:appId/channels/:channel/users', async (request) => {
+    api.get('/apps/:appId/channels/:channel/users', { schema: schema('The users of a presence channel', '`{"users": [{"id"}]}`') }, async (request) => {
       const app = appOf(request);
       const name = checkedChannel((request.params as { channel: string }).channel);
       if (channelKind(name) !== 'presence') throw new HeraldError(Errors.BAD_REQUEST, 'Users are listed for presence channels only');
@@ -111,7 +112,7 @@ export function pusherHttpApi(http: FastifyInstance, deps: PusherHttpDeps): void
       return { users: [...members.keys()].sort().map((id) => ({ id })) };
     });
 
-    api.post('/apps/:appId/users/:userId/terminate_connections', async (request) => {
+    api.post('/apps/:appId/users/:userId/terminate_connections', { schema: schema('Close every socket signed in as the user, on every process', '`{}`') }, async (request) => {
       const app = appOf(request);
       const userId = (request.params as { userId: string }).userId;
       if (!isUserId(userId)) throw new HeraldError(Errors.BAD_REQUEST, 'Invalid user id');
@@ -122,6 +123,19 @@ export function pusherHttpApi(http: FastifyInstance, deps: PusherHttpDeps): void
 }
 
 type SignedRequest = FastifyRequest & { pusherApp?: PusherApp };
+
+/** The OpenAPI entry of a Pusher API route; replies are Pusher's shapes, kept whole. */
+function schema(summary: string, reply: string, errors: Record<number, string> = {}): object {
+  return {
+    tags: ['pusher'],
+    summary,
+    description: 'Signed with the app secret: auth_key, auth_timestamp, auth_version, body_md5 and auth_signature in the query (docs/pusher.md).',
+    response: {
+      200: { description: reply, type: 'object', additionalProperties: true },
+      ...errorReplies({ 400: 'A malformed body or parameter', 401: 'A wrong key or signature, or auth_timestamp more than 600 s away', 404: 'No app with this id', ...errors }),
+    },
+  };
+}
 
 function appOf(request: FastifyRequest): PusherApp {
   return (request as SignedRequest).pusherApp!;
