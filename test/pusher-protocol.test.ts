@@ -262,6 +262,26 @@ describe('the Pusher protocol on one process (pusher-js, the pusher server libra
   });
 });
 
+describe('the Pusher route beside Herald\'s own security settings', () => {
+  test('with JWT authentication on, Pusher sockets need no token (the apps\' signatures guard them); the origin allowlist still applies', async () => {
+    const server = await startHerald({ pusherApps: [APP], jwtSecret: 'a-secret-of-at-least-32-characters!!', allowedOrigins: ['https://app.example.com'] }, () => {});
+    try {
+      const allowed = new WebSocket(`${server.wsUrl}/app/${APP.key}?protocol=7`, { headers: { origin: 'https://app.example.com' } });
+      const first = await new Promise<any>((resolve, reject) => {
+        allowed.once('message', (data) => resolve(JSON.parse(data.toString())));
+        allowed.once('error', reject);
+      });
+      assert.equal(first.event, 'pusher:connection_established');
+      allowed.close();
+      const foreign = new WebSocket(`${server.wsUrl}/app/${APP.key}?protocol=7`, { headers: { origin: 'https://evil.example.com' } });
+      const status = await new Promise<number>((resolve) => foreign.once('unexpected-response', (_request, response) => resolve(response.statusCode!)));
+      assert.equal(status, 403);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {

@@ -82,11 +82,13 @@ export class PusherSocket {
   async #subscribe(data: Record<string, unknown>): Promise<void> {
     const name = data.channel;
     if (!isPusherChannel(name)) return this.#error(null, `Invalid channel name ${JSON.stringify(name)}`);
-    if (this.#subscriptions.has(name) || (channelKind(name) === 'user' && this.#userSubscriber?.forwarding === true)) {
-      // Subscribing twice is harmless in Pusher: confirm again.
-      return this.#connection.send(frames.subscriptionSucceeded(name));
-    }
     const kind = channelKind(name);
+    if (this.#subscriptions.has(name) || (kind === 'user' && this.#userSubscriber?.forwarding === true)) {
+      // Subscribing twice is harmless: confirmed again, except on presence channels, whose
+      // confirmation carries the members (the first subscription's is, or will be, on its way).
+      if (kind !== 'presence') this.#connection.send(frames.subscriptionSucceeded(name));
+      return;
+    }
     if (kind === 'user') return this.#subscribeUser(name);
     let channelData: string | undefined;
     let member: { user: string; info: unknown } | undefined;
@@ -100,41 +102,40 @@ export class PusherSocket {
       return this.#refuse(name, 'Invalid signature: the auth does not sign this socket and channel');
     }
     const channel = heraldChannel(this.#app.id, name);
-    if (member !== undefined) {
-      const members = await presenceMembers(this.#context.presence, channel);
-      if (members.size >= this.#app.limits.maxPresenceMembers && !members.has(member.user)) {
-        return this.#refuse(name, `The presence channel has its maximum of ${this.#app.limits.maxPresenceMembers} members`, 403);
-      }
-    }
+    // Taken at once, so that a second subscribe of the same channel meanwhile is only confirmed,
+    // and an unsubscribe meanwhile finds it and undoes whatever part of it is done.
     const subscriber = new PusherSubscriber(this.#connection, this.socketId);
     const subscription: PusherSubscription = { channel, subscriber, member: undefined, userId: member?.user };
     this.#subscriptions.set(name, subscription);
+    this.#context.occupancy(this.#app.id, name, 1);
+    const current = (): boolean => this.#subscriptions.get(name) === subscription;
     try {
+      if (member !== undefined) {
+        const members = await presenceMembers(this.#context.presence, channel);
+        if (members.size >= this.#app.limits.maxPresenceMembers && !members.has(member.user)) {
+          if (current()) this.#unsubscribe(name);
+          return this.#refuse(name, `The presence channel has its maximum of ${this.#app.limits.maxPresenceMembers} members`, 403);
+        }
+        if (!current()) return;
+      }
       await this.#connection.subscribe(channel, { subscriber });
+      if (!current()) return;
+      if (member !== undefined) {
+        subscription.member = new PresenceMember(channel, { connection: this.socketId, user: member.user, info: member.info }, { ...this.#context, appId: this.#app.id, pusherChannel: name });
+        await subscription.member.join();
+        if (!current()) return;
+        const members = await presenceMembers(this.#context.presence, channel);
+        if (!current()) return;
+        // The socket's own user is a member, even if the list was read before Redis had the entry.
+        if (!members.has(member.user)) members.set(member.user, member.info ?? null);
+        this.#connection.send(frames.subscriptionSucceeded(name, frames.presenceData(members)));
+      } else {
+        this.#connection.send(frames.subscriptionSucceeded(name));
+      }
     } catch (error) {
-      this.#subscriptions.delete(name);
-      this.#connection.unsubscribe(channel);
+      if (current()) this.#unsubscribe(name);
       if (error instanceof HeraldError) return this.#refuse(name, error.message, error.statusCode);
       throw error;
-    }
-    if (this.#subscriptions.get(name) !== subscription) return;
-    this.#context.occupancy(this.#app.id, name, 1);
-    if (member !== undefined) {
-      subscription.member = new PresenceMember(channel, { connection: this.socketId, user: member.user, info: member.info }, { ...this.#context, appId: this.#app.id, pusherChannel: name });
-      try {
-        await subscription.member.join();
-      } catch (error) {
-        this.#unsubscribe(name);
-        if (error instanceof HeraldError) return this.#refuse(name, error.message, error.statusCode);
-        throw error;
-      }
-      if (this.#subscriptions.get(name) !== subscription) return;
-      const members = await presenceMembers(this.#context.presence, channel);
-      // The socket's own user is a member, even if the list was read before Redis had the entry.
-      if (!members.has(member.user)) members.set(member.user, member.info ?? null);
-      this.#connection.send(frames.subscriptionSucceeded(name, frames.presenceData(members)));
-    } else {
-      this.#connection.send(frames.subscriptionSucceeded(name));
     }
     subscriber.release();
   }
