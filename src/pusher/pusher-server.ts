@@ -55,6 +55,7 @@ export class PusherServer {
     this.#apps = new PusherApps(deps.apps);
     deps.socketRoute('/app/:key', (connection) => this.#accept(connection));
     pusherHttpApi(deps.http, { apps: this.#apps, publisher: deps.publisher, presence: deps.presence, occupiedChannels: deps.occupiedChannels });
+    deps.log.info({ apps: deps.apps.map((app) => app.id) }, 'Pusher protocol on /app/{key} and /apps/{app_id}');
   }
 
   /**
