@@ -113,7 +113,7 @@ export class Herald {
   readonly #sockets: SocketServer;
   /** This process in the cluster's node list (`GET /api/nodes`). */
   readonly #nodes: NodeRegistry;
-  /** The Pusher Channels protocol, when apps are configured (pusher/pusher-server.ts). */
+  /** The Pusher Channels protocol, when apps are configured (pusher/pusher-server.ts); webhook delivery subscribes to its onEvent. */
   readonly #pusher: PusherServer | undefined;
   #shuttingDown = false;
   #closed: Promise<void> | undefined;
