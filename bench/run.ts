@@ -57,7 +57,7 @@ const wanted = (names: TargetName[]): TargetName[] => names.filter((n) => target
 // and pauses less before a retry, to stay under 3 minutes.
 const CLIMB = { startRate: 50, maxRate: quick ? 1600 : 6400, bisections: quick ? 1 : 3, latencyBisections: quick ? 0 : 3, attempts: 2, retryPauseMs: quick ? 250 : 1000 };
 const config = {
-  fanout1: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'socketio', 'herald', 'herald-connect']), processes: 1, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
+  fanout1: { targets: wanted(quick ? ['floor', 'socketio', 'herald', 'herald-pusher'] : ['floor', 'socketio', 'herald', 'herald-connect', 'herald-pusher']), processes: 1, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
   fanout2: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), processes: 2, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
   idle: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'socketio', 'herald', 'herald-connect']), steps: quick ? [2000, 4000] : [10_000, 19_000], warmUp: quick ? 1000 : 2000 },
   many: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), channels: quick ? 2000 : 10_000, durationMs: quick ? 3000 : 10_000 },

@@ -57,15 +57,20 @@ function parse(key: ConfigKey, name: string, text: string): unknown {
       if (/^(0|false|no)$/i.test(text)) return false;
       throw new ConfigError(mustBe(key, text, name));
     case 'array':
+      if (schema.items?.type === 'object') return parseJson(name, text, '[{"id": "1", "key": "app-key", "secret": "app-secret"}]');
       return text.split(',').map((item) => item.trim()).filter((item) => item !== '');
     case 'object':
-      try {
-        return JSON.parse(text);
-      } catch {
-        throw new ConfigError(`${name} must be JSON, e.g. {"chat": {"subscribe": "authenticated"}}`);
-      }
+      return parseJson(name, text, '{"chat": {"subscribe": "authenticated"}}');
     default:
       // A PEM in a variable is often written on one line with literal \n.
       return schema.escapedNewlines ? text.replace(/\\n/g, '\n') : text;
+  }
+}
+
+function parseJson(name: string, text: string, example: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${name} must be JSON, e.g. ${example}`);
   }
 }

@@ -184,6 +184,29 @@ export const configSchema = {
       type: 'integer', minimum: 0, maximum: 1_000_000_000, default: 10_000, env: 'HERALD_MAX_CONNECTIONS_PER_IP', section: 'security',
       description: 'Open sockets per client IP; more are refused at the handshake with HTTP 429. `0`: no limit (use behind a proxy, or for load tests).',
     },
+    pusherApps: {
+      type: 'array', env: 'HERALD_PUSHER_APPS', envFile: true, section: 'security', secret: true, defaultText: 'unset (no /app route)',
+      items: {
+        type: 'object', additionalProperties: false, required: ['id', 'key', 'secret'],
+        properties: {
+          id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,24}$' },
+          key: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,100}$' },
+          secret: { type: 'string', minLength: 8 },
+          clientEvents: { type: 'boolean' },
+          limits: {
+            type: 'object', additionalProperties: false,
+            properties: {
+              maxConnections: { type: 'integer', minimum: 0 },
+              clientEventsPerSecond: { type: 'integer', minimum: 1 },
+              maxPresenceMembers: { type: 'integer', minimum: 1 },
+              maxEventBytes: { type: 'integer', minimum: 1 },
+              maxBatchEvents: { type: 'integer', minimum: 1 },
+            },
+          },
+        },
+      },
+      description: 'Apps served over the Pusher Channels protocol (`/app/{key}` and `/apps/{id}/…`), as a JSON array: `[{"id": "1", "key": "app-key", "secret": "app-secret", "clientEvents": true, "limits": {…}}]`. `id`: 1-24 letters, digits, `_` or `-`; `limits`: `maxConnections` per process (`0`: none, the default), `clientEventsPerSecond` per socket (10), `maxPresenceMembers` per channel (100), `maxEventBytes` of one event\'s data (10240), `maxBatchEvents` per batch call (10). See [pusher.md](pusher.md).',
+    },
     maxBodyBytes: {
       type: 'integer', minimum: 1, maximum: 1024 * 1024 * 1024, default: 1024 * 1024, env: 'HERALD_MAX_BODY_BYTES', section: 'security',
       description: 'Largest HTTP request body; larger gets 413.',
@@ -208,6 +231,8 @@ export interface SettingSchema {
   expected?: string;
   secret?: boolean;
   defaultText?: string;
+  /** For arrays: what one item is (an array of objects is JSON in its variable). */
+  items?: { type?: string };
   description: string;
 }
 

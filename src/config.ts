@@ -3,6 +3,7 @@ import { checkChannelRules, type ChannelRules } from './auth/channel-permissions
 import { settingsFromEnv } from './config-env.ts';
 import { schemaDefaults, type ConfigKey, type configSchema } from './config-schema.ts';
 import { checkSettings } from './config-validation.ts';
+import type { PusherAppConfig } from './pusher/pusher-apps.ts';
 
 const SERVE_ONLY = new Set<string>(['demos', 'workers'] satisfies (keyof ServeSettings)[]);
 
@@ -115,6 +116,8 @@ export interface HeraldOptions {
   maxSubscriptionsPerConnection?: number;
   /** Open sockets per client IP address (more: HTTP 429 at the handshake). 0 = no limit. Env `HERALD_MAX_CONNECTIONS_PER_IP`, default 10000. */
   maxConnectionsPerIp?: number;
+  /** Apps served over the Pusher Channels protocol (docs/pusher.md). Env `HERALD_PUSHER_APPS` (JSON array). */
+  pusherApps?: PusherAppConfig[] | undefined;
   /** Largest HTTP request body in bytes (more: 413). Env `HERALD_MAX_BODY_BYTES`, default 1 MiB. */
   maxBodyBytes?: number;
   /** How long a presence entry outlives its process's last refresh, in ms. Env `HERALD_PRESENCE_TTL_MS`, default 25000. */

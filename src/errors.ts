@@ -5,7 +5,7 @@
  */
 import { CloseCode, Errors, type ErrorDefinition } from './shared/error-table.ts';
 
-export { CloseCode, Errors, shouldReconnect, type CloseCodeValue, type ErrorDefinition, type ErrorName } from './shared/error-table.ts';
+export { CloseCode, Errors, PusherCloseCode, shouldReconnect, type CloseCodeValue, type ErrorDefinition, type ErrorName } from './shared/error-table.ts';
 
 /** An error carrying one of the definitions of the table; thrown by Herald's API, mapped to answers. */
 export class HeraldError extends Error {

@@ -38,6 +38,7 @@ import { MemoryPresence } from './presence/memory-presence.ts';
 import type { Presence } from './presence/presence.ts';
 import { RedisPresence } from './presence/redis-presence.ts';
 import { connectRoute } from './protocol/connect-route.ts';
+import { PUSHER_NAMESPACE, PusherServer } from './pusher/pusher-server.ts';
 import { taskRoutes } from './http/task-routes.ts';
 import { ScheduleRegistry, type ScheduleHandler } from './schedules/schedule-registry.ts';
 import type { ScheduleTiming } from './schedules/schedule-timing.ts';
@@ -113,6 +114,8 @@ export class Herald {
   readonly #sockets: SocketServer;
   /** This process in the cluster's node list (`GET /api/nodes`). */
   readonly #nodes: NodeRegistry;
+  /** The Pusher Channels protocol, when apps are configured (pusher/pusher-server.ts); webhook delivery subscribes to its onEvent. */
+  readonly #pusher: PusherServer | undefined;
   #shuttingDown = false;
   #closed: Promise<void> | undefined;
 
@@ -223,6 +226,12 @@ export class Herald {
       connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, tasks: this.tasks, leaves: this.#leaves, log: this.log }),
     );
     this.#namespaces.define('task', taskNamespaceOptions);
+    if (o.pusherApps !== undefined && o.pusherApps.length > 0) {
+      this.namespace('pusher', PUSHER_NAMESPACE);
+      const occupiedChannels = async (prefix: string) => (await this.#findChannels(prefix, 10_000)).map((found) => found.channel);
+      const deps = { publisher: this.#publisher, presence: this.presence, leaves: this.#leaves, log: this.log, occupiedChannels };
+      this.#pusher = new PusherServer({ ...deps, apps: o.pusherApps, http: this.http, socketRoute: (path, handler) => this.#sockets.route(path, handler, { authentication: 'none' }) });
+    }
     this.#schedules = new ScheduleRegistry(this.log);
     installErrorReplies(this.http);
     collectOpenApi(this.http);

@@ -144,6 +144,20 @@ for (const implementation of implementations) {
       assert.deepEqual(await broker.publish('c7', '"y"', { idempotencyKey: 'no-history' }), { reached: 0, duplicate: true });
     });
 
+    test("presence: join and leave count the user's entries, so exactly one join sees the first and one leave the last", async () => {
+      // Ten connections of one user join at once: one join, and only one, sees 1.
+      const counts = await Promise.all(Array.from({ length: 10 }, (_, i) => presence.join('counted', { connection: `k-${i}`, user: 'kim' })));
+      assert.deepEqual(counts.sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.equal(await presence.join('counted', { connection: 'k-other', user: 'lee' }), 1, 'another user counts apart');
+      assert.equal(await presence.join('counted', { connection: 'k-anon', user: null }), 1, 'anonymous entries count among themselves');
+      // They leave at once: one leave sees 0; a second leave of the same connection finds nothing.
+      const left = await Promise.all(Array.from({ length: 10 }, (_, i) => presence.leave('counted', `k-${i}`)));
+      assert.deepEqual(left.sort((a, b) => a! - b!), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.equal(await presence.leave('counted', 'k-0'), undefined);
+      assert.equal(await presence.leave('counted', 'k-other'), 0);
+      assert.equal(await presence.leave('counted', 'k-anon'), 0);
+    });
+
     test('presence: join, list, leave', async () => {
       await presence.join('room', { connection: 'c-1', user: 'ann', info: { x: 1 } });
       await presence.join('room', { connection: 'c-2', user: null });

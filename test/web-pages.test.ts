@@ -45,7 +45,7 @@ describe('demo pages in Chromium', () => {
     const links = page.locator('.demos a');
     assert.deepEqual(
       await links.evaluateAll((anchors) => anchors.map((a) => [a.getAttribute('href'), a.querySelector('strong')!.textContent])),
-      [['/chat.html', 'Chat'], ['/echo.html', 'Echo'], ['/clock.html', 'Live clock'], ['/task.html', 'Task']],
+      [['/chat.html', 'Chat'], ['/echo.html', 'Echo'], ['/clock.html', 'Live clock'], ['/pusher.html', 'Pusher protocol'], ['/task.html', 'Task']],
     );
     for (const [href] of await links.evaluateAll((anchors) => anchors.map((a) => [a.getAttribute('href')]))) {
       assert.equal((await fetch(`${server.url}${href}`)).status, 200, `${href} is served`);

@@ -1,5 +1,14 @@
 /** The commands a load-generator process takes over IPC, and what it answers. */
-export type ClientProtocol = 'ws' | 'socketio' | 'connect';
+export type ClientProtocol = 'ws' | 'socketio' | 'connect' | 'pusher';
+
+/**
+ * The Pusher protocol target's app and the Herald channel its `fanout` is: subscribers speak the
+ * Pusher protocol on `/app/<key>`, the publisher publishes through `/ws/<Herald channel>`.
+ */
+export const BENCH_PUSHER_APP = { id: 'bench', key: 'bench-key', secret: 'bench-secret-not-used' };
+export function pusherHeraldChannel(channel: string): string {
+  return `pusher:${BENCH_PUSHER_APP.id}:${channel}`;
+}
 
 export interface ServerAddress {
   host: string;

@@ -2,7 +2,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { BUCKETS, bucketOf, sparse } from '../lib/histogram.ts';
 import { makePayload, nowMicros, readStamp } from './message.ts';
 import { RawWebSocket } from './raw-websocket.ts';
-import type { ConnectRequest, ConnectResult, PublishRequest, PublishResult, Report, WorkerRequest } from './protocol.ts';
+import { BENCH_PUSHER_APP, pusherHeraldChannel, type ConnectRequest, type ConnectResult, type PublishRequest, type PublishResult, type Report, type WorkerRequest } from './protocol.ts';
 
 /**
  * One load-generator process (started by LoadWorker, pinned to the load CPU): holds subscriber
@@ -92,10 +92,24 @@ function openSubscriber(
     socket.destroy();
     done(false);
   }, 30_000);
-  const path = protocol === 'ws' ? `/ws/${channel}` : protocol === 'connect' ? '/connect?protocol=1' : '/socket.io/?EIO=4&transport=websocket';
+  const path =
+    protocol === 'ws' ? `/ws/${channel}` : protocol === 'connect' ? '/connect?protocol=1' : protocol === 'pusher' ? `/app/${BENCH_PUSHER_APP.key}?protocol=7` : '/socket.io/?EIO=4&transport=websocket';
   const socket: RawWebSocket = new RawWebSocket(
     { host: server.host, port: server.port, path, localAddress },
-    protocol === 'connect'
+    protocol === 'pusher'
+      ? {
+          // The Pusher protocol: connection_established, then subscribe; subscription_succeeded means
+          // it is live. Every frame starts `{"event":"`; publications are `herald:publication` events.
+          onOpen: () => {},
+          onText: (chunk, start, end) => {
+            const first = chunk[start + 10];
+            if (first === 0x68 /* h */) onPayload(index, chunk, start, end);
+            else if (chunk.toString('latin1', start + 10, start + 39) === 'pusher:connection_established') socket.sendText(`{"event":"pusher:subscribe","data":{"channel":"${channel}"}}`);
+            else if (chunk.toString('latin1', start + 10, start + 48) === 'pusher_internal:subscription_succeeded') done(true);
+          },
+          onClose: (code) => closed(index, code, done),
+        }
+      : protocol === 'connect'
       ? {
           // Herald's /connect: welcome, then subscribe (id 1); its reply means the subscription is live.
           onOpen: () => {},
@@ -171,7 +185,13 @@ async function openPublisher(request: PublishRequest): Promise<void> {
   if (publisherSocket?.isOpen) return;
   await new Promise<void>((resolve, reject) => {
     const socketio = request.protocol === 'socketio';
-    const path = socketio ? '/socket.io/?EIO=4&transport=websocket' : request.protocol === 'connect' ? '/connect?protocol=1' : `/ws/${request.channels[0]}`;
+    const path = socketio
+      ? '/socket.io/?EIO=4&transport=websocket'
+      : request.protocol === 'connect'
+        ? '/connect?protocol=1'
+        : request.protocol === 'pusher'
+          ? `/ws/${pusherHeraldChannel(request.channels[0]!)}`
+          : `/ws/${request.channels[0]}`;
     const socket: RawWebSocket = new RawWebSocket(
       { host: request.server.host, port: request.server.port, path },
       {

@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { freePort, SERVER_CPU, spawnPinned, waitForHttp, type PinnedChild } from '../lib/children.ts';
-import type { ClientProtocol, ServerAddress } from '../loadgen/protocol.ts';
+import { BENCH_PUSHER_APP, type ClientProtocol, type ServerAddress } from '../loadgen/protocol.ts';
 
 /**
  * The servers under test. Each is started by the bench as its own process(es), pinned to the
  * server CPU, on a free port of 127.0.0.1, and speaks one client protocol:
  * - `ws`: `/ws/<channel>` subscribes; a text frame sent there is published; publications arrive
  *   as text frames carrying the published text;
- * - `socketio`: Engine.IO v4 over WebSocket, `join` / `publish` events, `message` events out.
+ * - `socketio`: Engine.IO v4 over WebSocket, `join` / `publish` events, `message` events out;
+ * - `connect`: Herald's /connect; `pusher`: the Pusher protocol on `/app/<key>` (its publisher
+ *   publishes through `/ws/` on the mapped Herald channel, since Pusher clients only send client
+ *   events, which are rate-limited per socket).
  * Every target also answers `POST /api/publish {"channel","data"}`.
  */
-export type TargetName = 'floor' | 'floor-redis' | 'socketio' | 'herald' | 'herald-redis' | 'herald-connect';
+export type TargetName = 'floor' | 'floor-redis' | 'socketio' | 'herald' | 'herald-redis' | 'herald-connect' | 'herald-pusher';
 
 export interface TargetSpec {
   name: TargetName;
@@ -27,6 +30,7 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
   herald: { name: 'herald', label: 'Herald /ws (memory broker)', protocol: 'ws', redis: false },
   'herald-redis': { name: 'herald-redis', label: 'Herald /ws (Redis broker)', protocol: 'ws', redis: true },
   'herald-connect': { name: 'herald-connect', label: 'Herald /connect (memory broker)', protocol: 'connect', redis: false },
+  'herald-pusher': { name: 'herald-pusher', label: 'Herald Pusher protocol (memory broker)', protocol: 'pusher', redis: false },
 };
 
 export interface RunningTarget {
@@ -51,6 +55,7 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
       return { args: [...PRELOAD, 'bench/targets/socketio-server.ts'], env: { ...base, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, ready: '/healthz' };
     case 'herald':
     case 'herald-connect':
+    case 'herald-pusher':
     case 'herald-redis': {
       // The real default app, as `npm start` runs it.
       // The bench's publisher socket is a trusted load generator sending thousands of frames a
@@ -59,6 +64,10 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
       const env: NodeJS.ProcessEnv = { ...base, HOST: '127.0.0.1', LOG_LEVEL: 'warn', HERALD_MAX_MESSAGES_PER_SECOND: '0', HERALD_MAX_CONNECTIONS_PER_IP: '0' };
       delete env.REDIS_URL;
       if (spec.name === 'herald-redis') Object.assign(env, { REDIS_URL: redisUrl, HERALD_REDIS_PREFIX: prefix });
+      if (spec.name === 'herald-pusher') {
+        // The bench's app, and its channels opened to the /ws publisher.
+        Object.assign(env, { HERALD_PUSHER_APPS: JSON.stringify([BENCH_PUSHER_APP]), HERALD_NAMESPACES: JSON.stringify({ pusher: { subscribe: 'anyone', publish: true } }) });
+      }
       // `npm run bench -- --profile` writes a CPU profile of every Herald process when it stops.
       const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`];
       return { args: [...profile, ...PRELOAD, 'src/cli.ts', 'serve'], env, ready: spec.name === 'herald-redis' ? '/readyz' : '/healthz' };

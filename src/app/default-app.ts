@@ -10,6 +10,7 @@ import { echo } from './echo.ts';
 import { exampleTaskRoute } from './example-task-route.ts';
 import { groupChat } from './group-chat.ts';
 import { privateChat } from './private-chat.ts';
+import { pusherDemo } from './pusher-demo.ts';
 import { roomChat } from './room-chat.ts';
 import { secureEcho } from './secure-echo.ts';
 import { timedEcho } from './timed-echo.ts';
@@ -35,5 +36,6 @@ export function installDefaultApp(herald: Herald, settings: Partial<DefaultAppSe
   exampleTaskRoute(herald);
   chatRooms(herald);
   demoPages(herald);
+  pusherDemo(herald);
   return herald;
 }

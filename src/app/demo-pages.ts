@@ -10,7 +10,7 @@ import { errorReplies } from '../http/reply-schemas.ts';
 const DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /** The demo pages, each at `/<name>.html` (the index also at `/`). */
-const PAGES = ['index', 'chat', 'echo', 'clock', 'task'];
+const PAGES = ['index', 'chat', 'echo', 'clock', 'task', 'pusher'];
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { installCoreApp } from '../app/core-app.ts';
 import { installDefaultApp } from '../app/default-app.ts';
+import { withDemoPusherApp } from '../app/pusher-demo.ts';
 import { openDemoNotice } from '../app/demo-notice.ts';
 import { ConfigError } from '../config.ts';
 import { createHerald } from '../herald.ts';
@@ -36,7 +37,8 @@ export const serve: Command = {
       }
       return runServerProcesses(workers, options.shutdownTimeoutMs);
     }
-    const herald = createHerald(options);
+    // The demo page speaks the Pusher protocol to an app of its own.
+    const herald = createHerald(settings.demos ? { ...options, pusherApps: withDemoPusherApp(options.pusherApps) } : options);
     if (settings.demos) installDefaultApp(herald);
     else installCoreApp(herald);
     exitOnSignals(herald);

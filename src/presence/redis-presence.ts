@@ -20,6 +20,45 @@ redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return 1
 `;
 
+/**
+ * One entry's join (ARGV: ttl, connection, entry JSON, user or '' for none), counting the user's
+ * entries in the same step; lapsed entries are dropped first so that they are not counted.
+ */
+const JOIN_COUNT_SCRIPT = `
+local now = redis.call('TIME')
+local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ms)
+if #expired > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ms)
+  redis.call('HDEL', KEYS[1], unpack(expired))
+end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[2], ms + tonumber(ARGV[1]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+local count = 0
+for _, json in ipairs(redis.call('HVALS', KEYS[1])) do
+  local user = cjson.decode(json).user
+  if (type(user) == 'string' and user == ARGV[4]) or (type(user) ~= 'string' and ARGV[4] == '') then count = count + 1 end
+end
+return count
+`;
+
+/** A leave (ARGV: connection): the user's entries left after it, or -1 when there was no entry. */
+const LEAVE_COUNT_SCRIPT = `
+local json = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if not json then return -1 end
+local gone = cjson.decode(json).user
+local count = 0
+for _, other in ipairs(redis.call('HVALS', KEYS[1])) do
+  local user = cjson.decode(other).user
+  if user == gone then count = count + 1 end
+end
+return count
+`;
+
 const LIST_SCRIPT = `
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
@@ -34,6 +73,8 @@ return redis.call('HVALS', KEYS[1])
 type ScriptRedis = Redis & {
   heraldPresenceJoin(numKeys: number, ...args: Array<string | number>): Promise<number>;
   heraldPresenceList(numKeys: number, ...args: string[]): Promise<string[]>;
+  heraldPresenceJoinCount(numKeys: number, ...args: Array<string | number>): Promise<number>;
+  heraldPresenceLeaveCount(numKeys: number, ...args: string[]): Promise<number>;
 };
 
 export class RedisPresence implements Presence {
@@ -49,6 +90,8 @@ export class RedisPresence implements Presence {
   constructor(redis: Redis, prefix: string, ttlMs: number) {
     redis.defineCommand('heraldPresenceJoin', { lua: JOIN_SCRIPT });
     redis.defineCommand('heraldPresenceList', { lua: LIST_SCRIPT });
+    redis.defineCommand('heraldPresenceJoinCount', { lua: JOIN_COUNT_SCRIPT });
+    redis.defineCommand('heraldPresenceLeaveCount', { lua: LEAVE_COUNT_SCRIPT });
     this.#redis = redis as ScriptRedis;
     this.#prefix = prefix;
     this.#ttlMs = ttlMs;
@@ -59,7 +102,7 @@ export class RedisPresence implements Presence {
    * The entry is refreshed only once Redis has confirmed it: an entry whose join failed, or that
    * left while its join was in flight, must not be kept alive for the life of the process.
    */
-  async join(channel: string, entry: PresenceEntry): Promise<void> {
+  async join(channel: string, entry: PresenceEntry): Promise<number> {
     const json = JSON.stringify(entry);
     const key = `${channel}\n${entry.connection}`;
     const attempt = { left: false };
@@ -67,8 +110,9 @@ export class RedisPresence implements Presence {
     if (attempts === undefined) this.#joining.set(key, (attempts = []));
     attempts.push(attempt);
     let failure: unknown;
+    let count = 0;
     try {
-      await this.#redis.heraldPresenceJoin(2, ...this.#keys(channel), this.#ttlMs, entry.connection, json);
+      count = await this.#redis.heraldPresenceJoinCount(2, ...this.#keys(channel), this.#ttlMs, entry.connection, json, entry.user ?? '');
     } catch (error) {
       failure = error;
     }
@@ -82,21 +126,23 @@ export class RedisPresence implements Presence {
       // entry, refreshed by no one, lapses within the TTL.
       if (!confirmed && !this.#joining.has(key)) await this.#remove(channel, entry.connection).catch(() => {});
       if (failure !== undefined) unavailable(failure);
-      return;
+      return count;
     }
     let entries = this.#local.get(channel);
     if (entries === undefined) this.#local.set(channel, (entries = new Map()));
     entries.set(entry.connection, json);
+    return count;
   }
 
-  async leave(channel: string, connection: string): Promise<void> {
+  async leave(channel: string, connection: string): Promise<number | undefined> {
     for (const attempt of this.#joining.get(`${channel}\n${connection}`) ?? []) attempt.left = true;
     const entries = this.#local.get(channel);
     if (entries !== undefined) {
       entries.delete(connection);
       if (entries.size === 0) this.#local.delete(channel);
     }
-    await this.#remove(channel, connection).catch(unavailable);
+    const left = await this.#redis.heraldPresenceLeaveCount(2, ...this.#keys(channel), connection).catch(unavailable);
+    return left < 0 ? undefined : left;
   }
 
   async list(channel: string): Promise<PresenceEntry[]> {

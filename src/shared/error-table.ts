@@ -132,6 +132,36 @@ export const Errors = {
   IDENTITY_REQUIRED: define('HERALD_ERR_IDENTITY_REQUIRED', 'This operation needs an authenticated user', 401),
   GAP_DETECTED: define('HERALD_ERR_GAP_DETECTED', 'Publications were lost and could not be recovered here; reconnect to recover', 503, CloseCode.GAP_DETECTED),
   UNSUPPORTED_PROTOCOL: define('HERALD_ERR_UNSUPPORTED_PROTOCOL', 'Unsupported protocol version', 400, CloseCode.UNSUPPORTED_PROTOCOL),
+  // The Pusher Channels HTTP API (docs/pusher.md); its sockets close with PusherCloseCode below.
+  PUSHER_APP_NOT_FOUND: define('HERALD_ERR_PUSHER_APP_NOT_FOUND', 'No Pusher app with this id is configured', 404),
+  PUSHER_SIGNATURE_INVALID: define('HERALD_ERR_PUSHER_SIGNATURE_INVALID', 'The request signature (auth_key, auth_signature, body_md5) does not match', 401),
+  PUSHER_TIMESTAMP_EXPIRED: define('HERALD_ERR_PUSHER_TIMESTAMP_EXPIRED', 'auth_timestamp is more than 600 seconds away from the server clock', 401),
+  PUSHER_PAYLOAD_TOO_LARGE: define('HERALD_ERR_PUSHER_PAYLOAD_TOO_LARGE', 'The event data is larger than the app allows', 413),
 } as const;
 
 export type ErrorName = keyof typeof Errors;
+
+/**
+ * The close and `pusher:error` codes of the Pusher Channels protocol, spoken only on `/app/{key}`
+ * (docs/pusher.md). They are that protocol's, not Herald's: the same numbers mean other things on
+ * `/connect` (4001, 4100), which is why they are a table of their own. Pusher clients decide by
+ * range: 4000-4099 give up, 4100-4199 reconnect with backoff, 4200-4299 reconnect at once.
+ */
+export const PusherCloseCode = {
+  /** No app has the key in the path. Give up. */
+  APP_NOT_FOUND: 4001,
+  /** The app's connection limit is reached. Give up. */
+  OVER_CONNECTION_QUOTA: 4004,
+  /** The `protocol` query parameter is not a number. Give up. */
+  INVALID_VERSION_FORMAT: 4006,
+  /** A protocol version other than 5 to 7. Give up. */
+  UNSUPPORTED_PROTOCOL: 4007,
+  /** No `protocol` query parameter. Give up. */
+  NO_PROTOCOL_VERSION: 4008,
+  /** Not authorized: a bad signature, or the user's connections were terminated. Give up. */
+  UNAUTHORIZED: 4009,
+  /** Reconnect at once (the server is shutting down). */
+  RECONNECT: 4200,
+  /** A client event over the app's rate (an error, the socket stays open). */
+  CLIENT_EVENT_RATE_LIMITED: 4301,
+} as const;
