@@ -228,7 +228,7 @@ export class Herald {
     this.#namespaces.define('task', taskNamespaceOptions);
     if (o.pusherApps !== undefined && o.pusherApps.length > 0) {
       this.namespace('pusher', PUSHER_NAMESPACE);
-      const occupiedChannels = async (prefix: string) => (await this.#findChannels(prefix, 10_000)).map((found) => found.channel);
+      const occupiedChannels = async (prefix: string) => (await this.#occupiedChannels(prefix, 10_000)).map(([channel]) => channel);
       const deps = { publisher: this.#publisher, presence: this.presence, leaves: this.#leaves, log: this.log, occupiedChannels };
       this.#pusher = new PusherServer({ ...deps, apps: o.pusherApps, http: this.http, socketRoute: (path, handler) => this.#sockets.route(path, handler, { authentication: 'none' }) });
     }
@@ -381,22 +381,27 @@ export class Herald {
   }
 
   /**
-   * Channels whose name starts with `prefix`, for the admin search: with Redis every channel some
-   * process subscribes to (`PUBSUB CHANNELS`, `PUBSUB NUMSUB`: one subscriber connection per
-   * process), otherwise this process's; with their subscribers counted by every live process
-   * (cluster/admin-commands.ts). Server-internal `#` channels are left out.
+   * Channels whose name starts with `prefix`, each with the processes subscribed to it: with Redis
+   * every channel some process subscribes to (`PUBSUB CHANNELS`, `PUBSUB NUMSUB`: one subscriber
+   * connection per process), otherwise this process's. Server-internal `#` channels are left out.
    */
-  async #findChannels(prefix: string, limit: number): Promise<ChannelSearch> {
-    let found: [string, number][];
+  async #occupiedChannels(prefix: string, limit: number): Promise<[string, number][]> {
     if (this.broker instanceof RedisBroker) {
       const redisPrefix = this.options.redisPrefix;
       const pattern = (redisPrefix + prefix).replace(/[*?[\]\\]/g, '\\$&') + '*';
       const names = ((await this.broker.commands.pubsub('CHANNELS', pattern)) as string[]).map((name) => name.slice(redisPrefix.length)).filter((name) => !name.startsWith('#')).sort().slice(0, limit);
       const counts = names.length === 0 ? [] : ((await this.broker.commands.pubsub('NUMSUB', ...names.map((name) => redisPrefix + name))) as (string | number)[]);
-      found = names.map((name, index) => [name, Number(counts[index * 2 + 1] ?? 0)]);
-    } else {
-      found = [...this.#registry.channels()].filter((name) => name.startsWith(prefix) && !name.startsWith('#')).sort().slice(0, limit).map((name) => [name, 1]);
+      return names.map((name, index) => [name, Number(counts[index * 2 + 1] ?? 0)]);
     }
+    return [...this.#registry.channels()].filter((name) => name.startsWith(prefix) && !name.startsWith('#')).sort().slice(0, limit).map((name) => [name, 1]);
+  }
+
+  /**
+   * The admin search: the occupied channels whose name starts with `prefix`, with their
+   * subscribers counted by every live process (cluster/admin-commands.ts).
+   */
+  async #findChannels(prefix: string, limit: number): Promise<ChannelSearch> {
+    const found = await this.#occupiedChannels(prefix, limit);
     const live = (await this.#nodes.list()).length;
     const cluster = await this.#adminCommands.countSubscribers(found.map(([channel]) => channel), Math.max(1, live), SUBSCRIBER_COUNT_WAIT_MS);
     return {
