@@ -57,6 +57,13 @@ function parse(key: ConfigKey, name: string, text: string): unknown {
       if (/^(0|false|no)$/i.test(text)) return false;
       throw new ConfigError(mustBe(key, text, name));
     case 'array':
+      if ((schema as { items?: { type?: string } }).items?.type === 'object') {
+        try {
+          return JSON.parse(text);
+        } catch {
+          throw new ConfigError(`${name} must be a JSON array, e.g. [{"url": "https://app.example.com/hooks", "secret": "…", "events": ["*"]}]`);
+        }
+      }
       return text.split(',').map((item) => item.trim()).filter((item) => item !== '');
     case 'object':
       try {

@@ -132,6 +132,9 @@ export const Errors = {
   IDENTITY_REQUIRED: define('HERALD_ERR_IDENTITY_REQUIRED', 'This operation needs an authenticated user', 401),
   GAP_DETECTED: define('HERALD_ERR_GAP_DETECTED', 'Publications were lost and could not be recovered here; reconnect to recover', 503, CloseCode.GAP_DETECTED),
   UNSUPPORTED_PROTOCOL: define('HERALD_ERR_UNSUPPORTED_PROTOCOL', 'Unsupported protocol version', 400, CloseCode.UNSUPPORTED_PROTOCOL),
+  // Users: online status, inboxes, webhooks (docs/users.md).
+  INBOX_FULL: define('HERALD_ERR_INBOX_FULL', "The recipient's inbox is full: the message was neither stored nor sent", 429),
+  TOO_MANY_WATCHED: define('HERALD_ERR_TOO_MANY_WATCHED', 'Too many users watched on this connection', 429),
 } as const;
 
 export type ErrorName = keyof typeof Errors;

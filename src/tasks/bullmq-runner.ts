@@ -80,7 +80,7 @@ export class BullMqTaskRunner implements TaskRunner {
     return { waiting: counts.waiting ?? 0, running: counts.active ?? 0 };
   }
 
-  async enqueue(id: string, name: string, args: unknown): Promise<void> {
+  async enqueue(id: string, name: string, args: unknown, options: { delayMs?: number } = {}): Promise<void> {
     const queue = this.#queueNow();
     let waiting: number;
     try {
@@ -96,6 +96,7 @@ export class BullMqTaskRunner implements TaskRunner {
       await queue.add(name, { args }, {
         jobId: id,
         attempts: 1,
+        ...(options.delayMs !== undefined && options.delayMs > 0 ? { delay: options.delayMs } : {}),
         removeOnComplete: { age: 3600, count: 10_000 },
         removeOnFail: { age: 86_400, count: 10_000 },
       });
