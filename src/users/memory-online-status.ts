@@ -12,7 +12,6 @@ export class MemoryOnlineStatus implements OnlineStatus {
     if (members === undefined) this.#members.set(subject, (members = new Set()));
     members.add(member);
     if (!online) return { online: false, notify: false };
-    this.#lastSeen.delete(subject);
     const notify = this.#notified.get(subject) !== 'online';
     this.#notified.set(subject, 'online');
     return { online, notify };
@@ -22,7 +21,8 @@ export class MemoryOnlineStatus implements OnlineStatus {
     const members = this.#members.get(subject);
     if (members === undefined || !members.delete(member) || members.size > 0) return undefined;
     this.#members.delete(subject);
-    const now = Date.now();
+    // Departures are told apart by their time: two in one millisecond get distinct ones.
+    const now = Math.max(Date.now(), (this.#lastSeen.get(subject) ?? 0) + 1);
     this.#lastSeen.set(subject, now);
     return now;
   }

@@ -10,18 +10,22 @@ import type { JoinOutcome, OnlineStatus, SubjectStatus, Transition } from './onl
  * tells the sweep which subjects may hold lapsed members; it is written by separate commands.
  */
 
-/** Removes lapsed members, adds ARGV[3..] with expiry now + ARGV[1]; 2: came online and notify, 1: came online, 0: was online. */
+/**
+ * Removes lapsed members, adds ARGV[3..] with expiry now + ARGV[1]; 2: came online and notify, 1:
+ * came online, 0: was online. `seen` stays: lookups ignore it while online, and the next departure
+ * must be later than the last.
+ */
 const JOIN_SCRIPT = `
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local ttl = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local before = redis.call('ZCARD', KEYS[1])
-for i = 3, #ARGV do redis.call('ZADD', KEYS[1], now + ttl, ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], ttl)
-if before > 0 then return 0 end
 local keep = tonumber(ARGV[2])
-redis.call('DEL', KEYS[2])
+for i = 3, #ARGV do redis.call('ZADD', KEYS[1], now + ttl, ARGV[i]) end
+-- Kept well past the members' expiry: the sweep must find lapsed members to report them.
+redis.call('PEXPIRE', KEYS[1], keep)
+if before > 0 then return 0 end
 if redis.call('GET', KEYS[3]) == 'online' then
   redis.call('PEXPIRE', KEYS[3], keep)
   return 1
@@ -38,6 +42,9 @@ local removed = 0
 if ARGV[2] ~= '' then removed = redis.call('ZREM', KEYS[1], ARGV[2]) end
 removed = removed + redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if removed == 0 or redis.call('ZCARD', KEYS[1]) > 0 then return -1 end
+-- Departures are told apart by their time: two in one millisecond get distinct ones.
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+if now <= previous then now = previous + 1 end
 redis.call('SET', KEYS[2], now, 'PX', tonumber(ARGV[1]))
 return now
 `;
