@@ -51,7 +51,7 @@ export class PrivateMessages {
     try {
       json = JSON.stringify({ from, data });
     } catch (error) {
-      throw new HeraldError(Errors.BAD_REQUEST, 'The message cannot be encoded as JSON (nested too deeply?)', { cause: error });
+      throw new HeraldError(Errors.BAD_REQUEST, 'Published data cannot be encoded as JSON (nested too deeply?)', { cause: error });
     }
     let stored: { id: string; sentAt: number } | undefined;
     if (store) {
