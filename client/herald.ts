@@ -437,12 +437,15 @@ export class Herald extends Emitter<HeraldEvents> {
     }
   }
 
-  /** Reports a watched user's status when it differs from the last one reported. */
+  /**
+   * Reports a watched user's status when it differs from the last one known; the first one known
+   * is what `watchStatus` resolves with, not an event.
+   */
   #statusChanged(change: UserStatusChange): void {
     if (!this.#watched.has(change.user)) return;
     const last = this.#watched.get(change.user);
-    if (last !== undefined && last.online === change.online && last.lastSeen === change.lastSeen) return;
     this.#watched.set(change.user, { online: change.online, lastSeen: change.lastSeen });
+    if (last === undefined || (last.online === change.online && last.lastSeen === change.lastSeen)) return;
     this.emit('status', change);
   }
 
