@@ -513,16 +513,17 @@ export class Herald {
       // Under `serve --workers` the primary hands new connections to its server processes in turn:
       // one that drains stops listening at once, so that they go to the others, not to its 503s.
       if (cluster.isWorker) this.http.server.close();
+      const socketsClosed = this.#sockets.close(Math.max(0, socketsDeadline - Date.now()), this.options.drainMs);
       await Promise.all([
         // First in line, so other processes stop listing this one as soon as it begins to leave.
         this.#nodes.close(deadline),
-        this.#sockets
-          .close(Math.max(0, socketsDeadline - Date.now()), this.options.drainMs)
+        socketsClosed
           .then(() => settlesBefore(this.http.close(), deadline))
           .then((closed) => {
             if (!closed) this.http.server.closeAllConnections();
           }),
-        this.#taskRunner.close(Math.max(0, deadline - Date.now())),
+        // The queue stays open for the offline checks of the users whose sockets close now.
+        this.#taskRunner.close(Math.max(0, deadline - Date.now()), { queueUntil: socketsClosed.then(() => this.#leaves.settled(deadline)) }),
         this.#schedules.drain(deadline),
         this.#ticks?.close(deadline),
       ]);

@@ -171,6 +171,19 @@ describe('users across processes (Redis)', () => {
     }
   });
 
+  test("a process that shuts down queues its users' offline checks before it lets go of the task queue", async () => {
+    const d = await spawnHerald(env, SCRIPT);
+    try {
+      await open(d, 'sid');
+      await receiver.until((r) => r.events('user.online', (data) => data.user === 'sid').length === 1, 10_000, "sid's user.online");
+      assert.equal(await d.stop('SIGTERM'), 0);
+      // Sent by a surviving process's worker once the debounce has passed.
+      await receiver.until((r) => r.events('user.offline', (data) => data.user === 'sid').length === 1, 10_000, "sid's user.offline");
+    } finally {
+      await d.stop('SIGKILL');
+    }
+  });
+
   test('100 messages stored for an offline user are delivered in order, once each, across a process kill in the middle of delivery', async () => {
     const c = await spawnHerald(env, SCRIPT);
     const proxy = new SwitchingProxy(portOf(c));

@@ -45,6 +45,10 @@ export interface TaskRunner {
   readonly failures: number;
   /** Tasks waiting to run and running, for /metrics (with Redis: across the cluster). */
   depth(): Promise<{ waiting: number; running: number }>;
-  /** Stops taking tasks; waits up to `timeoutMs` for running ones. */
-  close(timeoutMs: number): Promise<void>;
+  /**
+   * Stops running tasks; waits up to `timeoutMs` for running ones. Tasks may still be queued until
+   * `queueUntil` settles (within the timeout): what closing sockets queue at shutdown (their users'
+   * offline checks) is not lost.
+   */
+  close(timeoutMs: number, options?: { queueUntil?: Promise<unknown> }): Promise<void>;
 }
