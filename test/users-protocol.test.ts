@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Herald } from '../client/node.ts';
 import { asUser } from './support/protocol-app.ts';
-import { postJson, startHerald, type RunningHerald } from './support/servers.ts';
-import { TEST_SECRET } from './support/tokens.ts';
+import { postJson, startHerald, waitFor, type RunningHerald } from './support/servers.ts';
+import { hs256Token, TEST_SECRET } from './support/tokens.ts';
 import { TestClient } from './support/ws-client.ts';
 
 // The users ops of /connect on one process, frame by frame (docs/protocol.md, docs/users.md).
@@ -102,6 +103,41 @@ describe('/connect users ops: send with store, ack, online, watch', () => {
     const anonymous = await connect();
     assert.deepEqual(await request(anonymous, { op: 'online', id: 1, users: ['eve'] }), { type: 'reply', id: 1, error: { code: 'HERALD_ERR_PERMISSION_DENIED', message: 'Not allowed to subscribe to status:eve' } });
     assert.deepEqual(await request(anonymous, { op: 'ack', id: 2, ids: ['1-0'] }), { type: 'reply', id: 2, error: { code: 'HERALD_ERR_IDENTITY_REQUIRED', message: 'Anonymous connections have no inbox' } });
+  });
+
+  test('the SDK acknowledges a stored message only after its handler returned: a throwing handler gets it again on the next connection', async () => {
+    await postJson(`${server.url}/api/users/gus/messages`, { data: 'once', from: 'ann', store: true });
+    const gus = new Herald(`${server.wsUrl}/connect`, { token: () => hs256Token('gus') });
+    const calls: Array<[unknown, boolean]> = [];
+    let failNext = true;
+    gus.onMessage((message) => {
+      calls.push([message.data, message.replayed === true]);
+      if (failNext) {
+        failNext = false;
+        throw new Error('the app could not handle it this time');
+      }
+    });
+    try {
+      gus.connect();
+      await waitFor(() => calls.length === 1, 5000, 'the first delivery');
+      gus.close();
+      gus.connect();
+      await waitFor(() => calls.length === 2, 5000, 'the delivery again');
+      await gus.ping();
+      gus.close();
+      // Acknowledged now: a new connection gets nothing, while a new message still arrives.
+      const delivered = new Promise((resolve) => gus.onMessage(resolve));
+      const connected = new Promise((resolve) => gus.on('connected', resolve));
+      gus.connect();
+      await connected;
+      await gus.ping();
+      await postJson(`${server.url}/api/users/gus/messages`, { data: 'next', store: true });
+      await delivered;
+      await gus.ping();
+      assert.deepEqual(calls, [['once', true], ['once', true], ['next', false]]);
+    } finally {
+      gus.close();
+    }
   });
 
   test('the HTTP API checks its bodies', async () => {
