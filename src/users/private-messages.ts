@@ -21,7 +21,11 @@ export interface SendResult {
  * Private messages to users: pushed live to every connection of the recipient, and, with `store`,
  * kept in the recipient's inbox until a connection acknowledges them (replayed at each connect
  * until then). A message that is stored but reached no connection is `message.stored` for the
- * webhooks.
+ * webhooks. Server code reaches it as `herald.messages`.
+ *
+ * @example
+ * // From server code: kept for bob until one of his clients acknowledges it.
+ * const { live, stored } = await herald.messages.send(null, 'bob', { text: 'Your order shipped' }, { store: true });
  */
 export class PrivateMessages {
   readonly #publisher: Publisher;
