@@ -140,6 +140,21 @@ describe('/connect users ops: send with store, ack, online, watch', () => {
     }
   });
 
+  test('an anonymous connection that signs in with refresh gets the stored messages and counts as online', async () => {
+    const sent = await postJson(`${server.url}/api/users/hal/messages`, { data: 'kept', store: true });
+    const socket = await connect();
+    const token = (await asUser('hal')).slice('?token='.length);
+    socket.send({ op: 'refresh', id: 1, token });
+    assert.deepEqual(await socket.nextJson(), { type: 'message', from: null, data: 'kept', inbox: sent.body.inbox, sentAt: Number(sent.body.inbox.split('-')[0]), replayed: true });
+    const reply = (await socket.nextJson()) as { result: { expiresAt: number } };
+    assert.deepEqual(reply, { type: 'reply', id: 1, result: { user: 'hal', expiresAt: reply.result.expiresAt } });
+    assert.deepEqual((await postJson(`${server.url}/api/users/online`, { users: ['hal'] })).body, { hal: { online: true, lastSeen: null } });
+    await socket.close();
+    const after = (await postJson(`${server.url}/api/users/online`, { users: ['hal'] })).body;
+    assert.equal(after.hal.online, false);
+    assert.equal(typeof after.hal.lastSeen, 'number');
+  });
+
   test('the HTTP API checks its bodies', async () => {
     assert.equal((await postJson(`${server.url}/api/users/online`, { users: [] })).status, 400);
     assert.equal((await postJson(`${server.url}/api/users/online`, { users: ['ok'], extra: 1 })).status, 400);
