@@ -50,12 +50,11 @@ import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-r
 import type { TaskRunner } from './tasks/task-runner.ts';
 import { Tasks } from './tasks/tasks.ts';
 import { Refusals } from './transport/refusals.ts';
-import { PrivateMessages } from './users/private-messages.ts';
-import { UserActivity, OFFLINE_CHECK_TASK } from './users/user-activity.ts';
-import { createUserStores, type UserStores } from './users/user-stores.ts';
+import type { PrivateMessages } from './users/private-messages.ts';
+import { createUserFeatures, type UserFeatures } from './users/user-features.ts';
 import { userRoutes } from './http/user-routes.ts';
-import { ChannelEvents } from './webhooks/channel-events.ts';
-import { BUILT_IN_TASK_ID_PREFIX, WEBHOOK_TASK, Webhooks } from './webhooks/webhooks.ts';
+import { withTaskWebhooks } from './webhooks/task-events.ts';
+import type { Webhooks } from './webhooks/webhooks.ts';
 import { clientAddressOf, trustedProxyTest } from './transport/client-address.ts';
 import { SocketServer, type SocketHandler, type SocketRouteOptions } from './transport/socket-server.ts';
 
@@ -118,13 +117,12 @@ export class Herald {
   readonly #sockets: SocketServer;
   /** This process in the cluster's node list (`GET /api/nodes`). */
   readonly #nodes: NodeRegistry;
-  /** Online status, inboxes and dead letters (users/user-stores.ts). */
-  readonly #userStores: UserStores;
+  /** Online status, inboxes and webhooks (users/user-features.ts, docs/users.md). */
+  readonly #users: UserFeatures;
   /** Signed webhooks to the app's backend; `emit` sends an event of your own (docs/users.md). */
   readonly webhooks: Webhooks;
   /** Private messages to users, live and stored (docs/users.md). */
   readonly messages: PrivateMessages;
-  readonly #activity: UserActivity;
   #shuttingDown = false;
   #closed: Promise<void> | undefined;
 
@@ -217,20 +215,7 @@ export class Herald {
       const idempotencyKey = isTaskOutcome(event) ? OUTCOME_IDEMPOTENCY_KEY : undefined;
       await this.#publisher.publish(taskChannel(event.id), event, undefined, { idempotencyKey });
     };
-    // The runner announces each outcome once, from the process that ran the task (retrying the same
-    // event object when the publish fails): that is where task.completed/failed are emitted, once.
-    const announced = new WeakSet<TaskEvent>();
-    const announceTaskEvent = (event: TaskEvent): Promise<void> => {
-      // Herald's own tasks (webhook deliveries, offline checks) have no followers: their events
-      // would only fill Redis with task channels' histories.
-      if (event.id.startsWith(BUILT_IN_TASK_ID_PREFIX)) return Promise.resolve();
-      if (isTaskOutcome(event) && !announced.has(event)) {
-        announced.add(event);
-        const data = event.type === 'completed' ? { task: event.id, result: event.result } : { task: event.id, reason: event.reason };
-        this.webhooks.emitLogged(`task.${event.type}`, data, `task-${event.type}-${event.id}`);
-      }
-      return publishTaskEvent(event);
-    };
+    const announceTaskEvent = withTaskWebhooks(publishTaskEvent, () => this.webhooks);
     this.#taskRunner =
       o.redisUrl === undefined
         ? new InProcessTaskRunner(this.#taskRegistry, announceTaskEvent, this.log, { maxQueued: o.maxQueuedTasks })
@@ -244,33 +229,12 @@ export class Herald {
       log: this.log,
     });
     this.tasks = new Tasks(this.#taskRegistry, this.#taskRunner, outcomeWatch);
-    this.#userStores = createUserStores(this.broker instanceof RedisBroker ? this.broker.commands : undefined, {
-      prefix: o.redisPrefix,
-      ttlMs: o.presenceTtlMs,
-      inbox: { maxMessages: o.inboxMaxMessages, maxAgeMs: o.inboxMaxAgeMs },
-    });
-    const startTask = (name: string, args: unknown, options: { id: string; delayMs?: number }) => this.tasks.start(name, args, options);
-    this.webhooks = new Webhooks({ endpoints: o.webhooks ?? [], deadLetters: this.#userStores.deadLetters, startTask, retryForMs: o.webhookRetryForMs, log: this.log });
-    this.#taskRegistry.define(WEBHOOK_TASK, this.webhooks.deliver, { timeoutMs: 30_000 });
-    this.#activity = new UserActivity({
-      status: this.#userStores.onlineStatus,
-      publish: (channel, data) => this.#publisher.publish(channel, data, undefined, { reserved: true }),
-      webhooks: this.webhooks,
-      startTask,
-      offlineDelayMs: o.webhookOfflineDelayMs,
-      writes: this.#leaves,
-      log: this.log,
-    });
-    this.#taskRegistry.define(OFFLINE_CHECK_TASK, this.#activity.offlineCheck, { timeoutMs: 30_000 });
-    this.messages = new PrivateMessages(this.#publisher, this.#userStores.inbox, this.webhooks, o.inboxStore);
-    if (this.webhooks.wants('channel.occupied') || this.webhooks.wants('channel.vacated')) {
-      const channelEvents = new ChannelEvents(this.#userStores.channelOccupancy, this.#sockets.idPrefix, this.webhooks, this.#leaves, this.log);
-      this.#registry.onAcquire(channelEvents.acquired);
-      this.#registry.onRelease(channelEvents.released);
-    }
+    this.#users = createUserFeatures({ options: o, redis: this.broker instanceof RedisBroker ? this.broker.commands : undefined, publisher: this.#publisher, registry: this.#registry, taskRegistry: this.#taskRegistry, tasks: this.tasks, process: this.#sockets.idPrefix, writes: this.#leaves, log: this.log });
+    this.webhooks = this.#users.webhooks;
+    this.messages = this.#users.messages;
     this.#sockets.route(
       '/connect',
-      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, tasks: this.tasks, leaves: this.#leaves, activity: this.#activity, messages: this.messages, log: this.log }),
+      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, tasks: this.tasks, leaves: this.#leaves, activity: this.#users.activity, messages: this.messages, log: this.log }),
     );
     this.#namespaces.define('task', taskNamespaceOptions);
     // Who may read and watch a user's online status: the rules of `status:<user>` (docs/users.md).
@@ -304,7 +268,7 @@ export class Herald {
         api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
         taskRoutes(api, this.tasks);
-        userRoutes(api, { activity: this.#activity, messages: this.messages, deadLetters: this.#userStores.deadLetters });
+        userRoutes(api, this.#users);
         nodesRoute(api, this.#nodes, this.#sockets.idPrefix);
         adminRoutes(api, this.#adminCommands, o.apiKey !== undefined);
         adminChannelRoutes(api, { find: (prefix, limit) => this.#findChannels(prefix, limit), presence: this.presence, history: this.broker.history }, o.apiKey !== undefined);
@@ -530,7 +494,7 @@ export class Herald {
       this.#gapRepair.close();
       await this.#leaves.settled(deadline);
       await this.presence.close();
-      await Promise.all([this.#userStores.onlineStatus.close(), this.#userStores.channelOccupancy.close(), this.#userStores.inbox.close()]);
+      await this.#users.close();
       await this.broker.close(deadline);
     })();
     return this.#closed;
