@@ -101,7 +101,7 @@ describe('online status conformance: redis, a dead process', () => {
       await dead.close();
       const died = Date.now();
       await waitFor(() => reported.length > 0, 5000, 'the lapse to be reported');
-      assert.ok(Date.now() - died < 600 + 400 + 500, 'within the TTL plus a sweep interval (and some slack)');
+      assert.ok(Date.now() - died < 600 + 200 + 1500, 'within the TTL plus a sweep interval (and slack for a loaded machine)');
       // Another round of sweeps reports nothing more.
       await new Promise((resolve) => setTimeout(resolve, 500));
       assert.equal(reported.length, 1);

@@ -161,7 +161,8 @@ describe('users across processes (Redis)', () => {
       const pushedOffline = (await watcher.nextJson(TTL_MS * 3)) as { type: string; user: string; online: boolean; lastSeen: number };
       const tookMs = Date.now() - killed;
       assert.deepEqual({ ...pushedOffline, lastSeen: 0 }, { type: 'status', user: 'cal', online: false, lastSeen: 0 });
-      assert.ok(tookMs <= TTL_MS + TTL_MS / 3 + 500, `offline after ${tookMs} ms`);
+      // The TTL plus a sweep interval, and slack for timers on a loaded machine.
+      assert.ok(tookMs <= TTL_MS + TTL_MS / 3 + 1500, `offline after ${tookMs} ms`);
       await receiver.until((r) => r.events('user.offline', (data) => data.user === 'cal').length === 1, 10_000, "cal's user.offline");
       await sentinel('sentinel-2');
       assert.equal(receiver.events('user.offline', (data) => data.user === 'cal').length, 1);
