@@ -4,8 +4,9 @@ import { ConnectionHealth } from './connection-health.ts';
 import { Emitter } from './emitter.ts';
 import { ClientErrorCode, HeraldClientError } from './errors.ts';
 import { newIdempotencyKey, publishIdempotently } from './idempotent-publish.ts';
-import { PROTOCOL_VERSION, type HistoryResult, type PresenceClient, type PublishResult, type ServerFrame, type StreamPosition, type SubscribeResult } from './protocol.ts';
+import { PROTOCOL_VERSION, type HistoryResult, type PresenceClient, type PublishResult, type SendResult, type ServerFrame, type StreamPosition, type SubscribeResult, type UserStatus, type UserStatusChange } from './protocol.ts';
 import { PendingRequests } from './requests.ts';
+import { InboxReceiver, type MessageHandler, type PrivateMessage } from './inbox.ts';
 import { Subscription, type PublicationHandler } from './subscription.ts';
 import { TaskFollower, type FollowTaskOptions, type TaskStatus } from './task-follower.ts';
 import type { TaskEventHandler } from './task-events.ts';
@@ -40,8 +41,14 @@ export interface HeraldEvents extends Record<string, unknown> {
   refreshed: { expiresAt?: number };
   /** The state changed (any of the three events above). */
   state: ConnectionState;
-  /** A private message to this connection's user. `from` is null for messages from server code. */
-  message: { from: string | null; data: unknown };
+  /**
+   * A private message to this connection's user, once per message (stored ones are deduplicated by
+   * inbox id and acknowledged after the `onMessage` handlers return). `from` is null for messages
+   * from server code; `replayed` marks one stored while the user was away.
+   */
+  message: PrivateMessage;
+  /** A watched user came online or went offline (see `watchStatus`). */
+  status: UserStatusChange;
   /** Something went wrong that no promise reports (e.g. a token function that threw). */
   error: HeraldClientError;
 }
@@ -74,6 +81,16 @@ export class Herald extends Emitter<HeraldEvents> {
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #connection: string | undefined;
+  readonly #messageHandlers = new Set<MessageHandler>();
+  readonly #inbox = new InboxReceiver(
+    async (message) => {
+      this.emit('message', message);
+      for (const handler of [...this.#messageHandlers]) await handler(message);
+    },
+    (id) => void this.#request({ op: 'ack', ids: [id] }).catch(() => {}),
+  );
+  /** Users whose status this client watches, with the last status it reported; watched again on each connect. */
+  readonly #watched = new Map<string, UserStatus | undefined>();
 
   constructor(url: string, options: HeraldClientOptions = {}) {
     super();
@@ -157,9 +174,67 @@ export class Herald extends Emitter<HeraldEvents> {
     return publishIdempotently(idempotencyKey, this.#options.requestTimeoutMs, (remainingMs) => this.#request(request, undefined, remainingMs), () => this.#wanted);
   }
 
-  /** Sends a private message to every connection of `user`; `online` says whether any was connected. */
-  send(user: string, data: unknown): Promise<{ user: string; online: boolean }> {
-    return this.#request({ op: 'send', user, data }) as Promise<{ user: string; online: boolean }>;
+  /**
+   * Sends a private message to every connection of `user`. With `store: true` (or the server's
+   * default) it is also kept in the user's inbox until one of their clients acknowledges it, and
+   * replayed at each connect until then. The result says whether it was delivered live, stored, or
+   * both; a full inbox rejects with HERALD_ERR_INBOX_FULL (nothing was sent).
+   *
+   * @example
+   * const { live, stored } = await herald.send('bob', { text: 'hi' }, { store: true });
+   */
+  send(user: string, data: unknown, options: { store?: boolean } = {}): Promise<SendResult> {
+    return this.#request(options.store === undefined ? { op: 'send', user, data } : { op: 'send', user, data, store: options.store }) as Promise<SendResult>;
+  }
+
+  /**
+   * Handles each private message once, in order: a stored one is acknowledged when `handler`
+   * returns (or its promise resolves), so a message whose handler did not finish comes again on the
+   * next connection; repeats are dropped by inbox id. Returns a function that removes the handler.
+   *
+   * @example
+   * herald.onMessage(async (message) => {
+   *   await saveToLocalDatabase(message);
+   *   if (message.replayed) showBadge('arrived while you were away');
+   * });
+   */
+  onMessage(handler: MessageHandler): () => void {
+    this.#messageHandlers.add(handler);
+    return () => this.#messageHandlers.delete(handler);
+  }
+
+  /**
+   * Whether each user has a connection open anywhere in the cluster, and when each was last seen
+   * (up to 1,000 users in one request).
+   *
+   * @example
+   * const statuses = await herald.online(['alice', 'bob']);
+   * if (!statuses.bob.online) console.log('bob was last seen', new Date(statuses.bob.lastSeen));
+   */
+  online(users: string[]): Promise<Record<string, UserStatus>> {
+    return this.#request({ op: 'online', users }) as Promise<Record<string, UserStatus>>;
+  }
+
+  /**
+   * Watches the users' online status: each change comes as a `status` event, across reconnects
+   * (a change missed while disconnected is reported after the reconnect). Resolves with their
+   * current status. The server's `status` namespace rules decide whose status one may watch.
+   *
+   * @example
+   * herald.on('status', ({ user, online }) => contactList.mark(user, online));
+   * await herald.watchStatus(['alice', 'bob']);
+   */
+  async watchStatus(users: string[]): Promise<Record<string, UserStatus>> {
+    for (const user of users) if (!this.#watched.has(user)) this.#watched.set(user, undefined);
+    const statuses = (await this.#request({ op: 'watch', users })) as Record<string, UserStatus>;
+    for (const [user, status] of Object.entries(statuses)) if (this.#watched.has(user)) this.#watched.set(user, status);
+    return statuses;
+  }
+
+  /** Stops watching the users' status. */
+  async unwatchStatus(users: string[]): Promise<void> {
+    for (const user of users) this.#watched.delete(user);
+    if (this.#state === 'connected') await this.#request({ op: 'unwatch', users });
   }
 
   /** Who is subscribed to `channel` (a channel whose namespace keeps presence). */
@@ -296,6 +371,7 @@ export class Herald extends Emitter<HeraldEvents> {
         this.#setState('connected');
         this.emit('connected', frame.expiresAt === undefined ? { connection: frame.connection, user: frame.user } : { connection: frame.connection, user: frame.user, expiresAt: frame.expiresAt });
         for (const subscription of this.#subscriptions.values()) this.#sendSubscribe(subscription);
+        this.#rewatch();
         this.#flushQueue();
         this.#startPing();
         this.#scheduleRefresh(frame.expiresAt);
@@ -310,8 +386,14 @@ export class Herald extends Emitter<HeraldEvents> {
       case 'join':
       case 'leave':
         return this.#subscriptions.get(frame.channel)?.presence(frame.type, frame.client);
-      case 'message':
-        return this.emit('message', { from: frame.from, data: frame.data });
+      case 'message': {
+        const { type: _type, ...message } = frame;
+        return this.#inbox.receive(message);
+      }
+      case 'status': {
+        const { type: _type, ...change } = frame;
+        return this.#statusChanged(change);
+      }
       case 'disconnect':
         // The server is draining (shutting down) and closes this socket next with 1001: come back
         // when it says, not at the usual backoff, so that its clients do not all return at once.
@@ -341,6 +423,30 @@ export class Herald extends Emitter<HeraldEvents> {
       // No reply in time: the connection is not working; a fresh one resubscribes.
       if (error.code === ClientErrorCode.TIMEOUT && current()) socket?.close();
     });
+  }
+
+  /** After a reconnect: watches again, reporting what changed while disconnected. */
+  #rewatch(): void {
+    const users = [...this.#watched.keys()];
+    for (let i = 0; i < users.length; i += 1000) {
+      this.#send({ op: 'watch', users: users.slice(i, i + 1000) })
+        .then((statuses) => {
+          for (const [user, status] of Object.entries(statuses as Record<string, UserStatus>)) this.#statusChanged({ user, ...status });
+        })
+        .catch(() => {});
+    }
+  }
+
+  /**
+   * Reports a watched user's status when it differs from the last one known; the first one known
+   * is what `watchStatus` resolves with, not an event.
+   */
+  #statusChanged(change: UserStatusChange): void {
+    if (!this.#watched.has(change.user)) return;
+    const last = this.#watched.get(change.user);
+    this.#watched.set(change.user, { online: change.online, lastSeen: change.lastSeen });
+    if (last === undefined || (last.online === change.online && last.lastSeen === change.lastSeen)) return;
+    this.emit('status', change);
   }
 
   /** A gap or a new epoch: replace the server-side subscription with one recovering from our position. */

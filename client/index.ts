@@ -7,6 +7,7 @@ export { Subscription, type PublicationContext, type PublicationHandler, type Su
 export { ClientErrorCode, HeraldClientError } from './errors.ts';
 export type { TaskEvent, TaskEventHandler } from './task-events.ts';
 export type { FollowTaskOptions, TaskStatus } from './task-follower.ts';
-export type { HistoryEntry, HistoryResult, PresenceClient, PublishResult, StreamPosition } from './protocol.ts';
+export type { HistoryEntry, HistoryResult, PresenceClient, PublishResult, SendResult, StreamPosition, UserStatus, UserStatusChange } from './protocol.ts';
+export type { MessageHandler, PrivateMessage } from './inbox.ts';
 export type { WebSocketConstructor, WebSocketLike } from './transport.ts';
 export { backoffDelay } from './backoff.ts';

@@ -57,7 +57,7 @@ function parse(key: ConfigKey, name: string, text: string): unknown {
       if (/^(0|false|no)$/i.test(text)) return false;
       throw new ConfigError(mustBe(key, text, name));
     case 'array':
-      if (schema.items?.type === 'object') return parseJson(name, text, '[{"id": "1", "key": "app-key", "secret": "app-secret"}]');
+      if (schema.items?.type === 'object') return parseJson(name, text, name === 'HERALD_WEBHOOKS' ? '[{"url": "https://app.example.com/hooks", "secret": "…", "events": ["*"]}]' : '[{"id": "1", "key": "app-key", "secret": "app-secret"}]');
       return text.split(',').map((item) => item.trim()).filter((item) => item !== '');
     case 'object':
       return parseJson(name, text, '{"chat": {"subscribe": "authenticated"}}');

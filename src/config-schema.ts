@@ -134,6 +134,31 @@ export const configSchema = {
       type: 'integer', minimum: 0, maximum: 3_600_000, default: 10_000, env: 'HERALD_POSITION_CHECK_MS', section: 'server',
       description: 'How often each process compares its quiet history channels with their history, to refill publications Redis Pub/Sub lost at the tail of a stream, or published in a new epoch after the history was lost (`0`: never; gaps followed by another publication are refilled at once regardless). A process keeps a channel\'s position only while it has subscribers of the channel, whatever this setting.',
     },
+    webhooks: {
+      type: 'array', items: { type: 'object' }, env: 'HERALD_WEBHOOKS', envFile: true, section: 'users', secret: true, defaultText: 'unset (none)',
+      expected: 'a JSON array of {"url", "secret", "events"}',
+      description: 'JSON array of webhook endpoints: `[{"url": "https://app.example.com/herald", "secret": "<16+ characters>", "events": ["user.offline", "message.stored"]}]` (`"*"`: every event). Each gets signed JSON POSTs of the events it lists ([users.md](users.md#webhooks)).',
+    },
+    webhookOfflineDelayMs: {
+      type: 'integer', minimum: 0, maximum: 86_400_000, default: 5_000, env: 'HERALD_WEBHOOK_OFFLINE_DELAY_MS', section: 'users',
+      description: 'How long a user must stay offline before `user.offline` is sent; a reconnect within it sends neither `user.offline` nor a new `user.online`.',
+    },
+    webhookRetryForMs: {
+      type: 'integer', minimum: 1_000, maximum: 7 * 86_400_000, default: 3_600_000, env: 'HERALD_WEBHOOK_RETRY_FOR_MS', section: 'users',
+      description: 'How long an event is retried (1 s, 2 s, 4 s … at most 5 min apart), counted from when it happened; then it goes to the dead letters (`GET /api/webhooks/dead-letters`).',
+    },
+    inboxStore: {
+      type: 'boolean', default: false, env: 'HERALD_INBOX_STORE', section: 'users',
+      description: 'Whether a private message without `"store"` is kept in the recipient\'s inbox until acknowledged.',
+    },
+    inboxMaxMessages: {
+      type: 'integer', minimum: 1, maximum: 100_000, default: 1_000, env: 'HERALD_INBOX_MAX_MESSAGES', section: 'users',
+      description: 'Unacknowledged messages kept per user; a stored message beyond it is refused with `HERALD_ERR_INBOX_FULL` (neither stored nor sent).',
+    },
+    inboxMaxAgeMs: {
+      type: 'integer', minimum: 1_000, maximum: 365 * 86_400_000, default: 7 * 86_400_000, env: 'HERALD_INBOX_MAX_AGE_MS', section: 'users',
+      description: 'How long an unacknowledged message is kept (default 7 days); older ones are dropped.',
+    },
     jwtSecret: {
       type: 'string', env: 'HERALD_JWT_SECRET', envFile: true, section: 'security', secret: true, defaultText: 'unset',
       description: 'HS256 secret (32+ characters). Turns JWT authentication on. Set at most one of the three JWT key settings.',

@@ -4,6 +4,7 @@ import { settingsFromEnv } from './config-env.ts';
 import { schemaDefaults, type ConfigKey, type configSchema } from './config-schema.ts';
 import { checkSettings } from './config-validation.ts';
 import type { PusherAppConfig } from './pusher/pusher-apps.ts';
+import { checkWebhookEndpoints, type WebhookEndpoint } from './webhooks/endpoints.ts';
 
 const SERVE_ONLY = new Set<string>(['demos', 'workers'] satisfies (keyof ServeSettings)[]);
 
@@ -138,6 +139,20 @@ export interface HeraldOptions {
    * `HERALD_PUBLISH_TIMEOUT_MS`, default 5000.
    */
   publishTimeoutMs?: number;
+
+  // Users: online status, inboxes and webhooks (docs/users.md).
+  /** Webhook endpoints: URL, secret, event types. Env `HERALD_WEBHOOKS` (JSON). */
+  webhooks?: WebhookEndpoint[] | undefined;
+  /** How long a user must stay offline before `user.offline`, in ms. Env `HERALD_WEBHOOK_OFFLINE_DELAY_MS`, default 5000. */
+  webhookOfflineDelayMs?: number;
+  /** How long a webhook event is retried before it is a dead letter, in ms. Env `HERALD_WEBHOOK_RETRY_FOR_MS`, default 3600000. */
+  webhookRetryForMs?: number;
+  /** Whether private messages are stored by default. Env `HERALD_INBOX_STORE`, default false. */
+  inboxStore?: boolean;
+  /** Unacknowledged messages kept per user. Env `HERALD_INBOX_MAX_MESSAGES`, default 1000. */
+  inboxMaxMessages?: number;
+  /** How long an unacknowledged message is kept, in ms. Env `HERALD_INBOX_MAX_AGE_MS`, default 7 days. */
+  inboxMaxAgeMs?: number;
 }
 
 /** Settings only `herald serve` reads (from the same file, environment and schema). */
@@ -183,6 +198,7 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
   }
   checkAuthOptions(resolved);
   checkTrustProxy(resolved.trustProxy);
+  if (resolved.webhooks !== undefined) checkWebhookEndpoints(resolved.webhooks);
   return resolved;
 }
 

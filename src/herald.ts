@@ -52,6 +52,11 @@ import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-r
 import type { TaskRunner } from './tasks/task-runner.ts';
 import { Tasks } from './tasks/tasks.ts';
 import { Refusals } from './transport/refusals.ts';
+import type { PrivateMessages } from './users/private-messages.ts';
+import { createUserFeatures, type UserFeatures } from './users/user-features.ts';
+import { userRoutes } from './http/user-routes.ts';
+import { withTaskWebhooks } from './webhooks/task-events.ts';
+import type { Webhooks } from './webhooks/webhooks.ts';
 import { clientAddressOf, trustedProxyTest } from './transport/client-address.ts';
 import { SocketServer, type SocketHandler, type SocketRouteOptions } from './transport/socket-server.ts';
 
@@ -116,6 +121,12 @@ export class Herald {
   readonly #nodes: NodeRegistry;
   /** The Pusher Channels protocol, when apps are configured (pusher/pusher-server.ts); webhook delivery subscribes to its onEvent. */
   readonly #pusher: PusherServer | undefined;
+  /** Online status, inboxes and webhooks (users/user-features.ts, docs/users.md). */
+  readonly #users: UserFeatures;
+  /** Signed webhooks to the app's backend; `emit` sends an event of your own (docs/users.md). */
+  readonly webhooks: Webhooks;
+  /** Private messages to users, live and stored (docs/users.md). */
+  readonly messages: PrivateMessages;
   #shuttingDown = false;
   #closed: Promise<void> | undefined;
 
@@ -208,10 +219,11 @@ export class Herald {
       const idempotencyKey = isTaskOutcome(event) ? OUTCOME_IDEMPOTENCY_KEY : undefined;
       await this.#publisher.publish(taskChannel(event.id), event, undefined, { idempotencyKey });
     };
+    const announceTaskEvent = withTaskWebhooks(publishTaskEvent, () => this.webhooks);
     this.#taskRunner =
       o.redisUrl === undefined
-        ? new InProcessTaskRunner(this.#taskRegistry, publishTaskEvent, this.log, { maxQueued: o.maxQueuedTasks })
-        : new BullMqTaskRunner({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.taskStallMs, maxQueued: o.maxQueuedTasks, registry: this.#taskRegistry, publish: publishTaskEvent, log: this.log });
+        ? new InProcessTaskRunner(this.#taskRegistry, announceTaskEvent, this.log, { maxQueued: o.maxQueuedTasks })
+        : new BullMqTaskRunner({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.taskStallMs, maxQueued: o.maxQueuedTasks, registry: this.#taskRegistry, publish: announceTaskEvent, log: this.log });
     const outcomeWatch = new TaskOutcomeWatch({
       subscribers: this.#registry,
       history: this.broker.history,
@@ -221,9 +233,12 @@ export class Herald {
       log: this.log,
     });
     this.tasks = new Tasks(this.#taskRegistry, this.#taskRunner, outcomeWatch);
+    this.#users = createUserFeatures({ options: o, redis: this.broker instanceof RedisBroker ? this.broker.commands : undefined, publisher: this.#publisher, registry: this.#registry, taskRegistry: this.#taskRegistry, tasks: this.tasks, process: this.#sockets.idPrefix, writes: this.#leaves, log: this.log });
+    this.webhooks = this.#users.webhooks;
+    this.messages = this.#users.messages;
     this.#sockets.route(
       '/connect',
-      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, tasks: this.tasks, leaves: this.#leaves, log: this.log }),
+      connectRoute({ broker: this.broker, publisher: this.#publisher, namespaces: this.#namespaces, presence: this.presence, permissions: this.permissions, tasks: this.tasks, leaves: this.#leaves, activity: this.#users.activity, messages: this.messages, log: this.log }),
     );
     this.#namespaces.define('task', taskNamespaceOptions);
     if (o.pusherApps !== undefined && o.pusherApps.length > 0) {
@@ -232,6 +247,8 @@ export class Herald {
       const deps = { publisher: this.#publisher, presence: this.presence, leaves: this.#leaves, log: this.log, occupiedChannels };
       this.#pusher = new PusherServer({ ...deps, apps: o.pusherApps, http: this.http, socketRoute: (path, handler) => this.#sockets.route(path, handler, { authentication: 'none' }) });
     }
+    // Who may read and watch a user's online status: the rules of `status:<user>` (docs/users.md).
+    this.namespace('status', { subscribe: 'authenticated', publish: false, history: false });
     this.#schedules = new ScheduleRegistry(this.log);
     installErrorReplies(this.http);
     collectOpenApi(this.http);
@@ -267,6 +284,7 @@ export class Herald {
         api.addHook('onRequest', apiAccess);
         publishRoute(api, this.#publisher);
         taskRoutes(api, this.tasks);
+        userRoutes(api, this.#users);
         nodesRoute(api, this.#nodes, this.#sockets.idPrefix);
         adminRoutes(api, this.#adminCommands, access);
         adminChannelRoutes(api, { find: (prefix, limit) => this.#findChannels(prefix, limit), presence: this.presence, history: this.broker.history }, access);
@@ -486,22 +504,24 @@ export class Herald {
       // Under `serve --workers` the primary hands new connections to its server processes in turn:
       // one that drains stops listening at once, so that they go to the others, not to its 503s.
       if (cluster.isWorker) this.http.server.close();
+      const socketsClosed = this.#sockets.close(Math.max(0, socketsDeadline - Date.now()), this.options.drainMs);
       await Promise.all([
         // First in line, so other processes stop listing this one as soon as it begins to leave.
         this.#nodes.close(deadline),
-        this.#sockets
-          .close(Math.max(0, socketsDeadline - Date.now()), this.options.drainMs)
+        socketsClosed
           .then(() => settlesBefore(this.http.close(), deadline))
           .then((closed) => {
             if (!closed) this.http.server.closeAllConnections();
           }),
-        this.#taskRunner.close(Math.max(0, deadline - Date.now())),
+        // The queue stays open for the offline checks of the users whose sockets close now.
+        this.#taskRunner.close(Math.max(0, deadline - Date.now()), { queueUntil: socketsClosed.then(() => this.#leaves.settled(deadline)) }),
         this.#schedules.drain(deadline),
         this.#ticks?.close(deadline),
       ]);
       this.#gapRepair.close();
       await this.#leaves.settled(deadline);
       await this.presence.close();
+      await this.#users.close();
       await this.broker.close(deadline);
     })();
     return this.#closed;

@@ -98,7 +98,7 @@ describe('client SDK against one process (embedded broker)', () => {
     const bob2 = client('bob', { info: { tab: 2 } }).connect();
     const message = nextEvent<{ from: string | null; data: unknown }>((l) => bob2.on('message', l));
     await Promise.all([bob1.subscribe('room:sdk', () => {}).ready, bob2.subscribe('room:sdk', () => {}).ready]);
-    assert.deepEqual(await alice.send('bob', 'psst'), { user: 'bob', online: true });
+    assert.deepEqual(await alice.send('bob', 'psst'), { user: 'bob', live: true, stored: false, online: true });
     assert.deepEqual(await message, { from: 'alice', data: 'psst' });
     const present = await alice.presence('room:sdk');
     assert.deepEqual(present.map((c) => [c.user, c.info]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), [['bob', { tab: 1 }], ['bob', { tab: 2 }]]);

@@ -24,7 +24,7 @@ describe('/connect: deeply nested JSON in any field', () => {
       [`{"id":2,"op":"task","name":"example","args":${deep}}`, '"args" cannot be encoded as JSON (nested too deeply?)'],
       [`{"id":3,"op":"publish","channel":"deep","data":${deep}}`, 'Published data cannot be encoded as JSON (nested too deeply?)'],
       [`{"id":4,"op":"send","user":"bob","data":${deep}}`, 'Published data cannot be encoded as JSON (nested too deeply?)'],
-      [`{"id":5,"op":${deep}}`, 'Unknown op an array: use subscribe, unsubscribe, publish, send, presence, history, refresh, task, taskStatus or ping'],
+      [`{"id":5,"op":${deep}}`, 'Unknown op an array: use subscribe, unsubscribe, publish, send, online, watch, unwatch, ack, presence, history, refresh, task, taskStatus or ping'],
       [`{"id":6,"op":"subscribe","channel":${deep}}`, 'Invalid channel name an array: use 1-200 letters, digits or _ - . : @ = + , ~ /'],
       [`{"id":7,"op":"history","channel":"deep","since":${deep}}`, '"since" must be {"offset": <integer >= 0>, "epoch": <string>}'],
       [`{"id":8,"op":"refresh","token":${deep}}`, '"token" must be a non-empty string'],

@@ -138,12 +138,12 @@ describe('/connect protocol', () => {
     const alice = await open(await asUser('alice'));
     const bob1 = await open(await asUser('bob'));
     const bob2 = await open(await asUser('bob'));
-    assert.deepEqual((await alice.request({ op: 'send', user: 'bob', data: { text: 'hi' } })).result, { user: 'bob', online: true });
+    assert.deepEqual((await alice.request({ op: 'send', user: 'bob', data: { text: 'hi' } })).result, { user: 'bob', live: true, stored: false, online: true });
     const expected = { type: 'message', from: 'alice', data: { text: 'hi' } };
     assert.deepEqual(await bob1.push(), expected);
     assert.deepEqual(await bob2.push(), expected);
     assert.equal(await alice.silentFor(100), true);
-    assert.deepEqual((await alice.request({ op: 'send', user: 'nobody', data: 1 })).result, { user: 'nobody', online: false });
+    assert.deepEqual((await alice.request({ op: 'send', user: 'nobody', data: 1 })).result, { user: 'nobody', live: false, stored: false, online: false });
     const named = await alice.request({ op: 'subscribe', channel: '#user:bob' });
     assert.equal(named.error.code, 'HERALD_ERR_BAD_REQUEST');
     const viaRaw = await TestClient.open(`${server.wsUrl}/ws/%23user:bob`);

@@ -21,14 +21,14 @@ describe('identity gained through refresh', () => {
     const alice = await ProtocolClient.open(`${a.wsUrl}/connect`);
     assert.equal(alice.welcome.user, null);
     const bob = await ProtocolClient.open(`${b.wsUrl}/connect${await asUser('bob')}`);
-    assert.deepEqual(await bob.request({ op: 'send', user: 'alice', data: 'before' }), { type: 'reply', id: 1, result: { user: 'alice', online: false } });
+    assert.deepEqual(await bob.request({ op: 'send', user: 'alice', data: 'before' }), { type: 'reply', id: 1, result: { user: 'alice', live: false, stored: false, online: false } });
 
     const refreshed = await alice.request({ op: 'refresh', token: await hs256Token('alice') });
     assert.deepEqual(refreshed, { type: 'reply', id: 1, result: { user: 'alice', expiresAt: refreshed.result.expiresAt } });
-    assert.deepEqual(await bob.request({ op: 'send', user: 'alice', data: 'after' }), { type: 'reply', id: 2, result: { user: 'alice', online: true } });
+    assert.deepEqual(await bob.request({ op: 'send', user: 'alice', data: 'after' }), { type: 'reply', id: 2, result: { user: 'alice', live: true, stored: false, online: true } });
     assert.deepEqual(await alice.push(), { type: 'message', from: 'bob', data: 'after' });
     // And it sends as alice.
-    assert.deepEqual(await alice.request({ op: 'send', user: 'bob', data: 'hi bob' }), { type: 'reply', id: 2, result: { user: 'bob', online: true } });
+    assert.deepEqual(await alice.request({ op: 'send', user: 'bob', data: 'hi bob' }), { type: 'reply', id: 2, result: { user: 'bob', live: true, stored: false, online: true } });
     assert.deepEqual(await bob.push(), { type: 'message', from: 'alice', data: 'hi bob' });
     await Promise.all([alice.close(), bob.close()]);
   });
@@ -56,7 +56,7 @@ describe('identity gained through refresh', () => {
       message: 'Invalid token: it names another user',
     });
     const eve = await ProtocolClient.open(`${b.wsUrl}/connect${await asUser('eve')}`);
-    assert.deepEqual((await eve.request({ op: 'send', user: 'dave', data: 'still dave?' })).result, { user: 'dave', online: true });
+    assert.deepEqual((await eve.request({ op: 'send', user: 'dave', data: 'still dave?' })).result, { user: 'dave', live: true, stored: false, online: true });
     assert.deepEqual(await dave.push(), { type: 'message', from: 'eve', data: 'still dave?' });
     await Promise.all([dave.close(), eve.close()]);
   });

@@ -26,7 +26,7 @@ describe('reserved subscriptions and HERALD_MAX_SUBSCRIPTIONS', () => {
       assert.deepEqual((await client.request({ op: 'subscribe', channel: 'plain:four' })).error, TOO_MANY);
     }
     const bob = await ProtocolClient.open(`${server.wsUrl}/connect${await asUser('bob')}`);
-    assert.deepEqual((await bob.request({ op: 'send', user: 'alice', data: 'hi' })).result, { user: 'alice', online: true });
+    assert.deepEqual((await bob.request({ op: 'send', user: 'alice', data: 'hi' })).result, { user: 'alice', live: true, stored: false, online: true });
     assert.deepEqual(await alice.push(), { type: 'message', from: 'bob', data: 'hi' });
     await Promise.all([alice.close(), anonymous.close(), bob.close()]);
   });

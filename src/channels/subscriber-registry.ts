@@ -23,6 +23,7 @@ export class SubscriberRegistry {
   readonly #broker: Broker;
   readonly #channels = new Map<string, Set<Subscriber>>();
   readonly #releaseListeners: Array<(channel: string) => void> = [];
+  readonly #acquireListeners: Array<(channel: string) => void> = [];
   /** Publications handed to local subscribers, for /metrics. */
   delivered = 0;
 
@@ -33,8 +34,10 @@ export class SubscriberRegistry {
   /** Adds `subscriber` to `channel`; resolves once the broker delivers the channel here. */
   async add(channel: string, subscriber: Subscriber): Promise<void> {
     let subscribers = this.#channels.get(channel);
+    const first = subscribers === undefined;
     if (subscribers === undefined) this.#channels.set(channel, (subscribers = new Set()));
     subscribers.add(subscriber);
+    if (first) for (const listener of this.#acquireListeners) listener(channel);
     try {
       await this.#broker.subscribe(channel);
     } catch (error) {
@@ -60,6 +63,11 @@ export class SubscriberRegistry {
    */
   onRelease(listener: (channel: string) => void): void {
     this.#releaseListeners.push(listener);
+  }
+
+  /** Calls `listener` whenever a channel gets its first local subscriber (undone by a release). */
+  onAcquire(listener: (channel: string) => void): void {
+    this.#acquireListeners.push(listener);
   }
 
   /** Hands a publication from the broker to every local subscriber of its channel. */

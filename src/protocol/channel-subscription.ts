@@ -3,7 +3,8 @@ import type { Subscriber } from '../channels/subscriber-registry.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import type { StreamPosition } from '../history/history.ts';
 import type { Connection } from '../transport/connection.ts';
-import { encodeChannelPush, encodeMessagePush } from './frames.ts';
+import { compareInboxIds, isInboxId, type InboxMessage } from '../users/inbox.ts';
+import { encodeChannelPush, encodeMessagePush, encodeReplayedMessage, encodeStatusPush } from './frames.ts';
 import type { PresenceMembership } from './presence-membership.ts';
 
 /**
@@ -56,13 +57,51 @@ export class ChannelSubscription implements Subscriber {
   }
 }
 
-/** The connection's private-message inbox (its user's `#user:<id>` channel). */
+/**
+ * The connection's private messages (its user's `#user:<id>` channel). Live messages are held back
+ * while the stored ones are replayed at connect, then sent, minus the stored ones the replay
+ * already carried (an inbox id at or before the last replayed): in order, none twice.
+ */
 export class InboxSubscription implements Subscriber {
+  readonly #connection: Connection;
+  #buffer: Publication[] | undefined = [];
+  #replayedUpTo: string | undefined;
+
+  constructor(connection: Connection) {
+    this.#connection = connection;
+  }
+
+  deliver(publication: Publication): void {
+    if (this.#buffer !== undefined) this.#buffer.push(publication);
+    else this.#connection.sendFrame(publication.frame('protocol-message', encodeMessagePush));
+  }
+
+  /** Sends the stored messages (oldest first), then goes live. */
+  replayed(messages: readonly InboxMessage[]): void {
+    for (const message of messages) this.#connection.send(encodeReplayedMessage(message));
+    this.#replayedUpTo = messages.at(-1)?.id;
+    const buffered = this.#buffer ?? [];
+    this.#buffer = undefined;
+    for (const publication of buffered) {
+      if (this.#replayedUpTo !== undefined && isReplayed(publication, this.#replayedUpTo)) continue;
+      this.#connection.sendFrame(publication.frame('protocol-message', encodeMessagePush));
+    }
+  }
+}
+
+/** Whether a live message is a stored one at or before `upTo` (so the replay carried it). */
+function isReplayed(publication: Publication, upTo: string): boolean {
+  const id = (publication.data as { inbox?: unknown } | null)?.inbox;
+  return isInboxId(id) && compareInboxIds(id, upTo) <= 0;
+}
+
+/** The connection's `status` pushes for one watched user (its `#status:<id>` channel). */
+export class StatusSubscription implements Subscriber {
   readonly #connection: Connection;
   constructor(connection: Connection) {
     this.#connection = connection;
   }
   deliver(publication: Publication): void {
-    this.#connection.sendFrame(publication.frame('protocol-message', encodeMessagePush));
+    this.#connection.sendFrame(publication.frame('protocol-status', encodeStatusPush));
   }
 }

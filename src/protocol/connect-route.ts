@@ -13,7 +13,10 @@ import { taskChannel } from '../tasks/task-channel.ts';
 import type { Tasks } from '../tasks/tasks.ts';
 import type { Connection } from '../transport/connection.ts';
 import type { SocketHandler } from '../transport/socket-server.ts';
-import { ChannelSubscription, InboxSubscription } from './channel-subscription.ts';
+import type { PrivateMessages } from '../users/private-messages.ts';
+import { statusChannel, statusRuleChannel } from '../users/status-channel.ts';
+import type { UserActivity } from '../users/user-activity.ts';
+import { ChannelSubscription, InboxSubscription, StatusSubscription } from './channel-subscription.ts';
 import { PresenceMembership } from './presence-membership.ts';
 import { encodeError, encodePublications, encodeResult, parseRequest, PROTOCOL_VERSION, RequestError, type Request, type RequestId } from './frames.ts';
 
@@ -29,8 +32,17 @@ export interface ProtocolContext {
   tasks: Tasks;
   /** Presence leaves being written, which shutdown waits for before it closes Redis. */
   leaves: InFlight;
+  /** Online status of users, and their `status` pushes. */
+  activity: UserActivity;
+  /** Private messages and the users' inboxes. */
+  messages: PrivateMessages;
   log: FastifyBaseLogger;
 }
+
+/** Users one connection may watch at once. */
+export const MAX_WATCHED_USERS = 1000;
+/** Stored messages replayed per connect, at most (the rest come on the next connect, once these are acknowledged). */
+const MAX_REPLAYED = 10_000;
 
 /**
  * The /connect route: one socket, many channels (docs/protocol.md).
@@ -47,15 +59,14 @@ export function connectRoute(context: ProtocolContext): SocketHandler {
     }
     const session = new ProtocolSession(connection, context);
     // Broker down: BROKER_UNAVAILABLE, which closes with 1013 (try again later).
-    if (connection.user !== undefined) {
-      await connection.subscribe(userChannel(connection.user), { subscriber: new InboxSubscription(connection), reserved: true });
-    }
+    const inbox = connection.user === undefined ? undefined : await session.subscribeInbox(connection.user);
     const welcome: Record<string, unknown> = { type: 'welcome', connection: connection.id, user: connection.user ?? null, protocol: PROTOCOL_VERSION };
     // When the token expires (ms since the epoch): refresh before then, or be closed with 4100.
     if (connection.tokenExpiresAt !== undefined) welcome.expiresAt = connection.tokenExpiresAt;
     connection.send(welcome);
     connection.onMessage((text) => session.handle(text));
     connection.onClose(() => session.closed());
+    if (inbox !== undefined) await session.signedIn(connection.user!, inbox);
     // Shutdown drain: when to reconnect, so that a process's clients do not all come back at once.
     connection.onGoingAway((reconnectAfterMs) => connection.send({ type: 'disconnect', reason: 'server shutting down', reconnectAfterMs }));
   };
@@ -70,6 +81,10 @@ class ProtocolSession {
   readonly #connection: Connection;
   readonly #context: ProtocolContext;
   readonly #subscriptions = new Map<string, ChannelSubscription>();
+  /** The users whose `status` pushes this connection gets. */
+  readonly #watched = new Set<string>();
+  /** The user this connection counts online for (from the moment it is signed in). */
+  #online: string | undefined;
 
   constructor(connection: Connection, context: ProtocolContext) {
     this.#connection = connection;
@@ -98,6 +113,36 @@ class ProtocolSession {
   closed(): void {
     for (const subscription of this.#subscriptions.values()) this.#leave(subscription);
     this.#subscriptions.clear();
+    if (this.#online !== undefined) this.#context.activity.closed(this.#online, this.#connection.id);
+  }
+
+  /** Subscribes the user's private messages, held back until `signedIn` has replayed the stored ones. */
+  async subscribeInbox(user: string): Promise<InboxSubscription> {
+    const inbox = new InboxSubscription(this.#connection);
+    await this.#connection.subscribe(userChannel(user), { subscriber: inbox, reserved: true });
+    return inbox;
+  }
+
+  /**
+   * The connection is the user's (at connect, or by a refresh): it counts towards the user's online
+   * status, and gets the stored messages, oldest first, before any live one. Stored messages that
+   * cannot be read (Redis down) close the socket with 1013, so the client comes back for them.
+   */
+  async signedIn(user: string, inbox: InboxSubscription): Promise<void> {
+    const connection = this.#connection;
+    // Still opening at connect (frames wait for the 101), open after a refresh.
+    if (connection.isClosed) return;
+    this.#online = user;
+    this.#context.activity.opened(user, connection.id);
+    let stored;
+    try {
+      stored = await this.#context.messages.inbox.read(user, MAX_REPLAYED);
+    } catch (error) {
+      if (!(error instanceof HeraldError)) throw error;
+      connection.close(CloseCode.TRY_AGAIN_LATER, 'stored messages could not be read; reconnect');
+      return;
+    }
+    if (!connection.isClosed) inbox.replayed(stored);
   }
 
   async #run(request: Request): Promise<void> {
@@ -121,8 +166,26 @@ class ProtocolSession {
       case 'send': {
         const from = this.#connection.user;
         if (from === undefined) throw new HeraldError(Errors.IDENTITY_REQUIRED, 'Anonymous connections cannot send private messages');
-        const { reached } = await this.#context.publisher.publish(userChannel(request.user), { from, data: request.data }, this.#connection.id, { reserved: true });
-        return this.#reply(request.id, { user: request.user, online: reached > 0 });
+        const result = await this.#context.messages.send(from, request.user, request.data, { store: request.store, connection: this.#connection.id });
+        return this.#reply(request.id, result);
+      }
+      case 'online': {
+        for (const user of request.users) allowed(this.#context.permissions.authorizeSubscribe(this.#connection, statusRuleChannel(user)));
+        return this.#reply(request.id, Object.fromEntries(await this.#context.activity.lookup(request.users)));
+      }
+      case 'watch':
+        return this.#watch(request);
+      case 'unwatch': {
+        for (const user of request.users) {
+          if (this.#watched.delete(user)) this.#connection.unsubscribe(statusChannel(user));
+        }
+        return this.#reply(request.id, { users: request.users });
+      }
+      case 'ack': {
+        const user = this.#connection.user;
+        if (user === undefined) throw new HeraldError(Errors.IDENTITY_REQUIRED, 'Anonymous connections have no inbox');
+        const acked = await this.#context.messages.inbox.ack(user, request.ids);
+        return this.#reply(request.id, { acked });
       }
       case 'presence': {
         allowed(this.#context.permissions.authorizePresence(this.#connection, request.channel));
@@ -221,6 +284,30 @@ class ProtocolSession {
   }
 
   /**
+   * Subscribes the users' `status` pushes (each allowed by the `status` namespace's subscribe rule
+   * for `status:<user>`), then answers their current status: a change after the subscription is
+   * pushed, so none is missed (one just before the reply may come as a push too).
+   */
+  async #watch(request: Extract<Request, { op: 'watch' }>): Promise<void> {
+    for (const user of request.users) allowed(this.#context.permissions.authorizeSubscribe(this.#connection, statusRuleChannel(user)));
+    const fresh = request.users.filter((user) => !this.#watched.has(user));
+    if (this.#watched.size + fresh.length > MAX_WATCHED_USERS) {
+      throw new HeraldError(Errors.TOO_MANY_WATCHED, `A connection may watch at most ${MAX_WATCHED_USERS} users (${this.#watched.size} already)`);
+    }
+    for (const user of fresh) this.#watched.add(user);
+    try {
+      await Promise.all(fresh.map((user) => this.#connection.subscribe(statusChannel(user), { subscriber: new StatusSubscription(this.#connection), reserved: true })));
+    } catch (error) {
+      for (const user of fresh) {
+        this.#watched.delete(user);
+        this.#connection.unsubscribe(statusChannel(user));
+      }
+      throw error;
+    }
+    return this.#reply(request.id, Object.fromEntries(await this.#context.activity.lookup(request.users)));
+  }
+
+  /**
    * A refresh made an anonymous connection a user's: it gets what identity at connect gives, the
    * user's private-message inbox, and its presence entries name the user (a `join` push with the
    * same connection id carries the change).
@@ -229,14 +316,16 @@ class ProtocolSession {
     const connection = this.#connection;
     const user = connection.user;
     if (before !== undefined || user === undefined) return;
+    let inbox: InboxSubscription;
     try {
-      await connection.subscribe(userChannel(user), { subscriber: new InboxSubscription(connection), reserved: true });
+      inbox = await this.subscribeInbox(user);
     } catch (error) {
       // As at connect: without its inbox the connection would silently miss messages; reconnect.
       if (!(error instanceof HeraldError)) throw error;
       connection.close(CloseCode.TRY_AGAIN_LATER, error.message.slice(0, 120));
       throw error;
     }
+    await this.signedIn(user, inbox);
     for (const subscription of this.#subscriptions.values()) {
       if (subscription.membership?.joined !== true) continue;
       const entry: PresenceEntry = { connection: connection.id, user };

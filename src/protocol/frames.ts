@@ -3,6 +3,7 @@ import type { Publication } from '../channels/publication.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import type { StreamPosition } from '../history/history.ts';
 import { isValidTaskId } from '../tasks/task-channel.ts';
+import { isInboxId, type InboxMessage } from '../users/inbox.ts';
 import { retryAfterMs } from './retry-advice.ts';
 
 /**
@@ -17,7 +18,11 @@ export type Request =
   | { op: 'subscribe'; id?: RequestId; channel: string; since?: StreamPosition; info?: unknown }
   | { op: 'unsubscribe'; id?: RequestId; channel: string }
   | { op: 'publish'; id?: RequestId; channel: string; data: unknown; idempotencyKey?: string }
-  | { op: 'send'; id?: RequestId; user: string; data: unknown }
+  | { op: 'send'; id?: RequestId; user: string; data: unknown; store?: boolean }
+  | { op: 'online'; id?: RequestId; users: string[] }
+  | { op: 'watch'; id?: RequestId; users: string[] }
+  | { op: 'unwatch'; id?: RequestId; users: string[] }
+  | { op: 'ack'; id?: RequestId; ids: string[] }
   | { op: 'presence'; id?: RequestId; channel: string }
   | { op: 'history'; id?: RequestId; channel: string; since?: StreamPosition; limit?: number }
   | { op: 'refresh'; id?: RequestId; token: string }
@@ -38,6 +43,15 @@ export class RequestError extends Error {
 
 const MAX_INFO_BYTES = 1024;
 const USER_ID = /^[A-Za-z0-9_\-.@=+,~]{1,100}$/;
+/** Users one `online`, `watch` or `unwatch` request may name. */
+export const MAX_USERS_PER_REQUEST = 1000;
+/** Inbox ids one `ack` may name. */
+const MAX_ACK_IDS = 1000;
+
+/** Whether `value` is a user id: 1-100 letters, digits or `_ - . @ = + , ~`. */
+export function isUserId(value: unknown): value is string {
+  return typeof value === 'string' && USER_ID.test(value);
+}
 
 /** Parses and validates one text frame; throws RequestError with the reply to send. */
 export function parseRequest(text: string): Request {
@@ -100,7 +114,28 @@ export function parseRequest(text: string): Request {
     }
     case 'send': {
       if (typeof frame.user !== 'string' || !USER_ID.test(frame.user)) throw bad('"user" must be a user id: 1-100 letters, digits or _ - . @ = + , ~');
-      return withId({ op: 'send' as const, user: frame.user, data: data() });
+      const request: Request = withId({ op: 'send' as const, user: frame.user, data: data() });
+      if (frame.store !== undefined) {
+        if (typeof frame.store !== 'boolean') throw bad('"store" must be true or false');
+        request.store = frame.store;
+      }
+      return request;
+    }
+    case 'online':
+    case 'watch':
+    case 'unwatch': {
+      const users = frame.users;
+      if (!Array.isArray(users) || users.length === 0 || users.length > MAX_USERS_PER_REQUEST || !users.every(isUserId)) {
+        throw bad(`"users" must be an array of 1-${MAX_USERS_PER_REQUEST} user ids (1-100 letters, digits or _ - . @ = + , ~)`);
+      }
+      return withId({ op: frame.op, users: [...new Set(users as string[])] });
+    }
+    case 'ack': {
+      const ids = frame.ids;
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_ACK_IDS || !ids.every(isInboxId)) {
+        throw bad(`"ids" must be an array of 1-${MAX_ACK_IDS} inbox ids (from the "inbox" field of message pushes)`);
+      }
+      return withId({ op: 'ack' as const, ids: ids as string[] });
     }
     case 'presence':
       return withId({ op: 'presence' as const, channel: channel() });
@@ -133,7 +168,7 @@ export function parseRequest(text: string): Request {
     case undefined:
       throw bad('"op" is required');
     default:
-      throw new RequestError(id, new HeraldError(Errors.UNKNOWN_OP, `Unknown op ${preview(frame.op)}: use subscribe, unsubscribe, publish, send, presence, history, refresh, task, taskStatus or ping`));
+      throw new RequestError(id, new HeraldError(Errors.UNKNOWN_OP, `Unknown op ${preview(frame.op)}: use subscribe, unsubscribe, publish, send, online, watch, unwatch, ack, presence, history, refresh, task, taskStatus or ping`));
   }
 }
 
@@ -190,10 +225,25 @@ export function encodeChannelPush(publication: Publication): string {
   return `{"type":"pub","channel":${channel}${position},"data":${publication.json}}`;
 }
 
-/** The push for a private message; its publication's data is `{"from": user, "data": …}`. */
+/**
+ * The push for a private message; its publication's data is `{"from": user, "data": …}`, plus
+ * `"inbox"` and `"sentAt"` when it was stored.
+ */
 export function encodeMessagePush(publication: Publication): string {
   const json = publication.json;
   if (json.charCodeAt(0) === 123 /* { */ && json.length > 2) return `{"type":"message",${json.slice(1)}`;
   // Published straight to Redis by another program: no sender.
   return `{"type":"message","from":null,"data":${json}}`;
+}
+
+/** The push for a stored message replayed at connect: `{"type":"message","from","data","inbox","sentAt","replayed":true}`. */
+export function encodeReplayedMessage(message: InboxMessage): string {
+  const json = message.json;
+  const fields = json.charCodeAt(0) === 123 /* { */ && json.length > 2 ? `${json.slice(1, -1)},` : `"from":null,"data":${json},`;
+  return `{"type":"message",${fields}"inbox":${JSON.stringify(message.id)},"sentAt":${message.sentAt},"replayed":true}`;
+}
+
+/** The push for a watched user's status change; its publication's data is `{"user", "online", "lastSeen"}`. */
+export function encodeStatusPush(publication: Publication): string {
+  return `{"type":"status",${publication.json.slice(1)}`;
 }

@@ -137,6 +137,9 @@ export const Errors = {
   PUSHER_SIGNATURE_INVALID: define('HERALD_ERR_PUSHER_SIGNATURE_INVALID', 'The request signature (auth_key, auth_signature, body_md5) does not match', 401),
   PUSHER_TIMESTAMP_EXPIRED: define('HERALD_ERR_PUSHER_TIMESTAMP_EXPIRED', 'auth_timestamp is more than 600 seconds away from the server clock', 401),
   PUSHER_PAYLOAD_TOO_LARGE: define('HERALD_ERR_PUSHER_PAYLOAD_TOO_LARGE', 'The event data is larger than the app allows', 413),
+  // Users: online status, inboxes, webhooks (docs/users.md).
+  INBOX_FULL: define('HERALD_ERR_INBOX_FULL', "The recipient's inbox is full: the message was neither stored nor sent", 429),
+  TOO_MANY_WATCHED: define('HERALD_ERR_TOO_MANY_WATCHED', 'Too many users watched on this connection', 429),
 } as const;
 
 export type ErrorName = keyof typeof Errors;

@@ -44,6 +44,7 @@ export class BullMqTaskRunner implements TaskRunner {
   #worker: Worker<JobData> | undefined;
   #workerConnection: Redis | undefined;
   #closed = false;
+  #queueClosed = false;
 
   constructor(options: BullMqTaskRunnerOptions) {
     this.#options = options;
@@ -52,7 +53,9 @@ export class BullMqTaskRunner implements TaskRunner {
   /** The queue, connected on first use: creating a Herald opens no Redis connection by itself. */
   #queueNow(): Queue<JobData> {
     // After close() nothing may open a connection again (the outcome watch still asks for statuses).
-    if (this.#closed) throw new HeraldError(Errors.SHUTTING_DOWN, 'The task runner is closed');
+    // An open queue stays usable until it is closed itself: sockets closing during the shutdown
+    // still queue their users' offline checks and webhooks.
+    if (this.#queueClosed || (this.#closed && this.#queue === undefined)) throw new HeraldError(Errors.SHUTTING_DOWN, 'The task runner is closed');
     if (this.#queue === undefined) {
       // Starting a task fails fast (503) while Redis is down rather than waiting in memory.
       this.#connection = new Redis(this.#options.url, { connectionName: 'herald-tasks', enableOfflineQueue: false, maxRetriesPerRequest: 1 });
@@ -80,7 +83,7 @@ export class BullMqTaskRunner implements TaskRunner {
     return { waiting: counts.waiting ?? 0, running: counts.active ?? 0 };
   }
 
-  async enqueue(id: string, name: string, args: unknown): Promise<void> {
+  async enqueue(id: string, name: string, args: unknown, options: { delayMs?: number } = {}): Promise<void> {
     const queue = this.#queueNow();
     let waiting: number;
     try {
@@ -96,6 +99,7 @@ export class BullMqTaskRunner implements TaskRunner {
       await queue.add(name, { args }, {
         jobId: id,
         attempts: 1,
+        ...(options.delayMs !== undefined && options.delayMs > 0 ? { delay: options.delayMs } : {}),
         removeOnComplete: { age: 3600, count: 10_000 },
         removeOnFail: { age: 86_400, count: 10_000 },
       });
@@ -198,7 +202,7 @@ export class BullMqTaskRunner implements TaskRunner {
    * reconnection that may never come (the worker's connection retries forever), so each step is
    * bounded by the deadline and the connections are then dropped.
    */
-  async close(timeoutMs: number): Promise<void> {
+  async close(timeoutMs: number, options: { queueUntil?: Promise<unknown> } = {}): Promise<void> {
     this.#closed = true;
     const deadline = Date.now() + timeoutMs;
     const worker = this.#worker;
@@ -207,6 +211,8 @@ export class BullMqTaskRunner implements TaskRunner {
       for (const connection of [this.#connection, this.#workerConnection]) connection?.disconnect();
       await settlesBefore(worker.close(true), Date.now() + FORCED_CLOSE_MS);
     }
+    if (options.queueUntil !== undefined) await settlesBefore(options.queueUntil, deadline);
+    this.#queueClosed = true;
     if (this.#queue !== undefined) await settlesBefore(this.#queue.close(), deadline);
     for (const connection of [this.#connection, this.#workerConnection]) {
       if (connection === undefined) continue;

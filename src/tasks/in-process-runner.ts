@@ -30,6 +30,8 @@ export class InProcessTaskRunner implements TaskRunner {
   readonly #statuses = new Map<string, TaskStatus>();
   readonly #waiting: Array<{ id: string; args: unknown }> = [];
   readonly #running = new Set<Promise<void>>();
+  /** Timers of delayed tasks, cleared at close. */
+  readonly #delayed = new Set<NodeJS.Timeout>();
   /** Finished task ids with the time each finished, oldest first (Map keeps insertion order). */
   readonly #finished = new Map<string, number>();
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -54,13 +56,27 @@ export class InProcessTaskRunner implements TaskRunner {
     return { waiting: this.#waiting.length, running: this.#running.size };
   }
 
-  async enqueue(id: string, name: string, args: unknown): Promise<void> {
+  async enqueue(id: string, name: string, args: unknown, options: { delayMs?: number } = {}): Promise<void> {
     if (this.#closed) throw new HeraldError(Errors.SHUTTING_DOWN, 'The server is shutting down; the task was not started');
     if (this.#statuses.has(id)) return;
     if (this.#waiting.length >= this.#maxQueued) {
       throw new HeraldError(Errors.TASK_QUEUE_FULL, `${this.#maxQueued} tasks are already waiting to run; the task was not started`);
     }
     this.#statuses.set(id, { id, name, state: 'queued', runs: 0, progress: 0 });
+    const delayMs = options.delayMs ?? 0;
+    if (delayMs > 0) {
+      // A delayed task waits outside the queue (it does not count against maxQueued until due), and
+      // dies with the process like every in-process task.
+      const timer = setTimeout(() => {
+        this.#delayed.delete(timer);
+        if (this.#closed) return;
+        this.#waiting.push({ id, args });
+        this.#pump();
+      }, delayMs);
+      timer.unref();
+      this.#delayed.add(timer);
+      return;
+    }
     this.#waiting.push({ id, args });
     // Never run within the caller's turn: like a queue, start() resolves before the task runs.
     setImmediate(() => this.#pump());
@@ -81,6 +97,8 @@ export class InProcessTaskRunner implements TaskRunner {
     this.#closed = true;
     this.#concurrency = 0;
     clearTimeout(this.#sweepTimer);
+    for (const timer of this.#delayed) clearTimeout(timer);
+    this.#delayed.clear();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.#running]),

@@ -32,8 +32,11 @@ export interface TaskRunner {
   readonly kind: 'in-process' | 'bullmq';
   /** Connects (BullMQ: the queue's Redis connection). */
   start(): Promise<void>;
-  /** Queues a task. Idempotent per id. */
-  enqueue(id: string, name: string, args: unknown): Promise<void>;
+  /**
+   * Queues a task. Idempotent per id. `delayMs`: it becomes runnable only that much later (with
+   * BullMQ a delayed job, which survives the death of this process; in process a timer).
+   */
+  enqueue(id: string, name: string, args: unknown, options?: { delayMs?: number }): Promise<void>;
   /** The task's status; undefined for an unknown (or long-expired) id. */
   status(id: string): Promise<TaskStatus | undefined>;
   /** Starts running queued tasks here, at most `concurrency` at a time. */
@@ -42,6 +45,10 @@ export interface TaskRunner {
   readonly failures: number;
   /** Tasks waiting to run and running, for /metrics (with Redis: across the cluster). */
   depth(): Promise<{ waiting: number; running: number }>;
-  /** Stops taking tasks; waits up to `timeoutMs` for running ones. */
-  close(timeoutMs: number): Promise<void>;
+  /**
+   * Stops running tasks; waits up to `timeoutMs` for running ones. Tasks may still be queued until
+   * `queueUntil` settles (within the timeout): what closing sockets queue at shutdown (their users'
+   * offline checks) is not lost.
+   */
+  close(timeoutMs: number, options?: { queueUntil?: Promise<unknown> }): Promise<void>;
 }

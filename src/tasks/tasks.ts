@@ -24,6 +24,8 @@ export interface StartTaskOptions {
    * while the socket is open, even if the worker's push was lost.
    */
   follower?: Connection;
+  /** Runs the task no sooner than this many ms from now (with Redis the delay survives this process). */
+  delayMs?: number;
 }
 
 /**
@@ -80,7 +82,7 @@ export class Tasks {
     const follower = socket ?? options.follower;
     try {
       if (follower !== undefined) follow = await this.#followFor(follower, id);
-      await this.#runner.enqueue(id, name, args);
+      await this.#runner.enqueue(id, name, args, options.delayMs === undefined ? undefined : { delayMs: options.delayMs });
     } catch (error) {
       // A fresh id's channel was subscribed for this start alone: a refused start leaves nothing behind.
       if (socket !== undefined && options.id === undefined) socket.unsubscribe(taskChannel(id));

@@ -127,6 +127,11 @@ export class Connection {
     return (this.#query ??= new URLSearchParams(this.#queryString));
   }
 
+  /** True once the socket has closed (or its handshake was abandoned); false while opening and open. */
+  get isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
   /** True once the handshake has completed and until the socket closes. */
   get isOpen(): boolean {
     return this.#state === 'open' && this.#ws!.readyState === WebSocket.OPEN;

@@ -10,6 +10,9 @@ import { connectToServer } from './lib/herald-client.ts';
 // messages go to channel `inbox:<name>`, which keeps history too, so nothing is lost to a reconnect.
 // Every message carries `at`, when its sender wrote it, so that what a reconnect recovers from the
 // room and from the inbox can be shown in the order it was written.
+// On a server with authentication, where each page's connection is its user's, private messages
+// are the server's stored private messages instead (`send` with `store`): kept while their
+// recipient is away and shown, marked as such, when they come back.
 
 /** How much of the room's history a page shows on entering. */
 const HISTORY_SHOWN = 50;
@@ -138,6 +141,16 @@ function startClient(name: string): Herald {
     else room?.log.append(shown);
   };
   const inbox = herald.subscribe(channel, (data, { offset, epoch }) => showPrivate(data, offset, epoch));
+  herald.onMessage((message) => {
+    const log = room?.log;
+    // Not acknowledged until shown: with no room on screen yet, it comes again on the next connection.
+    if (log === undefined) throw new Error('no room shown yet');
+    const data = message.data as { text?: unknown } | null;
+    const text = typeof data?.text === 'string' ? data.text : JSON.stringify(message.data);
+    const who = `${message.from ?? 'the server'} → you (private${message.replayed === true ? ', while you were away' : ''})`;
+    const item = log.append({ kind: 'theirs', who, text, private: true, attributes: message.inbox === undefined ? {} : { 'data-inbox': message.inbox } });
+    if (message.replayed === true) item.classList.add('away');
+  });
   inbox.on('subscribed', ({ resubscribed, recovered }) => {
     if (resubscribed && recovered) whileRecovering((on) => (inboxRecovering = on));
     else if (resubscribed) {
@@ -252,6 +265,19 @@ function sendToRoom(current: Room, text: string): void {
 function sendPrivately(current: Room, user: string, text: string): void {
   const item = current.log.append({ kind: 'mine', who: `You → ${user} (private)`, text, private: true });
   item.classList.add('pending');
+  if (verifiedUser !== null) {
+    client!.send(user, { text, at: Date.now() }, { store: true }).then(
+      ({ live }) => {
+        item.classList.remove('pending');
+        if (!live) item.append(` — ${user} is away: they will see it when they come back`);
+      },
+      (error: Error) => {
+        item.classList.replace('pending', 'failed');
+        item.append(` — not sent: ${error.message}`);
+      },
+    );
+    return;
+  }
   publishOnce(client!, inboxChannel(user), { from: verifiedUser ?? myName, to: user, text, at: Date.now() }).then(
     () => item.classList.remove('pending'),
     (error: Error) => {

@@ -1,0 +1,54 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { InFlight } from '../in-flight.ts';
+import type { OnlineStatus } from '../users/online-status.ts';
+import type { Webhooks } from './webhooks.ts';
+
+/**
+ * `channel.occupied` and `channel.vacated`, once for the cluster: each process is a member of the
+ * channels it has local subscribers of, and OnlineStatus tells exactly one process when a channel
+ * gets its first member anywhere or loses its last (a dead process's memberships lapse within the
+ * presence TTL, and the process whose sweep finds that reports it). Server-internal `#` channels
+ * (inboxes, status) are left out.
+ */
+export class ChannelEvents {
+  readonly #occupancy: OnlineStatus;
+  readonly #process: string;
+  readonly #webhooks: Webhooks;
+  readonly #writes: InFlight;
+  readonly #log: FastifyBaseLogger;
+
+  constructor(occupancy: OnlineStatus, process: string, webhooks: Webhooks, writes: InFlight, log: FastifyBaseLogger) {
+    this.#occupancy = occupancy;
+    this.#process = process;
+    this.#webhooks = webhooks;
+    this.#writes = writes;
+    this.#log = log;
+    occupancy.onTransition((channel, transition) => this.#webhooks.emitLogged(transition.online ? 'channel.occupied' : 'channel.vacated', { channel }));
+  }
+
+  /** The first local subscriber of `channel` arrived. */
+  readonly acquired = (channel: string): void => {
+    if (channel.startsWith('#')) return;
+    this.#writes.track(
+      this.#occupancy.join(channel, this.#process).then(
+        ({ online }) => {
+          if (online) this.#webhooks.emitLogged('channel.occupied', { channel });
+        },
+        (error: unknown) => this.#log.warn({ channel, err: error }, 'could not record a channel occupied'),
+      ),
+    );
+  };
+
+  /** The last local subscriber of `channel` left. */
+  readonly released = (channel: string): void => {
+    if (channel.startsWith('#')) return;
+    this.#writes.track(
+      this.#occupancy.leave(channel, this.#process).then(
+        (vacatedAt) => {
+          if (vacatedAt !== undefined) this.#webhooks.emitLogged('channel.vacated', { channel });
+        },
+        (error: unknown) => this.#log.warn({ channel, err: error }, 'could not record a channel vacated'),
+      ),
+    );
+  };
+}
