@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { BucketHistogram } from './bucket-histogram.ts';
 
 /** What the operator metrics read; everything but the publish duration is read at scrape time. */
 export interface OperatorMetricSources {
@@ -21,7 +22,7 @@ export interface OperatorMetricSources {
  * Returns the publish-duration observer and a `close` that stops the event-loop monitor.
  */
 export function operatorMetrics(registry: Registry, sources: OperatorMetricSources): { observePublish: (seconds: number) => void; close: () => void } {
-  const publishDuration = new Histogram({
+  const publishDuration = new BucketHistogram({
     name: 'herald_publish_duration_seconds',
     help: 'Time from a publish being accepted to the broker confirming it',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],

@@ -332,8 +332,10 @@ export class Connection {
   };
 
   #receive(data: Buffer, isBinary: boolean): void {
-    const verdict = this.#admit(Date.now());
-    if (verdict !== RateVerdict.ADMIT) return this.#overRate(verdict);
+    if (this.#context.maxMessagesPerSecond !== 0) {
+      const verdict = this.#admit(Date.now());
+      if (verdict !== RateVerdict.ADMIT) return this.#overRate(verdict);
+    }
     if (isBinary) {
       this.#context.refusals.record('binary-frame', { connection: this.id }, 'binary frame: connection closed');
       this.fail(new HeraldError(Errors.BINARY_NOT_SUPPORTED));
@@ -346,7 +348,6 @@ export class Connection {
 
   #admit(now: number): RateVerdict {
     const limit = this.#context.maxMessagesPerSecond;
-    if (limit === 0) return RateVerdict.ADMIT;
     if (now - this.#rateWindowStart >= 1000) {
       this.#rateWindowStart = now;
       this.#rateCount = 0;
