@@ -65,7 +65,8 @@ const config = {
   many: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), channels: quick ? 2000 : 10_000, durationMs: quick ? 3000 : 10_000 },
   // Rates per channel: 1/s first (the figures), then the climb from 1/s.
   peruser: {
-    targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor', 'floor-redis', 'socketio', 'herald', 'herald-redis', 'herald-connect']),
+    // --quick runs the Redis pair unless --targets names others.
+    targets: wanted(quick && targetFilter === undefined ? ['floor-redis', 'herald-redis'] : ['floor', 'floor-redis', 'socketio', 'herald', 'herald-redis', 'herald-connect']),
     sockets: quick ? 1000 : 5000,
     stepMs: quick ? 1000 : 2000,
     fixedRatePerChannel: 1,

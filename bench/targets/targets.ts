@@ -59,11 +59,13 @@ const PRELOAD = ['--import', 'tsx', '--import', './bench/lib/exit-with-parent.ts
 
 function command(spec: TargetSpec, port: number, redisUrl: string | undefined, prefix: string): { args: string[]; env: NodeJS.ProcessEnv; ready: string } {
   const base = { ...process.env, PORT: String(port) };
+  // `npm run bench -- --profile` writes a CPU profile of every Herald and floor process when it stops.
+  const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${spec.name}-${port}.cpuprofile`];
   switch (spec.name) {
     case 'floor':
-      return { args: [...PRELOAD, 'bench/targets/floor-server.ts'], env: base, ready: '/healthz' };
+      return { args: [...profile, ...PRELOAD, 'bench/targets/floor-server.ts'], env: base, ready: '/healthz' };
     case 'floor-redis':
-      return { args: [...PRELOAD, 'bench/targets/floor-server.ts'], env: { ...base, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, ready: '/healthz' };
+      return { args: [...profile, ...PRELOAD, 'bench/targets/floor-server.ts'], env: { ...base, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, ready: '/healthz' };
     case 'socketio':
       return { args: [...PRELOAD, 'bench/targets/socketio-server.ts'], env: { ...base, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, ready: '/healthz' };
     case 'herald':
@@ -76,8 +78,6 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
       const env: NodeJS.ProcessEnv = { ...base, HOST: '127.0.0.1', LOG_LEVEL: 'warn', HERALD_MAX_MESSAGES_PER_SECOND: '0', HERALD_MAX_CONNECTIONS_PER_IP: '0' };
       delete env.REDIS_URL;
       if (spec.name === 'herald-redis') Object.assign(env, { REDIS_URL: redisUrl, HERALD_REDIS_PREFIX: prefix });
-      // `npm run bench -- --profile` writes a CPU profile of every Herald process when it stops.
-      const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`];
       return { args: [...profile, ...PRELOAD, 'src/cli.ts', 'serve'], env, ready: spec.name === 'herald-redis' ? '/readyz' : '/healthz' };
     }
   }
