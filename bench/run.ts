@@ -260,12 +260,25 @@ function checks(r: Results): Check[] {
     const fp = f2.fixed.find((x) => x.rate === 50)!.p99Ms;
     out.push({ target: 'two processes: Herald p99 at 50/s ≤ 1.5 × floor via Redis', measured: `${ms(hp)} vs ${ms(fp)} (${ratio(hp, fp)})`, pass: hp <= 1.5 * fp });
   }
+  // p99 at 50 publications/s in every round, not only the median: a stall that comes back once in
+  // three rounds is what the median hides.
+  for (const [list, herald, floor, label] of [[r.fanOut1, 'herald', 'floor', 'one process'], [r.fanOut2, 'herald-redis', 'floor-redis', 'two processes']] as const) {
+    const h = byTarget(list, herald);
+    const f = byTarget(list, floor);
+    if (h === undefined || f === undefined) continue;
+    const pairs = h.runs.map((run, i) => [run.fixed[0]!.p99Ms, f.runs[i]?.fixed[0]?.p99Ms ?? Number.NaN] as const);
+    out.push({
+      target: `${label}: Herald p99 at ${h.fixed[0]!.rate}/s ≤ 1.5 × ${floor === 'floor' ? 'floor' : 'floor via Redis'} in every round`,
+      measured: pairs.map(([hp, fp]) => `${ms(hp)} vs ${ms(fp)} (${ratio(hp, fp)})`).join('; '),
+      pass: pairs.every(([hp, fp]) => hp <= 1.5 * fp),
+    });
+  }
   const hi = byTarget(r.idle, 'herald');
   const fi = byTarget(r.idle, 'floor');
   if (hi && fi) {
     const h = hi.points.at(-1)!.bytesPerConnection;
     const f = fi.points.at(-1)!.bytesPerConnection;
-    out.push({ target: 'idle: memory per connection ≤ 1.3 × floor', measured: `${kib(h)} vs ${kib(f)} at ${n(hi.points.at(-1)!.connections)} (${ratio(h, f)})`, pass: h <= 1.3 * f });
+    out.push({ target: 'idle: memory per connection ≤ 1.2 × floor', measured: `${kib(h)} vs ${kib(f)} at ${n(hi.points.at(-1)!.connections)} (${ratio(h, f)})`, pass: h <= 1.2 * f });
     out.push({ target: 'idle: connections accepted/s ≥ 0.8 × floor', measured: `${n(hi.acceptPerSec)} vs ${n(fi.acceptPerSec)} (${ratio(hi.acceptPerSec, fi.acceptPerSec)})`, pass: hi.acceptPerSec >= 0.8 * fi.acceptPerSec });
   }
   const sc = byTarget(r.scale, 'herald-redis');
@@ -281,7 +294,8 @@ function checks(r: Results): Check[] {
   if (hm) {
     const [join, leave, last, first] = hm.churn;
     const tenth = join!.sockets;
-    const exact = join!.subscribeCommands === 0 && leave!.unsubscribeCommands === 0 && last!.subscribeCommands === 0 && first!.unsubscribeCommands === 0 && last!.redisChannels === r.config.many.channels - tenth && first!.redisChannels === r.config.many.channels;
+    // Counted from the channels in Redis after the first step: the target may hold channels of its own there (Herald's `#admin`).
+    const exact = join!.subscribeCommands === 0 && leave!.unsubscribeCommands === 0 && last!.subscribeCommands === 0 && first!.unsubscribeCommands === 0 && last!.redisChannels === join!.redisChannels - tenth && first!.redisChannels === join!.redisChannels;
     out.push({ target: 'many channels: Redis SUBSCRIBE/UNSUBSCRIBE only on first/last local subscriber', measured: hm.churn.map((c) => `${c.step}: ${c.subscribeCommands}/${c.unsubscribeCommands}`).join('; '), pass: exact });
   }
   const pu = (name: string) => byTarget(r.perUser, name);

@@ -71,8 +71,8 @@ export async function scale(spec: TargetSpec, options: ScaleOptions, log: (line:
         p50Ms: step.p50Ms,
         lost: step.lost,
         duplicates: step.duplicates,
-        serverCpuMs: step.serverCpuMicrosPerPublication / 1000,
-        redisCpuMs: step.redisCpuMicrosPerPublication === undefined ? undefined : step.redisCpuMicrosPerPublication / 1000,
+        serverCpuMs: Math.round(step.serverCpuMicrosPerPublication / 100) / 10,
+        redisCpuMs: step.redisCpuMicrosPerPublication === undefined ? undefined : Math.round(step.redisCpuMicrosPerPublication / 10) / 100,
         redisCommands: step.redisCommandsPerPublication,
         loopDelayMaxMs: step.loopDelayMaxMs,
       };
