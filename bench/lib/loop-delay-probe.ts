@@ -9,7 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
  * periodic work) show here even when the step's latency percentiles hide them.
  *
  * Node records the time between two runs of its sampling timer, the 10 ms period included; the
- * report subtracts it, so 0 means "no delay" (as the field notes' harness reports it).
+ * report subtracts it, so 0 means "no delay".
  */
 const file = process.env.BENCH_LOOP_DELAY_FILE;
 if (file !== undefined) {
