@@ -76,6 +76,7 @@ const config = {
     latencyBisections: quick ? 0 : 2,
     attempts: quick ? 1 : 2,
     retryPauseMs: 1000,
+    repeats,
   },
   scale: { targets: wanted(['herald-redis']), connections: quick ? 10_000 : 100_000, processes: quick ? 2 : 6, publications: quick ? 1 : 3 },
 };
@@ -149,7 +150,7 @@ try {
     for (const name of config.many.targets) results.manyChannels.push(await manyChannels(TARGETS[name], { channels: config.many.channels, durationMs: config.many.durationMs, redis }, log));
   });
   await scenario('peruser', `Per-user channels, published from the sockets: ${config.peruser.sockets} sockets, each on its own channel, each publishing on it`, async () => {
-    for (const name of config.peruser.targets) results.perUser.push(await perUserChannels(TARGETS[name], { ...config.peruser, redis }, log));
+    results.perUser = await perUserChannels(config.peruser.targets.map((name) => TARGETS[name]), { ...config.peruser, redis }, log);
   });
   await scenario('scale', `Scale: ${config.scale.connections} idle connections over ${config.scale.processes} processes sharing Redis`, async () => {
     for (const name of config.scale.targets) results.scale.push(await scale(TARGETS[name], { ...config.scale, redis }, log));
@@ -219,13 +220,13 @@ function ms(value: number): string {
   return Number.isFinite(value) ? `${value} ms` : 'n/a';
 }
 function us(value: number | undefined): string {
-  return value === undefined || !Number.isFinite(value) ? '—' : `${value} µs`;
+  return value === undefined || !Number.isFinite(value) ? '—' : `${Math.round(value * 10) / 10} µs`;
 }
 function num(value: number | undefined): string {
-  return value === undefined || !Number.isFinite(value) ? '—' : String(value);
+  return value === undefined || !Number.isFinite(value) ? '—' : String(Math.round(value * 10) / 10);
 }
 function msOpt(value: number | undefined): string {
-  return value === undefined || !Number.isFinite(value) ? '—' : `${value} ms`;
+  return value === undefined || !Number.isFinite(value) ? '—' : `${Math.round(value * 100) / 100} ms`;
 }
 function attemptSummary(step: ClimbStep['first']): string {
   return `${ms(step.p99Ms)} / ${ms(step.maxMs)}, lost ${step.lost}${step.publisherBehind ? ', publisher behind' : ''}, loop ${msOpt(step.loopDelayMaxMs)}`;
@@ -391,7 +392,7 @@ function tables(r: Results): string {
   const failedSteps = [...r.fanOut1.map((f) => ['fan-out, one process', f] as const), ...r.fanOut2.map((f) => ['fan-out, two processes', f] as const)].flatMap(([scenario, f]) =>
     f.runs.flatMap((run, i) => run.steps.filter((s) => !s.sustained).map((s) => ({ scenario, target: f.target, round: i + 1, step: s }))),
   );
-  const perUserFailed = r.perUser.flatMap((u) => u.steps.filter((s) => !s.sustained).map((s) => ({ scenario: 'per-user channels', target: u.target, round: 1, step: s })));
+  const perUserFailed = r.perUser.flatMap((u) => u.runs.flatMap((run, i) => run.steps.filter((s) => !s.sustained).map((s) => ({ scenario: 'per-user channels', target: u.target, round: i + 1, step: s }))));
   if (failedSteps.length + perUserFailed.length > 0) {
     push('### Climb steps whose first run failed (each counts as failed; retries shown beside it)', '');
     push('| scenario | target | round | rate | first run: p99 / max, lost, event-loop delay max | retries |', '|---|---|---:|---:|---|---|');

@@ -3,8 +3,9 @@ import { PER_ADDRESS, sourceAddresses } from '../lib/source-addresses.ts';
 import { LoadWorker } from '../loadgen/load-worker.ts';
 import type { PublishRequest } from '../loadgen/protocol.ts';
 import { startTarget, type TargetSpec } from '../targets/targets.ts';
+import { median } from '../lib/histogram.ts';
 import { climb, type ClimbOptions, type ClimbStep } from './climb.ts';
-import { describe as describeStep } from './fan-out.ts';
+import { describe as describeStep, medianOf } from './fan-out.ts';
 import { runStep, warmUp, type StepResult } from './measure.ts';
 
 /**
@@ -16,15 +17,29 @@ import { runStep, warmUp, type StepResult } from './measure.ts';
  *
  * First a fixed rate per channel (`fixedRatePerChannel`), then the climb (climb.ts) in
  * publications per second per channel: the highest with p99 under 50 ms and nothing lost.
+ * Repeated `repeats` times with the targets taking turns (as fan-out does); medians are reported.
  */
 export interface PerUserChannelsOptions extends ClimbOptions {
   sockets: number;
   stepMs: number;
   fixedRatePerChannel: number;
+  repeats: number;
   redis: BenchRedis;
 }
 
+/** Medians over the rounds; every round's steps are in `runs`. */
 export interface PerUserChannelsResult {
+  target: string;
+  sockets: number;
+  /** The step at the fixed rate per channel: medians of each figure over the rounds. */
+  fixed: StepResult;
+  maxRatePerChannel: number;
+  maxDeliveriesPerSec: number;
+  maxRatePerChannelWithoutLoss: number;
+  runs: PerUserChannelsRun[];
+}
+
+export interface PerUserChannelsRun {
   target: string;
   sockets: number;
   /** The step at the fixed rate per channel. */
@@ -37,7 +52,45 @@ export interface PerUserChannelsResult {
   steps: ClimbStep[];
 }
 
-export async function perUserChannels(spec: TargetSpec, options: PerUserChannelsOptions, log: (line: string) => void): Promise<PerUserChannelsResult> {
+/** Every target once per round, in turns, so that load from other programs falls on all alike. */
+export async function perUserChannels(specs: TargetSpec[], options: PerUserChannelsOptions, log: (line: string) => void): Promise<PerUserChannelsResult[]> {
+  const runs = new Map<string, PerUserChannelsRun[]>(specs.map((spec) => [spec.name, []]));
+  for (let repeat = 0; repeat < options.repeats; repeat++) {
+    for (const spec of specs) runs.get(spec.name)!.push(await perUserOnce(spec, options, (line) => log(line.replace(`[${spec.name}]`, `[${spec.name} ${repeat + 1}/${options.repeats}]`))));
+  }
+  return specs.map((spec) => summarize(runs.get(spec.name)!));
+}
+
+function summarize(runs: PerUserChannelsRun[]): PerUserChannelsResult {
+  const first = runs[0]!;
+  const m = (pick: (step: StepResult) => number | undefined): number | undefined => medianOf(runs.map((r) => pick(r.fixed)));
+  const fixed: StepResult = {
+    ...first.fixed,
+    p50Ms: m((s) => s.p50Ms)!,
+    p99Ms: m((s) => s.p99Ms)!,
+    maxMs: m((s) => s.maxMs)!,
+    lost: Math.max(...runs.map((r) => r.fixed.lost)),
+    deliveriesPerSec: m((s) => s.deliveriesPerSec)!,
+    serverCpuMicrosPerDelivery: m((s) => s.serverCpuMicrosPerDelivery)!,
+    serverCpuMicrosPerPublication: m((s) => s.serverCpuMicrosPerPublication)!,
+    redisCpuMicrosPerPublication: m((s) => s.redisCpuMicrosPerPublication),
+    redisCommandsPerPublication: m((s) => s.redisCommandsPerPublication),
+    loopDelayP99Ms: m((s) => s.loopDelayP99Ms),
+    loopDelayMaxMs: m((s) => s.loopDelayMaxMs),
+  };
+  const maxRatePerChannel = median(runs.map((r) => r.maxRatePerChannel));
+  return {
+    target: first.target,
+    sockets: first.sockets,
+    fixed,
+    maxRatePerChannel,
+    maxDeliveriesPerSec: maxRatePerChannel * first.sockets,
+    maxRatePerChannelWithoutLoss: median(runs.map((r) => r.maxRatePerChannelWithoutLoss)),
+    runs,
+  };
+}
+
+async function perUserOnce(spec: TargetSpec, options: PerUserChannelsOptions, log: (line: string) => void): Promise<PerUserChannelsRun> {
   const target = await startTarget(spec, 1, options.redis.url);
   const probes = { pids: target.pids, loopDelay: target.loopDelay, redis: spec.redis ? options.redis : undefined };
   // One process holds the sockets and publishes from each of them: its publications are its own.
