@@ -2,7 +2,7 @@
  * `npm run bench`: Herald against the raw `ws` floor and Socket.IO, on this machine, in one run.
  * See docs/benchmarks.md for what each scenario measures and how to read the results.
  *
- *   npm run bench                       # everything, medians of 3 (about 30 minutes)
+ *   npm run bench                       # everything, medians of 3 (about 45 minutes)
  *   npm run bench -- --quick            # smaller and shorter, 1 repeat, no /connect (about 2 min 40 s)
  *   npm run bench -- --only=fanout1,idle --targets=floor,herald
  *   npm run bench -- --redis-url=redis://127.0.0.1:6379   # use an existing Redis
