@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { deleteKeys, REDIS_URL, startHerald, uniquePrefix, type RunningHerald } from './support/servers.ts';
+import { installDefaultApp } from '../src/app/default-app.ts';
+import type { Herald } from '../src/herald.ts';
+import { deleteKeys, REDIS_URL, redisClient, startHerald, uniquePrefix, waitFor, type RunningHerald } from './support/servers.ts';
 import { TestClient } from './support/ws-client.ts';
 
 // A /ws/<channel> frame's text reaches every raw socket of the channel byte for byte, whatever it
@@ -25,7 +27,10 @@ for (const broker of ['memory', 'redis'] as const) {
     let server: RunningHerald;
     const prefix = uniquePrefix();
     before(async () => {
-      server = await startHerald(broker === 'redis' ? { redisUrl: REDIS_URL, redisPrefix: prefix } : {});
+      server = await startHerald(broker === 'redis' ? { redisUrl: REDIS_URL, redisPrefix: prefix } : {}, (herald: Herald) => {
+        installDefaultApp(herald);
+        herald.namespace('live', { history: false });
+      });
     });
     after(async () => {
       await server.close();
@@ -55,5 +60,31 @@ for (const broker of ['memory', 'redis'] as const) {
       assert.deepEqual(await client.take(TEXTS.length + 1), [...TEXTS, '{"nested":"va\\"lue"}']);
       await client.close();
     });
+
+    test('in a namespace without history too (a bare PUBLISH with Redis)', async () => {
+      const sender = await TestClient.open(`${server.wsUrl}/ws/live:${broker}`);
+      const other = await TestClient.open(`${server.wsUrl}/ws/live:${broker}`);
+      for (const text of TEXTS) sender.send(text);
+      assert.deepEqual(await sender.take(TEXTS.length), TEXTS);
+      assert.deepEqual(await other.take(TEXTS.length), TEXTS);
+      await Promise.all([sender.close(), other.close()]);
+    });
+
+    if (broker === 'redis') {
+      test('what another program reads on Redis: the marker, the sender\'s connection id, the data as JSON', async () => {
+        const listener = redisClient();
+        const messages: string[] = [];
+        listener.on('message', (_channel: string, message: string) => messages.push(message));
+        await listener.subscribe(`${prefix}live:wire`);
+        const sender = await TestClient.open(`${server.wsUrl}/ws/live:wire`);
+        sender.send('with "quotes"');
+        assert.equal(await sender.next(), 'with "quotes"');
+        await waitFor(() => messages.length === 1, 5000, 'the message on Redis');
+        assert.match(messages[0]!, /^herald1 \{"from":"[A-Za-z0-9_-]+\.[0-9a-z]+"\}\n"with \\"quotes\\""$/);
+        await sender.close();
+        listener.disconnect();
+      });
+    }
   });
 }
+

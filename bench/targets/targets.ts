@@ -59,8 +59,10 @@ const PRELOAD = ['--import', 'tsx', '--import', './bench/lib/exit-with-parent.ts
 
 function command(spec: TargetSpec, port: number, redisUrl: string | undefined, prefix: string): { args: string[]; env: NodeJS.ProcessEnv; ready: string } {
   const base = { ...process.env, PORT: String(port) };
-  // `npm run bench -- --profile` writes a CPU profile of every Herald and floor process when it stops.
-  const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${spec.name}-${port}.cpuprofile`];
+  // `npm run bench -- --profile` writes a CPU profile of every Herald and floor process when it
+  // stops, in a folder named after the target and port (each thread writes its own file there: the
+  // main thread's is the largest).
+  const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}/${spec.name}-${port}`];
   switch (spec.name) {
     case 'floor':
       return { args: [...profile, ...PRELOAD, 'bench/targets/floor-server.ts'], env: base, ready: '/healthz' };
