@@ -45,12 +45,25 @@ export interface ClimbResult {
   steps: ClimbStep[];
 }
 
-export async function climb(run: (rate: number) => Promise<StepResult>, options: ClimbOptions, log: (line: string) => void, describe: (step: StepResult) => string): Promise<ClimbResult> {
+/**
+ * `measuredFirst`, when given, is a run at `startRate` made already (a scenario's fixed-rate step):
+ * it stands as the climb's first run at that rate instead of a new one.
+ */
+export async function climb(
+  run: (rate: number) => Promise<StepResult>,
+  options: ClimbOptions,
+  log: (line: string) => void,
+  describe: (step: StepResult) => string,
+  measuredFirst?: StepResult,
+): Promise<ClimbResult> {
   const steps: ClimbStep[] = [];
+  let reuse = measuredFirst;
   const attempt = async (rate: number): Promise<ClimbStep> => {
-    const first = await run(rate);
+    const given = rate === options.startRate ? reuse : undefined;
+    reuse = undefined;
+    const first = given ?? (await run(rate));
     const step: ClimbStep = { rate, first, retries: [], sustained: sustained(first), keptUp: keptUp(first) };
-    log(`${describe(first)}${step.sustained ? '' : step.keptUp ? '  [over 50 ms]' : '  [failed]'}`);
+    if (given === undefined) log(`${describe(first)}${step.sustained ? '' : step.keptUp ? '  [over 50 ms]' : '  [failed]'}`);
     for (let retry = 1; retry < options.attempts && !step.sustained; retry++) {
       await sleep(options.retryPauseMs);
       const again = await run(rate);

@@ -109,7 +109,8 @@ async function perUserOnce(spec: TargetSpec, options: PerUserChannelsOptions, lo
     await step(options.fixedRatePerChannel);
     const fixed = await step(options.fixedRatePerChannel);
     log(`  [${spec.name}] fixed ${describe(fixed)}`);
-    const result = await climb(step, options, (line) => log(`  [${spec.name}] ${line}`), describe);
+    // The fixed step is the climb's first (both at 1/s per channel): it is not run twice.
+    const result = await climb(step, options, (line) => log(`  [${spec.name}] ${line}`), describe, options.startRate === options.fixedRatePerChannel ? fixed : undefined);
     return {
       target: spec.name,
       sockets: options.sockets,
