@@ -1,8 +1,16 @@
+import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { freePort, LOAD_CPU, spawnPinned, type PinnedChild } from './children.ts';
+import { cpuMs, freePort, LOAD_CPU, spawnPinned, type PinnedChild } from './children.ts';
 
 export interface BenchRedis {
   url: string;
+  /**
+   * The redis-server process, when it runs on this machine (the bench's own, or a local
+   * `--redis-url`): its CPU is work done for the target, and is counted next to the server's.
+   */
+  pid: number | undefined;
+  /** CPU time (user + system) the redis-server has used so far, in ms; NaN when it is not local. */
+  cpuMs(): number;
   /** Calls of each command since start (`INFO commandstats`), e.g. `{ subscribe: 3 }`. */
   commandCalls(): Promise<Record<string, number>>;
   /** Channels with at least one subscriber whose name starts with `prefix`. */
@@ -26,8 +34,13 @@ export async function startBenchRedis(existingUrl?: string): Promise<BenchRedis>
     admin.on('error', () => {});
     await admin.ping();
   }
+  // Redis reports its own pid; /proc says whether that process is on this machine.
+  const pid = Number(/^process_id:(\d+)\r?$/m.exec(await admin.info('server'))?.[1]);
+  const localPid = Number.isInteger(pid) && existsSync(`/proc/${pid}/stat`) ? pid : undefined;
   return {
     url,
+    pid: localPid,
+    cpuMs: () => (localPid === undefined ? Number.NaN : cpuMs(localPid)),
     async commandCalls() {
       const info = await admin.info('commandstats');
       const calls: Record<string, number> = {};

@@ -40,12 +40,16 @@ export interface ConnectResult {
 export interface PublishRequest {
   op: 'publish';
   protocol: ClientProtocol;
-  /** `socket`: frames on one publisher connection; `http`: POST /api/publish, pipelined. */
-  mode: 'socket' | 'http';
+  /**
+   * `socket`: frames on one publisher connection; `http`: POST /api/publish, pipelined; `each`:
+   * every open subscriber connection of this worker publishes on its own channel, in turn (the
+   * per-user pattern: clients publish on the channel of their own socket).
+   */
+  mode: 'socket' | 'http' | 'each';
   server: ServerAddress;
-  /** Publications go to these channels in turn. */
+  /** Publications go to these channels in turn (`each`: unused, each connection's own channel). */
   channels: string[];
-  /** Publications per second. */
+  /** Publications per second (`each`: in total, over all the connections). */
   rate: number;
   durationMs: number;
   httpConnections?: number;

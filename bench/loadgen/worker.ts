@@ -12,6 +12,8 @@ import { BENCH_PUSHER_APP, pusherHeraldChannel, type ConnectRequest, type Connec
 
 // ---- subscribers ---------------------------------------------------------------------------
 const sockets: Array<RawWebSocket | undefined> = [];
+/** The channel each connection subscribed to (its index is the connection's). */
+const socketChannels: string[] = [];
 let received = new Uint32Array(1024);
 let lastSeq = new Float64Array(1024);
 let histogram = new Uint32Array(BUCKETS);
@@ -66,6 +68,7 @@ async function connectAll(request: ConnectRequest): Promise<ConnectResult> {
       const index = first + i;
       const server = request.servers[i % request.servers.length]!;
       const localAddress = request.localAddresses[Math.floor(i / request.perAddress) % request.localAddresses.length];
+      socketChannels[index] = request.channels[i]!;
       openSubscriber(index, request.protocol, server, request.channels[i]!, localAddress, settle);
     };
     for (; next < Math.min(request.concurrency, count); next++) open(next);
@@ -215,13 +218,31 @@ async function openPublisher(request: PublishRequest): Promise<void> {
 function publishOne(request: PublishRequest, channel: string): void {
   const payload = makePayload(seq++);
   if (request.mode === 'http') http!.publish(channel, payload);
-  else if (request.protocol === 'socketio') publisherSocket!.sendText(`42["publish","${channel}","${payload}"]`);
-  else if (request.protocol === 'connect') publisherSocket!.sendText(`{"op":"publish","channel":"${channel}","data":"${payload}"}`);
-  else publisherSocket!.sendText(payload);
+  else sendPublication(publisherSocket!, request.protocol, channel, payload);
+}
+
+/** One publication as a client frame of `protocol` (for `ws`, the text itself on /ws/<channel>). */
+function sendPublication(socket: RawWebSocket, protocol: PublishRequest['protocol'], channel: string, payload: string): void {
+  if (protocol === 'socketio') socket.sendText(`42["publish","${channel}","${payload}"]`);
+  else if (protocol === 'connect') socket.sendText(`{"op":"publish","channel":"${channel}","data":"${payload}"}`);
+  else socket.sendText(payload);
+}
+
+/** Mode `each`: the next open connection after `cursor` publishes on its own channel. */
+let cursor = -1;
+function publishFromNextSocket(request: PublishRequest): boolean {
+  for (let tried = 0; tried < sockets.length; tried++) {
+    cursor = (cursor + 1) % sockets.length;
+    const socket = sockets[cursor];
+    if (socket?.isOpen !== true) continue;
+    sendPublication(socket, request.protocol, socketChannels[cursor]!, makePayload(seq++));
+    return true;
+  }
+  return false;
 }
 
 async function publish(request: PublishRequest): Promise<PublishResult> {
-  await openPublisher(request);
+  if (request.mode !== 'each') await openPublisher(request);
   const from = seq;
   const channels = request.channels;
   let sent = 0;
@@ -231,6 +252,15 @@ async function publish(request: PublishRequest): Promise<PublishResult> {
     const tick = (): void => {
       const elapsed = performance.now() - started;
       const due = Math.min(total, Math.floor((request.rate * elapsed) / 1000) + 1);
+      if (request.mode === 'each') {
+        for (; sent < due; sent++) if (!publishFromNextSocket(request)) break;
+        if (sent < due) sent = total; // no connection left open: the step ends, and counts as lost what was not sent
+        if (sent >= total) {
+          clearInterval(timer);
+          resolve();
+        }
+        return;
+      }
       const socket = publisherSocket?.socket;
       socket?.cork();
       for (; sent < due; sent++) publishOne(request, channels[sent % channels.length]!);
@@ -245,7 +275,7 @@ async function publish(request: PublishRequest): Promise<PublishResult> {
     tick();
   });
   const ms = performance.now() - started;
-  const errors = http === undefined ? 0 : await http.settle(10_000);
+  const errors = request.mode !== 'http' || http === undefined ? 0 : await http.settle(10_000);
   return { from, to: seq, sent, ms, errors };
 }
 

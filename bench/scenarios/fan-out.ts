@@ -1,9 +1,10 @@
-import { sleep } from '../lib/children.ts';
 import { median } from '../lib/histogram.ts';
+import type { BenchRedis } from '../lib/redis-server.ts';
 import { PER_ADDRESS, sourceAddresses } from '../lib/source-addresses.ts';
 import { LoadWorker } from '../loadgen/load-worker.ts';
 import { startTarget, type TargetSpec } from '../targets/targets.ts';
-import { keptUp, runStep, sustained, warmUp, type StepResult } from './measure.ts';
+import { climb, type ClimbOptions, type ClimbStep } from './climb.ts';
+import { runStep, warmUp, type StepResult } from './measure.ts';
 
 /**
  * Fan-out: 1 channel, N subscribers (split evenly over `processes` server processes), one publisher
@@ -12,24 +13,13 @@ import { keptUp, runStep, sustained, warmUp, type StepResult } from './measure.t
  * is bisected for the max without loss, then bisected again for the max with p99 under 50 ms.
  * Repeated `repeats` times; medians are reported.
  */
-export interface FanOutOptions {
+export interface FanOutOptions extends ClimbOptions {
   processes: number;
   subscribers: number;
   stepMs: number;
-  /** First rate of the climb (publications/s); it doubles from there up to `maxRate`. */
-  startRate: number;
-  maxRate: number;
-  /** Bisection steps between the last rate kept up with and the first that was not. */
-  bisections: number;
-  /** Bisection steps of the latency max (p99 under 50 ms), after the climb. */
-  latencyBisections: number;
-  /** Runs of a rate that must all fail before the climb stops. */
-  attempts: number;
-  /** Pause before a failed step is run again. */
-  retryPauseMs: number;
   fixedRates: number[];
   repeats: number;
-  redisUrl: string | undefined;
+  redis: BenchRedis;
 }
 
 export interface FanOutRun {
@@ -37,7 +27,8 @@ export interface FanOutRun {
   maxDeliveriesPerSec: number;
   /** Highest rate × subscribers the server kept up with: nothing lost, p99 under 1 s. */
   maxWithoutLossPerSec: number;
-  steps: StepResult[];
+  /** Every step of the climb, each with the retries of a failed first run. */
+  steps: ClimbStep[];
   fixed: StepResult[];
 }
 
@@ -46,7 +37,7 @@ export interface FanOutResult {
   /** Medians over the repeats. */
   maxDeliveriesPerSec: number;
   maxWithoutLossPerSec: number;
-  fixed: Array<{ rate: number; p50Ms: number; p99Ms: number; lost: number; cpuMicrosPerDelivery: number }>;
+  fixed: Array<{ rate: number; p50Ms: number; p99Ms: number; lost: number; cpuMicrosPerDelivery: number; cpuMicrosPerPublication: number; redisCpuMicrosPerPublication: number | undefined; redisCommandsPerPublication: number | undefined; loopDelayP99Ms: number | undefined }>;
   runs: FanOutRun[];
 }
 
@@ -77,13 +68,18 @@ function summarize(target: string, runs: FanOutRun[], fixedRates: number[]): Fan
       p99Ms: median(runs.map((r) => r.fixed[i]!.p99Ms)),
       lost: Math.max(...runs.map((r) => r.fixed[i]!.lost)),
       cpuMicrosPerDelivery: median(runs.map((r) => r.fixed[i]!.serverCpuMicrosPerDelivery)),
+      cpuMicrosPerPublication: median(runs.map((r) => r.fixed[i]!.serverCpuMicrosPerPublication)),
+      redisCpuMicrosPerPublication: medianOf(runs.map((r) => r.fixed[i]!.redisCpuMicrosPerPublication)),
+      redisCommandsPerPublication: medianOf(runs.map((r) => r.fixed[i]!.redisCommandsPerPublication)),
+      loopDelayP99Ms: medianOf(runs.map((r) => r.fixed[i]!.loopDelayP99Ms)),
     })),
     runs,
   };
 }
 
 async function fanOutOnce(spec: TargetSpec, options: FanOutOptions, log: (line: string) => void): Promise<FanOutRun> {
-  const target = await startTarget(spec, options.processes, options.redisUrl);
+  const target = await startTarget(spec, options.processes, options.redis.url);
+  const probes = { pids: target.pids, loopDelay: target.loopDelay, redis: spec.redis ? options.redis : undefined };
   const subscribers = new LoadWorker();
   const publisher = new LoadWorker();
   try {
@@ -100,86 +96,36 @@ async function fanOutOnce(spec: TargetSpec, options: FanOutOptions, log: (line: 
     const request = { protocol: spec.protocol, mode: 'socket' as const, server: target.servers[0]!, channels: [CHANNEL] };
     await warmUp(publisher, [subscribers], request);
     // Let the JIT compile the hot path before anything is measured.
-    await runStep(publisher, [subscribers], { ...request, rate: options.startRate, durationMs: options.stepMs }, options.subscribers, target.pids);
+    await runStep(publisher, [subscribers], { ...request, rate: options.startRate, durationMs: options.stepMs }, options.subscribers, probes);
 
     // Latency under a known load first, on a server no overload has touched yet.
     const fixed: StepResult[] = [];
     for (const rate of options.fixedRates) {
-      const step = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, target.pids);
+      const step = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, probes);
       fixed.push(step);
       log(`fixed ${describe(step)}`);
     }
-    // Climb: double the rate until the server no longer keeps up (a loss, the publisher behind, or
-    // p99 over a second: a growing backlog), then bisect between the last rate it kept up with and
-    // the first it did not. The max (p99 under 50 ms, nothing lost) is then bisected the same way
-    // between the highest rate that met it and the lowest above that did not; on a busy shared
-    // machine latency fails long before throughput does, so both are reported.
-    const steps: StepResult[] = [];
-    const attempt = async (rate: number): Promise<StepResult> => {
-      let step = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, target.pids);
-      log(describe(step));
-      // A noisy moment should not decide the result: a rate fails only when `attempts` runs fail.
-      for (let retry = 1; retry < options.attempts && !sustained(step); retry++) {
-        await sleep(options.retryPauseMs);
-        const again = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, target.pids);
-        log(`retry ${describe(again)}`);
-        if (sustained(again) || (keptUp(again) && !keptUp(step)) || (keptUp(again) === keptUp(step) && again.p99Ms < step.p99Ms)) step = again;
-      }
-      steps.push(step);
-      return step;
-    };
-    let good = 0;
-    let bad: number | undefined;
-    for (let rate = options.startRate; rate <= options.maxRate; rate *= 2) {
-      if (!keptUp(await attempt(rate))) {
-        bad = rate;
-        break;
-      }
-      good = rate;
-    }
-    // Nothing kept up at all: reported as 0 ("below the start rate") without probing lower.
-    if (bad !== undefined && good > 0) good = await bisect(good, bad, options.bisections, async (rate) => keptUp(await attempt(rate)));
-    // The latency max gets its own bisection: the climb doubles, so without it a target whose p99
-    // crosses 50 ms anywhere between 1,600 and 3,200 publications/s would score 1,600 whether it
-    // held 1,700 or 3,100, and two targets a few percent apart would differ by 2x.
-    const sustainedRates = steps.filter(sustained).map((step) => step.rate);
-    let latencyGood = sustainedRates.length > 0 ? Math.max(...sustainedRates) : 0;
-    const failedAbove = steps.filter((step) => !sustained(step) && step.rate > latencyGood).map((step) => step.rate);
-    if (failedAbove.length > 0 && latencyGood > 0) {
-      latencyGood = await bisect(latencyGood, Math.min(...failedAbove), options.latencyBisections, async (rate) => sustained(await attempt(rate)));
-    }
-    return { maxDeliveriesPerSec: latencyGood * options.subscribers, maxWithoutLossPerSec: good * options.subscribers, steps, fixed };
+    const result = await climb((rate) => runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, probes), options, log, describe);
+    return { maxDeliveriesPerSec: result.maxSustainedRate * options.subscribers, maxWithoutLossPerSec: result.maxKeptUpRate * options.subscribers, steps: result.steps, fixed };
   } finally {
     await Promise.all([subscribers.exit(), publisher.exit()]);
     await target.stop();
   }
 }
 
+/** A median of the values that were measured (undefined when none was). */
+export function medianOf(values: Array<number | undefined>): number | undefined {
+  const measured = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+  return measured.length === 0 ? undefined : median(measured);
+}
+
 export function describe(step: StepResult): string {
   return (
     `${step.rate}/s: ${step.deliveriesPerSec} deliveries/s, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms, ` +
-    `lost ${step.lost}, dup ${step.duplicates}, ${step.serverCpuMicrosPerDelivery} µs CPU/delivery` +
+    `lost ${step.lost}, dup ${step.duplicates}, ${step.serverCpuMicrosPerDelivery} µs CPU/delivery, ${step.serverCpuMicrosPerPublication} µs CPU/publication` +
+    (step.redisCpuMicrosPerPublication !== undefined ? `, Redis ${step.redisCpuMicrosPerPublication} µs CPU and ${step.redisCommandsPerPublication} commands/publication` : '') +
+    (step.loopDelayP99Ms !== undefined ? `, event loop delay p99 ${step.loopDelayP99Ms} ms max ${step.loopDelayMaxMs} ms` : '') +
     (step.publisherBehind ? ', publisher behind' : '') +
     (step.publishErrors > 0 ? `, ${step.publishErrors} publish errors` : '')
   );
-}
-
-/**
- * Narrows `good` (a rate that passed) towards `bad` (one that failed) `times` times, or until the
- * midpoint rounds onto either end; returns the highest rate that passed.
- */
-async function bisect(good: number, bad: number, times: number, passes: (rate: number) => Promise<boolean>): Promise<number> {
-  for (let i = 0; i < times; i++) {
-    const mid = roundTo2Digits((good + bad) / 2);
-    if (mid <= good || mid >= bad) break;
-    if (await passes(mid)) good = mid;
-    else bad = mid;
-  }
-  return good;
-}
-
-/** 1234 → 1200, 87.5 → 88: rates with two significant digits. */
-function roundTo2Digits(value: number): number {
-  const scale = 10 ** Math.max(0, Math.floor(Math.log10(value)) - 1);
-  return Math.round(value / scale) * scale;
 }

@@ -46,7 +46,8 @@ export async function manyChannels(spec: TargetSpec, options: ManyChannelsOption
     if (connected.failed > 0) throw new Error(`${connected.failed} of ${channels.length} subscribers could not connect`);
     const request = { protocol: spec.protocol, mode: 'http' as const, server: target.servers[0]!, channels, httpConnections: 8 };
     await warmUp(publisher, [subscribers], request, 1);
-    const step = await runStep(publisher, [subscribers], { ...request, rate: channels.length, durationMs: options.durationMs }, 1, target.pids, 5000);
+    const probes = { pids: target.pids, loopDelay: target.loopDelay, redis: spec.redis ? options.redis : undefined };
+    const step = await runStep(publisher, [subscribers], { ...request, rate: channels.length, durationMs: options.durationMs }, 1, probes, 5000);
     log(`  [${spec.name}] ${describe(step)}`);
 
     const churn: ChurnStep[] = [];

@@ -1,7 +1,18 @@
 import { cpuMs, sleep } from '../lib/children.ts';
 import { maxMs, quantileMs } from '../lib/histogram.ts';
+import type { BenchRedis } from '../lib/redis-server.ts';
 import { combinedReport, type LoadWorker } from '../loadgen/load-worker.ts';
 import type { PublishRequest } from '../loadgen/protocol.ts';
+import type { LoopDelay } from '../targets/targets.ts';
+
+/** What is measured around a step besides the deliveries: the target's processes and its Redis. */
+export interface StepProbes {
+  pids: number[];
+  /** The event-loop delay of each server process since the previous call (RunningTarget.loopDelay). */
+  loopDelay?: () => Promise<LoopDelay[]>;
+  /** The Redis the target uses, if any: its CPU and commands are counted per publication. */
+  redis?: BenchRedis | undefined;
+}
 
 /** One publishing run at a fixed rate, and what the subscribers saw. */
 export interface StepResult {
@@ -19,6 +30,19 @@ export interface StepResult {
   maxMs: number;
   /** Server CPU (all target processes) per delivery, in µs. */
   serverCpuMicrosPerDelivery: number;
+  /** Server CPU (all target processes) per publication, in µs. */
+  serverCpuMicrosPerPublication: number;
+  /** redis-server CPU per publication, in µs (absent when the target uses no Redis or it is not local). */
+  redisCpuMicrosPerPublication?: number;
+  /** Redis commands (all kinds, `INFO commandstats`) per publication. */
+  redisCommandsPerPublication?: number;
+  /** Calls of each Redis command during the step (the bench's own INFO calls left out). */
+  redisCommands?: Record<string, number>;
+  /** Event-loop delay of each server process over the step (publishing and draining). */
+  loopDelay?: LoopDelay[];
+  /** The worst process's p99 and max event-loop delay over the step, in ms. */
+  loopDelayP99Ms?: number;
+  loopDelayMaxMs?: number;
   /** Publications the HTTP API did not accept. */
   publishErrors: number;
   /** The publisher could not keep the rate (the step took >25% longer than planned). */
@@ -34,11 +58,15 @@ export async function runStep(
   subscribers: LoadWorker[],
   request: Omit<PublishRequest, 'op'>,
   receiversPerPublication: number,
-  serverPids: number[],
+  probes: StepProbes,
   drainMs = 3000,
 ): Promise<StepResult> {
+  const serverPids = probes.pids;
   const from = await publisher.nextSeq();
   await Promise.all(subscribers.map((s) => s.reset(from)));
+  const commandsBefore = await probes.redis?.commandCalls();
+  const redisCpuBefore = probes.redis?.cpuMs() ?? Number.NaN;
+  await probes.loopDelay?.();
   const cpuBefore = serverPids.reduce((sum, pid) => sum + cpuMs(pid), 0);
   const published = await publisher.publish(request);
   const expected = published.sent * receiversPerPublication;
@@ -49,6 +77,27 @@ export async function runStep(
     report = await combinedReport(subscribers);
   }
   const cpuAfter = serverPids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const loopDelay = await probes.loopDelay?.();
+  const redisCpuAfter = probes.redis?.cpuMs() ?? Number.NaN;
+  const commandsAfter = await probes.redis?.commandCalls();
+  const perPublication = (value: number): number => (published.sent > 0 ? Math.round((value * 10) / published.sent) / 10 : Number.NaN);
+  const redis: Partial<StepResult> = {};
+  if (commandsBefore !== undefined && commandsAfter !== undefined) {
+    const calls: Record<string, number> = {};
+    for (const [name, count] of Object.entries(commandsAfter)) {
+      const delta = count - (commandsBefore[name] ?? 0);
+      if (delta > 0 && name !== 'info') calls[name] = delta;
+    }
+    redis.redisCommands = calls;
+    redis.redisCommandsPerPublication = perPublication(Object.values(calls).reduce((a, b) => a + b, 0));
+    if (Number.isFinite(redisCpuBefore)) redis.redisCpuMicrosPerPublication = perPublication((redisCpuAfter - redisCpuBefore) * 1000);
+  }
+  const loop: Partial<StepResult> = {};
+  if (loopDelay !== undefined) {
+    loop.loopDelay = loopDelay;
+    loop.loopDelayP99Ms = Math.max(...loopDelay.map((l) => l.percentilesMs.p99 ?? Number.NaN));
+    loop.loopDelayMaxMs = Math.max(...loopDelay.map((l) => l.maxMs));
+  }
   return {
     rate: request.rate,
     sent: published.sent,
@@ -61,6 +110,9 @@ export async function runStep(
     p99Ms: quantileMs(report.histogram, 0.99),
     maxMs: maxMs(report.histogram),
     serverCpuMicrosPerDelivery: report.received > 0 ? Math.round(((cpuAfter - cpuBefore) * 1000 * 10) / report.received) / 10 : Number.NaN,
+    serverCpuMicrosPerPublication: perPublication((cpuAfter - cpuBefore) * 1000),
+    ...redis,
+    ...loop,
     publishErrors: published.errors,
     publisherBehind: published.ms > request.durationMs * 1.25 + 100,
   };

@@ -1,4 +1,5 @@
 import { rssBytes, sleep } from '../lib/children.ts';
+import type { BenchRedis } from '../lib/redis-server.ts';
 import { PER_ADDRESS, sourceAddresses } from '../lib/source-addresses.ts';
 import { LoadWorker } from '../loadgen/load-worker.ts';
 import { startTarget, type TargetSpec } from '../targets/targets.ts';
@@ -14,7 +15,7 @@ export interface ScaleOptions {
   connections: number;
   processes: number;
   publications: number;
-  redisUrl: string;
+  redis: BenchRedis;
 }
 
 export interface ScaleResult {
@@ -24,11 +25,12 @@ export interface ScaleResult {
   processes: number;
   connectSeconds: number;
   serverRssBytes: number;
-  publications: Array<{ lastSocketMs: number; p50Ms: number; lost: number; duplicates: number }>;
+  publications: Array<{ lastSocketMs: number; p50Ms: number; lost: number; duplicates: number; serverCpuMs: number; redisCpuMs: number | undefined; redisCommands: number | undefined; loopDelayMaxMs: number | undefined }>;
 }
 
 export async function scale(spec: TargetSpec, options: ScaleOptions, log: (line: string) => void): Promise<ScaleResult> {
-  const target = await startTarget(spec, options.processes, options.redisUrl);
+  const target = await startTarget(spec, options.processes, options.redis.url);
+  const probes = { pids: target.pids, loopDelay: target.loopDelay, redis: spec.redis ? options.redis : undefined };
   const workers = Array.from({ length: options.processes }, () => new LoadWorker());
   const publisher = new LoadWorker();
   try {
@@ -60,11 +62,25 @@ export async function scale(spec: TargetSpec, options: ScaleOptions, log: (line:
         workers,
         { protocol: spec.protocol, mode: 'http', server: target.servers[0]!, channels: ['all'], rate: 1, durationMs: 1000, httpConnections: 1 },
         ready,
-        target.pids,
+        probes,
         20_000,
       );
-      publications.push({ lastSocketMs: step.maxMs, p50Ms: step.p50Ms, lost: step.lost, duplicates: step.duplicates });
-      log(`  [${spec.name}] publication ${i + 1}: last socket after ${step.maxMs} ms (p50 ${step.p50Ms} ms), lost ${step.lost}, duplicates ${step.duplicates}`);
+      // One publication per step: "per publication" is the step's whole cost (drain time included).
+      const entry = {
+        lastSocketMs: step.maxMs,
+        p50Ms: step.p50Ms,
+        lost: step.lost,
+        duplicates: step.duplicates,
+        serverCpuMs: Math.round(step.serverCpuMicrosPerPublication / 100) / 10,
+        redisCpuMs: step.redisCpuMicrosPerPublication === undefined ? undefined : Math.round(step.redisCpuMicrosPerPublication / 10) / 100,
+        redisCommands: step.redisCommandsPerPublication,
+        loopDelayMaxMs: step.loopDelayMaxMs,
+      };
+      publications.push(entry);
+      log(
+        `  [${spec.name}] publication ${i + 1}: last socket after ${step.maxMs} ms (p50 ${step.p50Ms} ms), lost ${step.lost}, duplicates ${step.duplicates}; ` +
+          `server CPU ${entry.serverCpuMs} ms, Redis CPU ${entry.redisCpuMs ?? 'n/a'} ms, ${entry.redisCommands ?? 'n/a'} Redis commands, event loop delay max ${entry.loopDelayMaxMs} ms`,
+      );
       await sleep(1000);
     }
     const open = (await Promise.all(workers.map((w) => w.report()))).reduce((s, r) => s + r.open, 0);

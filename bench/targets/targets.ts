@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort, SERVER_CPU, spawnPinned, waitForHttp, type PinnedChild } from '../lib/children.ts';
 import { BENCH_PUSHER_APP, type ClientProtocol, type ServerAddress } from '../loadgen/protocol.ts';
 
@@ -39,18 +42,36 @@ export interface RunningTarget {
   pids: number[];
   /** The Redis channel prefix of this run (for counting its channels in Redis). */
   redisPrefix: string;
+  /**
+   * The event-loop delay of each server process since the previous call (the first call only
+   * starts the count): call it before and after a step.
+   */
+  loopDelay(): Promise<LoopDelay[]>;
   stop(): Promise<void>;
 }
 
-const PRELOAD = ['--import', 'tsx', '--import', './bench/lib/exit-with-parent.ts'];
+/** What bench/lib/loop-delay-probe.ts reports: event-loop delay since the previous report. */
+export interface LoopDelay {
+  sequence: number;
+  samples: number;
+  meanMs: number;
+  maxMs: number;
+  percentilesMs: Record<string, number>;
+}
+
+const PRELOAD = ['--import', 'tsx', '--import', './bench/lib/exit-with-parent.ts', '--import', './bench/lib/loop-delay-probe.ts'];
 
 function command(spec: TargetSpec, port: number, redisUrl: string | undefined, prefix: string): { args: string[]; env: NodeJS.ProcessEnv; ready: string } {
   const base = { ...process.env, PORT: String(port) };
+  // `npm run bench -- --profile` writes a CPU profile of every Herald and floor process when it
+  // stops, in a folder named after the target and port (each thread writes its own file there: the
+  // main thread's is the largest).
+  const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}/${spec.name}-${port}`];
   switch (spec.name) {
     case 'floor':
-      return { args: [...PRELOAD, 'bench/targets/floor-server.ts'], env: base, ready: '/healthz' };
+      return { args: [...profile, ...PRELOAD, 'bench/targets/floor-server.ts'], env: base, ready: '/healthz' };
     case 'floor-redis':
-      return { args: [...PRELOAD, 'bench/targets/floor-server.ts'], env: { ...base, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, ready: '/healthz' };
+      return { args: [...profile, ...PRELOAD, 'bench/targets/floor-server.ts'], env: { ...base, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, ready: '/healthz' };
     case 'socketio':
       return { args: [...PRELOAD, 'bench/targets/socketio-server.ts'], env: { ...base, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, ready: '/healthz' };
     case 'herald':
@@ -68,8 +89,6 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
         // The bench's app, and its channels opened to the /ws publisher.
         Object.assign(env, { HERALD_PUSHER_APPS: JSON.stringify([BENCH_PUSHER_APP]), HERALD_NAMESPACES: JSON.stringify({ pusher: { subscribe: 'anyone', publish: true } }) });
       }
-      // `npm run bench -- --profile` writes a CPU profile of every Herald process when it stops.
-      const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`];
       return { args: [...profile, ...PRELOAD, 'src/cli.ts', 'serve'], env, ready: spec.name === 'herald-redis' ? '/readyz' : '/healthz' };
     }
   }
@@ -81,11 +100,14 @@ export async function startTarget(spec: TargetSpec, processes: number, redisUrl:
   const prefix = `bench-${randomBytes(4).toString('hex')}:`;
   const children: PinnedChild[] = [];
   const servers: ServerAddress[] = [];
+  const loopFiles: string[] = [];
   try {
     for (let i = 0; i < processes; i++) {
       const port = await freePort();
       const { args, env, ready } = command(spec, port, redisUrl, prefix);
-      const child = spawnPinned(SERVER_CPU, process.execPath, args, { env });
+      const loopFile = join(tmpdir(), `herald-bench-loop-${process.pid}-${prefix.slice(6, -1)}-${i}.json`);
+      loopFiles.push(loopFile);
+      const child = spawnPinned(SERVER_CPU, process.execPath, args, { env: { ...env, BENCH_LOOP_DELAY_FILE: loopFile } });
       children.push(child);
       await waitForHttp(`http://127.0.0.1:${port}${ready}`, child);
       servers.push({ host: '127.0.0.1', port });
@@ -99,8 +121,33 @@ export async function startTarget(spec: TargetSpec, processes: number, redisUrl:
     servers,
     pids: children.map((c) => c.pid),
     redisPrefix: prefix,
+    loopDelay: () => Promise.all(children.map((child, i) => readLoopDelay(child, loopFiles[i]!))),
     stop: async () => {
       await Promise.all(children.map((c) => c.stop()));
+      for (const file of loopFiles) rmSync(file, { force: true });
     },
   };
+}
+
+const loopSequences = new WeakMap<PinnedChild, number>();
+
+/** Signals the server's probe and waits (up to 2 s: a stalled loop answers late) for its report. */
+async function readLoopDelay(child: PinnedChild, file: string): Promise<LoopDelay> {
+  const expected = (loopSequences.get(child) ?? 0) + 1;
+  loopSequences.set(child, expected);
+  process.kill(child.pid, 'SIGUSR2');
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    try {
+      const report = JSON.parse(readFileSync(file, 'utf8')) as LoopDelay;
+      if (report.sequence >= expected) {
+        loopSequences.set(child, report.sequence);
+        return report;
+      }
+    } catch {
+      // not written yet, or being written
+    }
+    if (Date.now() > deadline) return { sequence: expected, samples: 0, meanMs: Number.NaN, maxMs: Number.NaN, percentilesMs: {} };
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

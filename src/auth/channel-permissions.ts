@@ -88,9 +88,12 @@ export class ChannelPermissions {
    * not name the connection's user in that field (and refuses when `data` is not given).
    */
   authorizePublish(actor: ChannelActor, channel: string, data?: unknown): HeraldError | undefined {
-    const refusal = this.#authorize(actor, channel, 'publish');
+    if (!isValidChannelName(channel)) return invalidName(channel);
+    // One namespace lookup for both the publish rule and the sender rule.
+    const rules = this.#namespaces.forChannel(channel);
+    const refusal = this.#decide(actor, channel, 'publish', rules);
     if (refusal !== undefined) return refusal;
-    const field = this.#namespaces.forChannel(channel)?.sender;
+    const field = rules?.sender;
     if (field === undefined || namesSender(data, field, actor.user)) return undefined;
     this.#refusals?.record('permission-denied', { user: actor.user, action: 'publish', channel, sender: field }, 'forged or missing sender');
     return new HeraldError(
@@ -110,10 +113,11 @@ export class ChannelPermissions {
   }
 
   #authorize(actor: ChannelActor, channel: string, action: Action): HeraldError | undefined {
-    if (!isValidChannelName(channel)) {
-      return new HeraldError(Errors.BAD_REQUEST, `Invalid channel name ${JSON.stringify(String(channel).slice(0, 50))}`);
-    }
-    const rules = this.#namespaces.forChannel(channel);
+    if (!isValidChannelName(channel)) return invalidName(channel);
+    return this.#decide(actor, channel, action, this.#namespaces.forChannel(channel));
+  }
+
+  #decide(actor: ChannelActor, channel: string, action: Action, rules: ChannelRules | undefined): HeraldError | undefined {
     const subscribe = rules?.subscribe ?? 'anyone';
     let access: ChannelAccess | false;
     if (action === 'publish') {
@@ -126,6 +130,10 @@ export class ChannelPermissions {
     this.#refusals?.record('permission-denied', { user: actor.user, action, channel }, 'channel permission denied');
     return new HeraldError(Errors.PERMISSION_DENIED, `Not allowed to ${VERBS[action]} ${channel}`);
   }
+}
+
+function invalidName(channel: unknown): HeraldError {
+  return new HeraldError(Errors.BAD_REQUEST, `Invalid channel name ${JSON.stringify(String(channel).slice(0, 50))}`);
 }
 
 function allows(access: ChannelAccess, actor: ChannelActor, channel: string): boolean {

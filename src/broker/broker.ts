@@ -14,6 +14,12 @@ export interface PublishOptions {
   idempotencyKey?: string | undefined;
   /** A presence event: the data is the client that joined or left. Never kept in history. */
   event?: 'join' | 'leave' | undefined;
+  /**
+   * The data's text, when it was published as a string unchanged (`json` is then its JSON
+   * encoding): a broker that hands publications over in this process passes it on, so raw sockets
+   * get the text without decoding `json` again. Brokers that send `json` elsewhere ignore it.
+   */
+  text?: string | undefined;
 }
 
 export interface PublishResult {

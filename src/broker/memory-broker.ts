@@ -26,8 +26,13 @@ export class MemoryBroker implements Broker {
       position = appended.position;
     }
     if (!this.#subscribed.has(channel) || this.#sink === undefined) return { reached: 0, ...position };
-    this.#sink(new Publication(channel, json, { from: options.from, event: options.event, ...position }));
-    return { reached: 1, ...position };
+    // Built field by field, not spread: this runs once per publication.
+    if (position === undefined) {
+      this.#sink(new Publication(channel, json, { from: options.from, event: options.event }, options.text));
+      return { reached: 1 };
+    }
+    this.#sink(new Publication(channel, json, { from: options.from, event: options.event, offset: position.offset, epoch: position.epoch }, options.text));
+    return { reached: 1, offset: position.offset, epoch: position.epoch };
   }
 
   async subscribe(channel: string): Promise<void> {

@@ -13,8 +13,16 @@ import { Publication, type PublicationMeta } from '../channels/publication.ts';
  */
 const MARKER = 'herald1';
 
+/** Characters a connection id is made of (base64url, `.`): written into JSON as they are. */
+const PLAIN_ID = /^[A-Za-z0-9_.-]+$/;
+
 export function encodeMessage(json: string, meta: PublicationMeta): string {
   if (meta.from === undefined && meta.offset === undefined && meta.event === undefined) return `${MARKER}\n${json}`;
+  // The common case, a client's publication (meta is its connection id alone), without building
+  // and serializing an object per publication: the same bytes JSON.stringify({ from }) writes.
+  if (meta.offset === undefined && meta.event === undefined && meta.epoch === undefined && meta.from !== undefined && PLAIN_ID.test(meta.from)) {
+    return `${MARKER} {"from":"${meta.from}"}\n${json}`;
+  }
   return `${MARKER} ${JSON.stringify(meta)}\n${json}`;
 }
 

@@ -32,18 +32,54 @@ export interface NamespaceOptions extends ChannelRules {
   presence?: boolean;
 }
 
+/**
+ * What publishing on a channel needs from its namespace, found with one lookup per publication:
+ * the options (envelope), the history kept, and the /metrics label.
+ */
+export interface ChannelSettings {
+  readonly options: NamespaceOptions | undefined;
+  readonly history: HistoryOptions | undefined;
+  readonly label: string;
+}
+
+/** Undeclared namespaces share these (never one entry per name: clients choose the names). */
+const UNDECLARED: ChannelSettings = Object.freeze({ options: undefined, history: DEFAULT_HISTORY, label: 'other' });
+const UNDECLARED_RESERVED: ChannelSettings = Object.freeze({ options: undefined, history: undefined, label: 'other' });
+const DEFAULT_NAMESPACE: ChannelSettings = Object.freeze({ options: undefined, history: DEFAULT_HISTORY, label: '' });
+const DEFAULT_NAMESPACE_RESERVED: ChannelSettings = Object.freeze({ options: undefined, history: undefined, label: '' });
+
 /** The namespace options in force, looked up by channel name. */
 export class Namespaces {
   readonly #byName = new Map<string, NamespaceOptions>();
+  /** Each declared namespace's settings, for ordinary and for server-internal `#` channels. */
+  readonly #settings = new Map<string, { plain: ChannelSettings; reserved: ChannelSettings }>();
 
   define(name: string, options: NamespaceOptions): void {
     const merged = { ...this.#byName.get(name), ...options };
     if (merged.history) checkHistory(name, merged.history);
     this.#byName.set(name, merged);
+    const history = merged.history === false ? undefined : (merged.history ?? DEFAULT_HISTORY);
+    this.#settings.set(name, {
+      plain: Object.freeze({ options: merged, history, label: name }),
+      reserved: Object.freeze({ options: merged, history: undefined, label: name }),
+    });
   }
 
   forChannel(channel: string): NamespaceOptions | undefined {
     return this.#byName.get(namespaceOf(channel));
+  }
+
+  /**
+   * Everything below in one lookup: the options, the history (server-internal `#` channels never
+   * keep any) and the /metrics label of `channel`.
+   */
+  settingsOf(channel: string): ChannelSettings {
+    const namespace = namespaceOf(channel);
+    const reserved = channel.charCodeAt(0) === 35; /* # */
+    const declared = this.#settings.get(namespace);
+    if (declared !== undefined) return reserved ? declared.reserved : declared.plain;
+    if (namespace === '') return reserved ? DEFAULT_NAMESPACE_RESERVED : DEFAULT_NAMESPACE;
+    return reserved ? UNDECLARED_RESERVED : UNDECLARED;
   }
 
   /**
@@ -52,15 +88,12 @@ export class Namespaces {
    * namespaces and server-internal `#` channels), so clients cannot create label values.
    */
   metricLabel(channel: string): string {
-    const namespace = namespaceOf(channel);
-    return namespace === '' || this.#byName.has(namespace) ? namespace : 'other';
+    return this.settingsOf(channel).label;
   }
 
   /** The history `channel` keeps, or undefined when it keeps none (server-internal `#` channels never do). */
   historyOf(channel: string): HistoryOptions | undefined {
-    if (channel.charCodeAt(0) === 35 /* # */) return undefined;
-    const history = this.forChannel(channel)?.history;
-    return history === false ? undefined : (history ?? DEFAULT_HISTORY);
+    return this.settingsOf(channel).history;
   }
 
   presenceOf(channel: string): boolean {

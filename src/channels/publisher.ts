@@ -30,8 +30,11 @@ export class Publisher {
   }
 
   async publish(channel: string, data: unknown, from?: string, extras: PublishExtras = {}): Promise<PublishResult> {
-    if (!(extras.reserved === true && channel.startsWith('#'))) assertChannelName(channel);
-    const envelope = extras.event === undefined ? this.#namespaces.forChannel(channel)?.envelope : undefined;
+    if (!(extras.reserved === true && channel.charCodeAt(0) === 35 /* # */)) assertChannelName(channel);
+    // One namespace lookup serves the envelope, the history and the metric label.
+    const settings = this.#namespaces.settingsOf(channel);
+    const event = extras.event;
+    const envelope = event === undefined ? settings.options?.envelope : undefined;
     let json: string | undefined;
     try {
       json = JSON.stringify(envelope === undefined ? data : envelope(data));
@@ -43,14 +46,16 @@ export class Publisher {
     const started = performance.now();
     const result = await this.#broker.publish(channel, json, {
       from,
-      history: extras.event === undefined ? this.#namespaces.historyOf(channel) : undefined,
+      history: event === undefined ? settings.history : undefined,
       idempotencyKey: extras.idempotencyKey,
-      event: extras.event,
+      event,
+      // A string published as is (a /ws frame's text): raw sockets in this process send it as it came.
+      text: envelope === undefined && typeof data === 'string' ? data : undefined,
     });
     this.published++;
     this.onPublishDuration?.((performance.now() - started) / 1000);
-    const label = this.#namespaces.metricLabel(channel);
-    this.publishedByNamespace.set(label, (this.publishedByNamespace.get(label) ?? 0) + 1);
+    const byNamespace = this.publishedByNamespace;
+    byNamespace.set(settings.label, (byNamespace.get(settings.label) ?? 0) + 1);
     return result;
   }
 }

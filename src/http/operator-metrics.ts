@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { BucketHistogram } from './bucket-histogram.ts';
 
 /** What the operator metrics read; everything but the publish duration is read at scrape time. */
 export interface OperatorMetricSources {
@@ -13,6 +14,8 @@ export interface OperatorMetricSources {
   taskFailures(): number;
 }
 
+const LOOP_DELAY_RESOLUTION_MS = 20;
+
 /**
  * The metrics an operator of a cluster alerts on (docs/operations.md), added to the /metrics
  * registry. The per-message path pays one histogram observe per publish; per-namespace numbers and
@@ -21,21 +24,23 @@ export interface OperatorMetricSources {
  * Returns the publish-duration observer and a `close` that stops the event-loop monitor.
  */
 export function operatorMetrics(registry: Registry, sources: OperatorMetricSources): { observePublish: (seconds: number) => void; close: () => void } {
-  const publishDuration = new Histogram({
+  const publishDuration = new BucketHistogram({
     name: 'herald_publish_duration_seconds',
     help: 'Time from a publish being accepted to the broker confirming it',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  // Sampled every 20 ms; the gauge is the p99 of the delays since the previous scrape.
-  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  // Sampled every 20 ms; the gauge is the p99 of the delays since the previous scrape. Node
+  // records the time between two samples, the 20 ms period included: that is taken off, so an
+  // idle process reads 0, not 0.02.
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   loopDelay.enable();
   new Gauge({
     name: 'herald_event_loop_delay_seconds',
     help: '99th percentile of the event-loop delay since the previous scrape',
     registers: [registry],
     collect(this: Gauge) {
-      this.set(loopDelay.count > 0 ? loopDelay.percentile(99) / 1e9 : 0);
+      this.set(loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1000) : 0);
       loopDelay.reset();
     },
   });

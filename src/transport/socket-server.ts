@@ -82,6 +82,8 @@ export class SocketServer {
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
+    // Every connection shares this context: its close hook does the server's bookkeeping.
+    options.context.connectionClosed = (connection) => this.#forget(connection);
     this.#perIp = new ConnectionsPerIp(options.maxConnectionsPerIp);
     this.#deadlines = new HandshakeDeadlines(options.handshakeTimeoutMs, (socket) => this.#timedOut(socket));
     this.#wss = new WebSocketServer({
@@ -134,11 +136,13 @@ export class SocketServer {
     // Refused before the upgrade: cheaper than accepting, and a client that hits the limit is told
     // by a status it should back off on (the SDK reconnects with backoff after a failed handshake).
     const ip = this.#options.clientAddress(request);
+    forgetPeerAddress(socket);
     if (!this.#perIp.acquire(ip)) {
       refusals.record('too-many-connections', { remoteAddress: ip, limit: this.#options.maxConnectionsPerIp }, 'handshake refused: connections per IP');
       return refuse(socket, new HeraldError(Errors.TOO_MANY_CONNECTIONS));
     }
-    this.#releaseOnClose(socket, ip);
+    // From here on the count is given back when the connection closes, whatever ends it (the
+    // handshake abandoned or timed out, or the socket closed after the 101): see #forget.
     const entry = (match.handler as unknown as () => RouteEntry)();
     const connection = new Connection(
       socket,
@@ -175,16 +179,17 @@ export class SocketServer {
     connection.abandon();
   }
 
-  #releaseOnClose(socket: Socket, ip: string): void {
-    socket.on('close', () => this.#perIp.release(ip)); // a socket closes once; on() avoids once()'s wrapper
+  /** A connection closed (ConnectionContext.connectionClosed): runs once per connection. */
+  #forget(connection: Connection): void {
+    this.connections.delete(connection);
+    this.#perIp.release(connection.remoteAddress);
   }
 
   #accepted(socket: HandshakeSocket, connection: Connection, ws: WebSocket): void {
     socket.off('close', abandonPending);
     socket[kPending] = undefined;
-    this.connections.add(connection);
-    connection.onClose(() => this.connections.delete(connection));
-    connection.attach(ws);
+    // A connection that closed meanwhile has had its close hook (#forget) already: never add it.
+    if (connection.attach(ws)) this.connections.add(connection);
     // A handshake that was already under way when shutdown began is closed once it opens.
     if (this.#closing) connection.goAway(0);
   }
@@ -320,6 +325,17 @@ async function resolvesWithin(promise: Promise<void>, ms: number): Promise<boole
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Node keeps the peer address object ({ address, family, port }, about 100 bytes) on the socket
+ * once it has been read, for the life of the connection; Herald keeps the one string it needs
+ * (Connection.remoteAddress) and drops the rest. Should Node ever read it again, it asks the
+ * kernel afresh.
+ */
+function forgetPeerAddress(socket: Socket): void {
+  const cached = socket as Socket & { _peername?: unknown };
+  if (cached._peername !== undefined) cached._peername = undefined;
 }
 
 function destroySocket(this: Socket): void {
