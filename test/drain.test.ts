@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { ReconnectBackoff } from '../client/backoff.ts';
 import { Herald as Client } from '../client/node.ts';
 import { protocolTestEnv } from './support/protocol-app.ts';
 import { postJson, REDIS_URL, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
+import { SwitchingProxy } from './support/switching-proxy.ts';
 import { TestClient } from './support/ws-client.ts';
 
 /** Raw sockets on the process that is stopped (DRAIN_SOCKETS to try others). */
@@ -14,38 +14,6 @@ const SOCKETS = Number(process.env.DRAIN_SOCKETS ?? 5000);
 const SDK_CLIENTS = 50;
 const SHUTDOWN_TIMEOUT_MS = 3000;
 const DRAIN_MS = 2000;
-
-/** A TCP balancer: every new connection goes to the current target (switched when a process leaves, as a load balancer does on /readyz 503). */
-class Balancer {
-  target: number;
-  readonly #server: Server;
-  readonly #sockets = new Set<import('node:net').Socket>();
-  constructor(target: number) {
-    this.target = target;
-    this.#server = createServer((client) => {
-      const upstream = createConnection({ host: '127.0.0.1', port: this.target });
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-  }
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return (this.#server.address() as AddressInfo).port;
-  }
-  close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 /**
  * close() ends within the timeout by the process's own clock (100 ms for the last event-loop turns,
@@ -127,7 +95,7 @@ describe('drain at shutdown', () => {
       ws.on('error', () => {});
       moved.push(ws);
     });
-    const balancer = new Balancer(port(server));
+    const balancer = new SwitchingProxy(port(server));
     const clients: Client[] = [];
     const received: number[][] = [];
     const waits: number[] = [];

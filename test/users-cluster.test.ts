@@ -1,50 +1,17 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Herald, type PrivateMessage, type UserStatusChange } from '../client/node.ts';
 import { asUser } from './support/protocol-app.ts';
 import { deleteKeys, postJson, REDIS_URL, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 import { hs256Token, TEST_SECRET } from './support/tokens.ts';
+import { SwitchingProxy } from './support/switching-proxy.ts';
 import { WebhookReceiver } from './support/webhook-receiver.ts';
 import { TestClient } from './support/ws-client.ts';
 
 const SCRIPT = 'test/support/users-server.ts';
 const SECRET = 'whsec-cluster-0123456789abcdef';
 const TTL_MS = 1500;
-
-/** A TCP proxy whose target can be switched: a client's reconnect lands on another process. */
-class SwitchingProxy {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  target: number;
-  port = 0;
-  constructor(target: number) {
-    this.target = target;
-    this.#server = createServer((client) => {
-      const upstream = createConnection({ host: '127.0.0.1', port: this.target });
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-  }
-  async listen(): Promise<void> {
-    this.#server.listen(0, '127.0.0.1');
-    await once(this.#server, 'listening');
-    this.port = (this.#server.address() as { port: number }).port;
-  }
-  async close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 const portOf = (server: HeraldProcess): number => Number(new URL(server.url).port);
 
