@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { APP, OTHER_APP, connected, nextEvent, pusherClient, serverLibrary, startAuthEndpoint, subscribed, type PusherClient } from './support/pusher.ts';
+import { REDIS_URL, deleteKeys, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
+
+interface HookRequest {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * An app's webhook endpoint: a real HTTP server that records every request it gets (also those it
+ * refuses) and answers what `respond` says for each body.
+ */
+class HookReceiver {
+  readonly requests: HookRequest[] = [];
+  respond: (body: string, previousAttempts: number) => number = () => 200;
+  readonly #server: Server;
+  readonly #waiters = new Set<() => void>();
+
+  private constructor() {
+    this.#server = createServer(async (request, response) => {
+      let body = '';
+      for await (const chunk of request) body += chunk;
+      const status = this.respond(body, this.requests.filter((each) => each.body === body).length);
+      this.requests.push({ status, headers: request.headers, body });
+      response.statusCode = status;
+      response.end();
+      for (const wake of [...this.#waiters]) wake();
+    });
+  }
+
+  static async start(): Promise<HookReceiver> {
+    const receiver = new HookReceiver();
+    receiver.#server.listen(0, '127.0.0.1');
+    await once(receiver.#server, 'listening');
+    return receiver;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/pusher/webhook`;
+  }
+
+  get accepted(): HookRequest[] {
+    return this.requests.filter((request) => request.status === 200);
+  }
+
+  async until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+    if (check()) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(wake);
+        reject(new Error(`timed out waiting for ${what}; received: ${JSON.stringify(this.requests.map((request) => [request.status, request.body]))}`));
+      }, timeoutMs);
+      const wake = (): void => {
+        if (!check()) return;
+        clearTimeout(timer);
+        this.#waiters.delete(wake);
+        resolve();
+      };
+      this.#waiters.add(wake);
+    });
+  }
+
+  close(): Promise<void> {
+    this.#server.closeAllConnections();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+/**
+ * Two Herald processes on one Redis with two Pusher apps whose webhooks go to real HTTP receivers;
+ * every request is checked by the `pusher` library's own webhook verification, unchanged.
+ */
+describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher library)', () => {
+  const prefix = uniquePrefix();
+  let a: HeraldProcess;
+  let b: HeraldProcess;
+  let receiver: HookReceiver;
+  /** OTHER_APP's endpoint: refuses the events of some channels, to show retries and dead letters. */
+  let other: HookReceiver;
+  let auth: Awaited<ReturnType<typeof startAuthEndpoint>>;
+  const clients: PusherClient[] = [];
+
+  before(async () => {
+    receiver = await HookReceiver.start();
+    other = await HookReceiver.start();
+    other.respond = (body, previousAttempts) => (body.includes('"doomed"') || (body.includes('"flaky"') && previousAttempts === 0) ? 500 : 200);
+    const env = {
+      REDIS_URL,
+      HERALD_REDIS_PREFIX: prefix,
+      HERALD_DEMOS: 'false',
+      HERALD_WEBHOOK_RETRY_FOR_MS: '4000',
+      HERALD_PUSHER_APPS: JSON.stringify([
+        { ...APP, webhooks: [{ url: receiver.url }] },
+        { ...OTHER_APP, webhooks: [{ url: other.url, events: ['channel_occupied'] }] },
+      ]),
+    };
+    [a, b] = await Promise.all([spawnHerald(env), spawnHerald(env)]);
+    auth = await startAuthEndpoint(a.url);
+  });
+  after(async () => {
+    for (const client of clients) client.disconnect();
+    await auth?.close();
+    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([receiver?.close(), other?.close()]);
+    await deleteKeys(prefix);
+  });
+
+  const client = (url: string, user?: string, app = APP): PusherClient => {
+    const made = pusherClient(url, { authEndpoint: auth.url, user, app });
+    clients.push(made);
+    return made;
+  };
+
+  /** Every event the app's endpoint accepted, each request verified by the pusher library. */
+  const events = (app = APP, from = receiver): any[] => {
+    const library = serverLibrary(a.url, app);
+    return from.accepted.flatMap((request) => {
+      const webhook = library.webhook({ headers: request.headers, rawBody: request.body });
+      assert.equal(webhook.isValid(), true, `the pusher library accepts ${request.body}`);
+      return webhook.getEvents();
+    });
+  };
+  const about = (channel: string, app = APP, from = receiver): any[] => events(app, from).filter((event) => event.channel === channel);
+
+  /**
+   * Waits for the channel_occupied of a fresh channel: the events emitted before it were queued
+   * before it, so a duplicate of them would have had its chance to arrive.
+   */
+  const settle = async (name: string): Promise<void> => {
+    const marker = client(a.url);
+    await subscribed(marker, name);
+    await receiver.until(() => about(name).length > 0, `the marker ${name}`);
+    marker.disconnect();
+  };
+
+  test('channel_occupied at the first subscriber anywhere, channel_vacated after the last, once each across both processes', async () => {
+    const alice = await connected(client(a.url));
+    const bob = await connected(client(b.url));
+    await Promise.all([subscribed(alice, 'orders'), subscribed(bob, 'orders')]);
+    await receiver.until(() => about('orders').length === 1, 'channel_occupied');
+    assert.deepEqual(about('orders'), [{ name: 'channel_occupied', channel: 'orders' }]);
+    alice.unsubscribe('orders');
+    bob.unsubscribe('orders');
+    await receiver.until(() => about('orders').length === 2, 'channel_vacated');
+    await settle('marker-occupancy');
+    assert.deepEqual(about('orders'), [
+      { name: 'channel_occupied', channel: 'orders' },
+      { name: 'channel_vacated', channel: 'orders' },
+    ]);
+  });
+
+  test('member_added and member_removed once per user, whichever process its connections are on', async () => {
+    const alice = client(a.url, 'alice');
+    await subscribed(alice, 'presence-hall');
+    const bobOnA = client(a.url, 'bob');
+    const bobOnB = client(b.url, 'bob');
+    await Promise.all([subscribed(bobOnA, 'presence-hall'), subscribed(bobOnB, 'presence-hall')]);
+    const members = (): any[] => about('presence-hall').filter((event) => event.name.startsWith('member_'));
+    await receiver.until(() => members().length === 2, 'member_added of alice and bob');
+    assert.deepEqual(members().sort((x, y) => x.user_id.localeCompare(y.user_id)), [
+      { name: 'member_added', channel: 'presence-hall', user_id: 'alice' },
+      { name: 'member_added', channel: 'presence-hall', user_id: 'bob' },
+    ]);
+    bobOnB.disconnect();
+    bobOnA.disconnect();
+    await receiver.until(() => members().length === 3, 'member_removed of bob');
+    await settle('marker-members');
+    assert.deepEqual(members().slice(2), [{ name: 'member_removed', channel: 'presence-hall', user_id: 'bob' }]);
+    assert.equal(about('presence-hall').filter((event) => event.name === 'channel_occupied').length, 1);
+  });
+
+  test('client_event with the channel, event, data as sent, socket_id, and user_id on presence channels', async () => {
+    const alice = await connected(client(a.url, 'alice'));
+    const bob = await connected(client(b.url, 'bob'));
+    const [aliceChat, bobChat] = await Promise.all([subscribed(alice, 'private-chat'), subscribed(bob, 'private-chat')]);
+    const typing = nextEvent(bobChat, 'client-typing');
+    assert.equal(aliceChat.trigger('client-typing', { n: 1, text: 'héllo' }), true);
+    assert.deepEqual(await typing, { n: 1, text: 'héllo' });
+    const clientEvents = (channel: string): any[] => about(channel).filter((event) => event.name === 'client_event');
+    await receiver.until(() => clientEvents('private-chat').length === 1, 'client_event');
+    assert.deepEqual(clientEvents('private-chat'), [
+      { name: 'client_event', channel: 'private-chat', event: 'client-typing', data: JSON.stringify({ n: 1, text: 'héllo' }), socket_id: alice.connection.socket_id },
+    ]);
+
+    const [aliceRoom, bobRoom] = await Promise.all([subscribed(alice, 'presence-room'), subscribed(bob, 'presence-room')]);
+    const wave = nextEvent(aliceRoom, 'client-wave');
+    bobRoom.trigger('client-wave', 'plain text');
+    await wave;
+    await receiver.until(() => clientEvents('presence-room').length === 1, 'client_event on a presence channel');
+    assert.deepEqual(clientEvents('presence-room'), [
+      { name: 'client_event', channel: 'presence-room', event: 'client-wave', data: 'plain text', socket_id: bob.connection.socket_id, user_id: 'bob' },
+    ]);
+  });
+
+  test('each request is signed for its app: a tampered body, another key or another secret fails the library check', async () => {
+    await receiver.until(() => receiver.accepted.length > 0, 'any webhook');
+    const library = serverLibrary(a.url);
+    for (const request of receiver.accepted) {
+      assert.equal(request.headers['content-type'], 'application/json');
+      assert.equal(request.headers['x-pusher-key'], APP.key);
+      assert.match(String(request.headers['x-pusher-signature']), /^[0-9a-f]{64}$/);
+      assert.ok(request.headers['herald-event-id'], 'an id to drop repeats by');
+      const body = JSON.parse(request.body);
+      assert.deepEqual(Object.keys(body), ['time_ms', 'events']);
+      assert.equal(body.events.length, 1);
+      const webhook = library.webhook({ headers: request.headers, rawBody: request.body });
+      assert.equal(webhook.getTime().getTime(), body.time_ms);
+    }
+    const [request] = receiver.accepted;
+    const tampered = request!.body.replace('"channel":"', '"channel":"x');
+    assert.notEqual(tampered, request!.body);
+    assert.equal(library.webhook({ headers: request!.headers, rawBody: tampered }).isValid(), false, 'a tampered body');
+    assert.equal(serverLibrary(a.url, OTHER_APP).webhook({ headers: request!.headers, rawBody: request!.body }).isValid(), false, "another app's key and secret");
+    assert.equal(serverLibrary(a.url, { ...APP, secret: 'another-secret' }).webhook({ headers: request!.headers, rawBody: request!.body }).isValid(), false, 'another secret');
+    assert.equal(library.webhook({ headers: { ...request!.headers, 'x-pusher-key': OTHER_APP.key }, rawBody: request!.body }).isValid(), false, 'another key');
+  });
+
+  test("apps are kept apart; a refused event is retried with the same body, then given up into the dead letters", async () => {
+    const carol = await connected(client(b.url, 'carol', OTHER_APP));
+    await Promise.all([subscribed(carol, 'flaky'), subscribed(carol, 'doomed')]);
+    await other.until(() => about('flaky', OTHER_APP, other).length === 1, 'flaky, on its second attempt');
+    const flaky = other.requests.filter((request) => request.body.includes('"flaky"'));
+    assert.deepEqual(flaky.map((request) => request.status), [500, 200]);
+    assert.equal(flaky[0]!.body, flaky[1]!.body, 'every attempt sends the same body');
+    assert.equal(flaky[0]!.headers['x-pusher-signature'], flaky[1]!.headers['x-pusher-signature']);
+    assert.deepEqual(about('flaky', OTHER_APP, other), [{ name: 'channel_occupied', channel: 'flaky' }]);
+
+    // Retried 1 s, then 2 s after each failure, until 4 s after the event (the retry time here).
+    const deadLetters = async (): Promise<any[]> => ((await (await fetch(`${b.url}/api/webhooks/dead-letters`)).json()) as any).deadLetters.filter((letter: any) => letter.url === other.url);
+    await waitFor(async () => (await deadLetters()).length > 0, 15_000, 'the dead letter of doomed');
+    const letters = await deadLetters();
+    const doomed = other.requests.filter((request) => request.body.includes('"doomed"'));
+    assert.ok(doomed.length >= 2, 'retried before it was given up');
+    assert.ok(doomed.every((request) => request.body === doomed[0]!.body && request.status === 500));
+    assert.equal(letters.length, 1);
+    assert.deepEqual(letters[0], { url: other.url, event: JSON.parse(doomed[0]!.body), attempts: doomed.length, lastError: 'HTTP 500', failedAt: letters[0].failedAt });
+    assert.deepEqual(letters[0].event.events, [{ name: 'channel_occupied', channel: 'doomed' }]);
+    // OTHER_APP's endpoint wants only channel_occupied, and APP's never hears of OTHER_APP's channels.
+    carol.disconnect();
+    await settle('marker-apart');
+    assert.deepEqual(about('flaky').concat(about('doomed')), []);
+    assert.ok(other.requests.every((request) => request.headers['x-pusher-key'] === OTHER_APP.key));
+    assert.deepEqual([...new Set(other.requests.map((request) => JSON.parse(request.body).events[0].name))], ['channel_occupied']);
+  });
+});
