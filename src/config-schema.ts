@@ -210,7 +210,7 @@ export const configSchema = {
       description: 'Open sockets per client IP; more are refused at the handshake with HTTP 429. `0`: no limit (use behind a proxy, or for load tests).',
     },
     pusherApps: {
-      type: 'array', env: 'HERALD_PUSHER_APPS', envFile: true, section: 'security', secret: true, defaultText: 'unset (no /app route)',
+      type: 'array', env: 'HERALD_PUSHER_APPS', envFile: true, section: 'security', secret: true, expected: 'a JSON array of apps, each {"id", "key", "secret", …}', defaultText: 'unset (no /app route)',
       items: {
         type: 'object', additionalProperties: false, required: ['id', 'key', 'secret'],
         properties: {
