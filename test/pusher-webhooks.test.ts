@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { APP, OTHER_APP, connected, nextEvent, pusherClient, serverLibrary, startAuthEndpoint, subscribed, type PusherClient } from './support/pusher.ts';
-import { REDIS_URL, deleteKeys, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
+import { REDIS_URL, deleteKeys, spawnHerald, startHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 
 interface HookRequest {
   status: number;
@@ -247,5 +247,58 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
     assert.deepEqual(about('flaky').concat(about('doomed')), []);
     assert.ok(other.requests.every((request) => request.headers['x-pusher-key'] === OTHER_APP.key));
     assert.deepEqual([...new Set(other.requests.map((request) => JSON.parse(request.body).events[0].name))], ['channel_occupied']);
+  });
+});
+
+describe('Pusher webhooks on one process with the embedded broker', () => {
+  test('occupied, members, client events and vacated to the app URL only for the events it lists; Herald endpoints may take them as pusher.*', async () => {
+    const receiver = await HookReceiver.start();
+    const herald = await HookReceiver.start();
+    const server = await startHerald(
+      {
+        pusherApps: [{ ...APP, webhooks: [{ url: receiver.url, events: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'] }] }],
+        webhooks: [{ url: herald.url, secret: 'whsec-0123456789abcdef', events: ['pusher.client_event'] }],
+      },
+      () => {},
+    );
+    const auth = await startAuthEndpoint(server.url);
+    const clients: PusherClient[] = [];
+    try {
+      const alice = pusherClient(server.url, { authEndpoint: auth.url, user: 'alice' });
+      const bob = pusherClient(server.url, { authEndpoint: auth.url, user: 'bob' });
+      clients.push(alice, bob);
+      const aliceRoom = await subscribed(alice, 'presence-room');
+      const bobRoom = await subscribed(bob, 'presence-room');
+      const greeting = nextEvent(bobRoom, 'client-hello');
+      aliceRoom.trigger('client-hello', { hi: 'bob' });
+      await greeting;
+      const aliceSocket = alice.connection.socket_id;
+      alice.disconnect();
+      bob.disconnect();
+      const received = (): any[] => receiver.accepted.flatMap((request) => serverLibrary(server.url).webhook({ headers: request.headers, rawBody: request.body }).getEvents());
+      // Each event is its own delivery: they may arrive in any order.
+      await receiver.until(() => received().length === 6, 'occupied, two members added and removed, vacated');
+      const added = received().filter((event) => event.name === 'member_added');
+      const removed = received().filter((event) => event.name === 'member_removed');
+      assert.deepEqual(added.map((event) => event.user_id).sort(), ['alice', 'bob']);
+      assert.deepEqual(removed.map((event) => event.user_id).sort(), ['alice', 'bob']);
+      assert.deepEqual(received().filter((event) => event.name.startsWith('channel_')).sort((x, y) => x.name.localeCompare(y.name)), [
+        { name: 'channel_occupied', channel: 'presence-room' },
+        { name: 'channel_vacated', channel: 'presence-room' },
+      ]);
+      assert.equal(received().filter((event) => event.name === 'client_event').length, 0, 'not listed for the app URL');
+      // The Herald endpoint that lists pusher.client_event gets it in Herald's format.
+      await herald.until(() => herald.accepted.length === 1, 'pusher.client_event at the Herald endpoint');
+      const event = JSON.parse(herald.accepted[0]!.body);
+      assert.equal(event.type, 'pusher.client_event');
+      assert.deepEqual(event.data, { app: APP.id, channel: 'presence-room', event: 'client-hello', data: '{"hi":"bob"}', socket_id: aliceSocket, user_id: 'alice' });
+      assert.ok(herald.accepted[0]!.headers['herald-signature']);
+    } finally {
+      for (const client of clients) client.disconnect();
+      await auth.close();
+      await server.close();
+      await receiver.close();
+      await herald.close();
+    }
   });
 });
