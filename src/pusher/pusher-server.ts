@@ -8,7 +8,7 @@ import type { Presence } from '../presence/presence.ts';
 import type { Connection } from '../transport/connection.ts';
 import type { SocketHandler } from '../transport/socket-server.ts';
 import type { Webhooks } from '../webhooks/webhooks.ts';
-import { pusherChannelOf } from './channel-mapping.ts';
+import { isPusherChannel, pusherChannelOf } from './channel-mapping.ts';
 import * as frames from './frames.ts';
 import { pusherHttpApi } from './http-api.ts';
 import { PusherApps, type PusherApp, type PusherAppConfig } from './pusher-apps.ts';
@@ -136,7 +136,8 @@ export class PusherServer {
    */
   #occupancyChanged(heraldName: string, occupied: boolean): void {
     const channel = pusherChannelOf(heraldName);
-    if (channel === undefined || this.#apps.byId(channel.appId) === undefined) return;
+    // A Herald client may subscribe to a mapped name that no Pusher client could: not the app's.
+    if (channel === undefined || this.#apps.byId(channel.appId) === undefined || !isPusherChannel(channel.name) || channel.name.startsWith('#')) return;
     this.#events.emit({ name: occupied ? 'channel_occupied' : 'channel_vacated', appId: channel.appId, channel: channel.name });
   }
 }
