@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { ProtocolClient } from './support/protocol-client.ts';
 import { APP, OTHER_APP, connected, nextEvent, pusherClient, serverLibrary, startAuthEndpoint, subscribed, type PusherClient } from './support/pusher.ts';
 import { REDIS_URL, deleteKeys, spawnHerald, startHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 
@@ -299,6 +300,37 @@ describe('Pusher webhooks on one process with the embedded broker', () => {
       await server.close();
       await receiver.close();
       await herald.close();
+    }
+  });
+
+  test("one channel space: a Herald /connect subscriber of the mapped channel occupies the app's channel too", async () => {
+    const receiver = await HookReceiver.start();
+    const server = await startHerald({ pusherApps: [{ ...APP, webhooks: [{ url: receiver.url, events: ['channel_occupied', 'channel_vacated'] }] }], namespaces: { pusher: { subscribe: 'anyone' } } }, () => {});
+    let pusher: PusherClient | undefined;
+    try {
+      const received = (): any[] => receiver.accepted.flatMap((request) => serverLibrary(server.url).webhook({ headers: request.headers, rawBody: request.body }).getEvents());
+      const herald = await ProtocolClient.open(`${server.wsUrl}/connect`);
+      assert.equal((await herald.request({ op: 'subscribe', channel: `pusher:${APP.id}:ticker~eu` })).type, 'reply');
+      await receiver.until(() => received().length === 1, 'channel_occupied');
+      assert.deepEqual(received(), [{ name: 'channel_occupied', channel: 'ticker;eu' }]);
+      pusher = pusherClient(server.url);
+      await subscribed(pusher, 'ticker;eu');
+      await herald.close();
+      await waitFor(() => server.herald.stats().connections === 1, 5000, 'the /connect socket closed');
+      // A marker after the close: a channel_vacated for the close would have been queued before it.
+      await subscribed(pusher, 'marker');
+      await receiver.until(() => received().some((event) => event.channel === 'marker'), 'the marker');
+      assert.deepEqual(received().filter((event) => event.channel === 'ticker;eu'), [{ name: 'channel_occupied', channel: 'ticker;eu' }], 'still occupied by the Pusher client');
+      pusher.unsubscribe('ticker;eu');
+      await receiver.until(() => received().some((event) => event.name === 'channel_vacated'), 'channel_vacated');
+      assert.deepEqual(received().filter((event) => event.channel === 'ticker;eu'), [
+        { name: 'channel_occupied', channel: 'ticker;eu' },
+        { name: 'channel_vacated', channel: 'ticker;eu' },
+      ]);
+    } finally {
+      pusher?.disconnect();
+      await server.close();
+      await receiver.close();
     }
   });
 });
