@@ -7,6 +7,8 @@ import { ProtocolClient } from './support/protocol-client.ts';
 import { APP, OTHER_APP, connected, nextEvent, pusherClient, serverLibrary, startAuthEndpoint, subscribed, type PusherClient } from './support/pusher.ts';
 import { REDIS_URL, deleteKeys, spawnHerald, startHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
 
+const TTL_MS = 1500;
+
 interface HookRequest {
   status: number;
   headers: IncomingHttpHeaders;
@@ -86,13 +88,16 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
   let other: HookReceiver;
   let auth: Awaited<ReturnType<typeof startAuthEndpoint>>;
   const clients: PusherClient[] = [];
+  let env: Record<string, string> = {};
 
   before(async () => {
     receiver = await HookReceiver.start();
     other = await HookReceiver.start();
     other.respond = (body, previousAttempts) => (body.includes('"doomed"') || (body.includes('"flaky"') && previousAttempts === 0) ? 500 : 200);
-    const env = {
+    env = {
       REDIS_URL,
+      // Short, so that a killed process's subscriptions lapse quickly.
+      HERALD_PRESENCE_TTL_MS: String(TTL_MS),
       HERALD_REDIS_PREFIX: prefix,
       HERALD_DEMOS: 'false',
       HERALD_WEBHOOK_RETRY_FOR_MS: '4000',
@@ -154,6 +159,33 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
       { name: 'channel_occupied', channel: 'orders' },
       { name: 'channel_vacated', channel: 'orders' },
     ]);
+  });
+
+  test("a killed process's channels are vacated within the presence TTL, by a surviving process, once", async () => {
+    const c = await spawnHerald(env);
+    try {
+      const onA = await connected(client(a.url));
+      const onC = await connected(client(c.url));
+      await subscribed(onC, 'crash-room');
+      await subscribed(onA, 'crash-room-too');
+      await subscribed(onC, 'crash-room-too');
+      await receiver.until(() => about('crash-room').length === 1 && about('crash-room-too').length === 1, 'channel_occupied of both rooms');
+      c.child.kill('SIGKILL');
+      await c.exited;
+      const killed = Date.now();
+      await receiver.until(() => about('crash-room').length === 2, 'channel_vacated of the crashed room', TTL_MS * 3 + 5000);
+      const tookMs = Date.now() - killed;
+      // The TTL plus a sweep interval, and slack for timers and delivery on a loaded machine.
+      assert.ok(tookMs <= TTL_MS + TTL_MS / 3 + 3000, `vacated after ${tookMs} ms`);
+      await settle('marker-crash');
+      assert.deepEqual(about('crash-room'), [
+        { name: 'channel_occupied', channel: 'crash-room' },
+        { name: 'channel_vacated', channel: 'crash-room' },
+      ]);
+      assert.deepEqual(about('crash-room-too'), [{ name: 'channel_occupied', channel: 'crash-room-too' }], 'still occupied by the socket on A');
+    } finally {
+      await c.stop('SIGKILL');
+    }
   });
 
   test('member_added and member_removed once per user, whichever process its connections are on', async () => {
