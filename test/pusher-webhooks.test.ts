@@ -1,79 +1,11 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ProtocolClient } from './support/protocol-client.ts';
 import { APP, OTHER_APP, connected, nextEvent, pusherClient, serverLibrary, startAuthEndpoint, subscribed, type PusherClient } from './support/pusher.ts';
 import { REDIS_URL, deleteKeys, spawnHerald, startHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
+import { WebhookReceiver } from './support/webhook-receiver.ts';
 
 const TTL_MS = 1500;
-
-interface HookRequest {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/**
- * An app's webhook endpoint: a real HTTP server that records every request it gets (also those it
- * refuses) and answers what `respond` says for each body.
- */
-class HookReceiver {
-  readonly requests: HookRequest[] = [];
-  respond: (body: string, previousAttempts: number) => number = () => 200;
-  readonly #server: Server;
-  readonly #waiters = new Set<() => void>();
-
-  private constructor() {
-    this.#server = createServer(async (request, response) => {
-      let body = '';
-      for await (const chunk of request) body += chunk;
-      const status = this.respond(body, this.requests.filter((each) => each.body === body).length);
-      this.requests.push({ status, headers: request.headers, body });
-      response.statusCode = status;
-      response.end();
-      for (const wake of [...this.#waiters]) wake();
-    });
-  }
-
-  static async start(): Promise<HookReceiver> {
-    const receiver = new HookReceiver();
-    receiver.#server.listen(0, '127.0.0.1');
-    await once(receiver.#server, 'listening');
-    return receiver;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/pusher/webhook`;
-  }
-
-  get accepted(): HookRequest[] {
-    return this.requests.filter((request) => request.status === 200);
-  }
-
-  async until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-    if (check()) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters.delete(wake);
-        reject(new Error(`timed out waiting for ${what}; received: ${JSON.stringify(this.requests.map((request) => [request.status, request.body]))}`));
-      }, timeoutMs);
-      const wake = (): void => {
-        if (!check()) return;
-        clearTimeout(timer);
-        this.#waiters.delete(wake);
-        resolve();
-      };
-      this.#waiters.add(wake);
-    });
-  }
-
-  close(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 /**
  * Two Herald processes on one Redis with two Pusher apps whose webhooks go to real HTTP receivers;
@@ -83,16 +15,16 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
   const prefix = uniquePrefix();
   let a: HeraldProcess;
   let b: HeraldProcess;
-  let receiver: HookReceiver;
+  let receiver: WebhookReceiver;
   /** OTHER_APP's endpoint: refuses the events of some channels, to show retries and dead letters. */
-  let other: HookReceiver;
+  let other: WebhookReceiver;
   let auth: Awaited<ReturnType<typeof startAuthEndpoint>>;
   const clients: PusherClient[] = [];
   let env: Record<string, string> = {};
 
   before(async () => {
-    receiver = await HookReceiver.start();
-    other = await HookReceiver.start();
+    receiver = await WebhookReceiver.start();
+    other = await WebhookReceiver.start();
     other.respond = (body, previousAttempts) => (body.includes('"doomed"') || (body.includes('"flaky"') && previousAttempts === 0) ? 500 : 200);
     env = {
       REDIS_URL,
@@ -126,7 +58,7 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
   /** Every event the app's endpoint accepted, each request verified by the pusher library. */
   const events = (app = APP, from = receiver): any[] => {
     const library = serverLibrary(a.url, app);
-    return from.accepted.flatMap((request) => {
+    return from.received.flatMap((request) => {
       const webhook = library.webhook({ headers: request.headers, rawBody: request.body });
       assert.equal(webhook.isValid(), true, `the pusher library accepts ${request.body}`);
       return webhook.getEvents();
@@ -141,7 +73,7 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
   const settle = async (name: string): Promise<void> => {
     const marker = client(a.url);
     await subscribed(marker, name);
-    await receiver.until(() => about(name).length > 0, `the marker ${name}`);
+    await receiver.until(() => about(name).length > 0, 20_000, `the marker ${name}`);
     marker.disconnect();
   };
 
@@ -149,11 +81,11 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
     const alice = await connected(client(a.url));
     const bob = await connected(client(b.url));
     await Promise.all([subscribed(alice, 'orders'), subscribed(bob, 'orders')]);
-    await receiver.until(() => about('orders').length === 1, 'channel_occupied');
+    await receiver.until(() => about('orders').length === 1, 20_000, 'channel_occupied');
     assert.deepEqual(about('orders'), [{ name: 'channel_occupied', channel: 'orders' }]);
     alice.unsubscribe('orders');
     bob.unsubscribe('orders');
-    await receiver.until(() => about('orders').length === 2, 'channel_vacated');
+    await receiver.until(() => about('orders').length === 2, 20_000, 'channel_vacated');
     await settle('marker-occupancy');
     assert.deepEqual(about('orders'), [
       { name: 'channel_occupied', channel: 'orders' },
@@ -169,11 +101,11 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
       await subscribed(onC, 'crash-room');
       await subscribed(onA, 'crash-room-too');
       await subscribed(onC, 'crash-room-too');
-      await receiver.until(() => about('crash-room').length === 1 && about('crash-room-too').length === 1, 'channel_occupied of both rooms');
+      await receiver.until(() => about('crash-room').length === 1 && about('crash-room-too').length === 1, 20_000, 'channel_occupied of both rooms');
       c.child.kill('SIGKILL');
       await c.exited;
       const killed = Date.now();
-      await receiver.until(() => about('crash-room').length === 2, 'channel_vacated of the crashed room', TTL_MS * 3 + 5000);
+      await receiver.until(() => about('crash-room').length === 2, TTL_MS * 3 + 5000, 'channel_vacated of the crashed room');
       const tookMs = Date.now() - killed;
       // The TTL plus a sweep interval, and slack for timers and delivery on a loaded machine.
       assert.ok(tookMs <= TTL_MS + TTL_MS / 3 + 3000, `vacated after ${tookMs} ms`);
@@ -195,14 +127,14 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
     const bobOnB = client(b.url, 'bob');
     await Promise.all([subscribed(bobOnA, 'presence-hall'), subscribed(bobOnB, 'presence-hall')]);
     const members = (): any[] => about('presence-hall').filter((event) => event.name.startsWith('member_'));
-    await receiver.until(() => members().length === 2, 'member_added of alice and bob');
+    await receiver.until(() => members().length === 2, 20_000, 'member_added of alice and bob');
     assert.deepEqual(members().sort((x, y) => x.user_id.localeCompare(y.user_id)), [
       { name: 'member_added', channel: 'presence-hall', user_id: 'alice' },
       { name: 'member_added', channel: 'presence-hall', user_id: 'bob' },
     ]);
     bobOnB.disconnect();
     bobOnA.disconnect();
-    await receiver.until(() => members().length === 3, 'member_removed of bob');
+    await receiver.until(() => members().length === 3, 20_000, 'member_removed of bob');
     await settle('marker-members');
     assert.deepEqual(members().slice(2), [{ name: 'member_removed', channel: 'presence-hall', user_id: 'bob' }]);
     assert.equal(about('presence-hall').filter((event) => event.name === 'channel_occupied').length, 1);
@@ -216,7 +148,7 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
     assert.equal(aliceChat.trigger('client-typing', { n: 1, text: 'héllo' }), true);
     assert.deepEqual(await typing, { n: 1, text: 'héllo' });
     const clientEvents = (channel: string): any[] => about(channel).filter((event) => event.name === 'client_event');
-    await receiver.until(() => clientEvents('private-chat').length === 1, 'client_event');
+    await receiver.until(() => clientEvents('private-chat').length === 1, 20_000, 'client_event');
     assert.deepEqual(clientEvents('private-chat'), [
       { name: 'client_event', channel: 'private-chat', event: 'client-typing', data: JSON.stringify({ n: 1, text: 'héllo' }), socket_id: alice.connection.socket_id },
     ]);
@@ -225,16 +157,16 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
     const wave = nextEvent(aliceRoom, 'client-wave');
     bobRoom.trigger('client-wave', 'plain text');
     await wave;
-    await receiver.until(() => clientEvents('presence-room').length === 1, 'client_event on a presence channel');
+    await receiver.until(() => clientEvents('presence-room').length === 1, 20_000, 'client_event on a presence channel');
     assert.deepEqual(clientEvents('presence-room'), [
       { name: 'client_event', channel: 'presence-room', event: 'client-wave', data: 'plain text', socket_id: bob.connection.socket_id, user_id: 'bob' },
     ]);
   });
 
   test('each request is signed for its app: a tampered body, another key or another secret fails the library check', async () => {
-    await receiver.until(() => receiver.accepted.length > 0, 'any webhook');
+    await receiver.until(() => receiver.received.length > 0, 20_000, 'any webhook');
     const library = serverLibrary(a.url);
-    for (const request of receiver.accepted) {
+    for (const request of receiver.received) {
       assert.equal(request.headers['content-type'], 'application/json');
       assert.equal(request.headers['x-pusher-key'], APP.key);
       assert.match(String(request.headers['x-pusher-signature']), /^[0-9a-f]{64}$/);
@@ -245,7 +177,7 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
       const webhook = library.webhook({ headers: request.headers, rawBody: request.body });
       assert.equal(webhook.getTime().getTime(), body.time_ms);
     }
-    const [request] = receiver.accepted;
+    const [request] = receiver.received;
     const tampered = request!.body.replace('"channel":"', '"channel":"x');
     assert.notEqual(tampered, request!.body);
     assert.equal(library.webhook({ headers: request!.headers, rawBody: tampered }).isValid(), false, 'a tampered body');
@@ -257,7 +189,7 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
   test("apps are kept apart; a refused event is retried with the same body, then given up into the dead letters", async () => {
     const carol = await connected(client(b.url, 'carol', OTHER_APP));
     await Promise.all([subscribed(carol, 'flaky'), subscribed(carol, 'doomed')]);
-    await other.until(() => about('flaky', OTHER_APP, other).length === 1, 'flaky, on its second attempt');
+    await other.until(() => about('flaky', OTHER_APP, other).length === 1, 20_000, 'flaky, on its second attempt');
     const flaky = other.requests.filter((request) => request.body.includes('"flaky"'));
     assert.deepEqual(flaky.map((request) => request.status), [500, 200]);
     assert.equal(flaky[0]!.body, flaky[1]!.body, 'every attempt sends the same body');
@@ -285,8 +217,8 @@ describe('Pusher webhooks across two processes on Redis (pusher-js, the pusher l
 
 describe('Pusher webhooks on one process with the embedded broker', () => {
   test('occupied, members, client events and vacated to the app URL only for the events it lists; Herald endpoints may take them as pusher.*', async () => {
-    const receiver = await HookReceiver.start();
-    const herald = await HookReceiver.start();
+    const receiver = await WebhookReceiver.start();
+    const herald = await WebhookReceiver.start();
     const server = await startHerald(
       {
         pusherApps: [{ ...APP, webhooks: [{ url: receiver.url, events: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'] }] }],
@@ -308,9 +240,9 @@ describe('Pusher webhooks on one process with the embedded broker', () => {
       const aliceSocket = alice.connection.socket_id;
       alice.disconnect();
       bob.disconnect();
-      const received = (): any[] => receiver.accepted.flatMap((request) => serverLibrary(server.url).webhook({ headers: request.headers, rawBody: request.body }).getEvents());
+      const received = (): any[] => receiver.received.flatMap((request) => serverLibrary(server.url).webhook({ headers: request.headers, rawBody: request.body }).getEvents());
       // Each event is its own delivery: they may arrive in any order.
-      await receiver.until(() => received().length === 6, 'occupied, two members added and removed, vacated');
+      await receiver.until(() => received().length === 6, 20_000, 'occupied, two members added and removed, vacated');
       const added = received().filter((event) => event.name === 'member_added');
       const removed = received().filter((event) => event.name === 'member_removed');
       assert.deepEqual(added.map((event) => event.user_id).sort(), ['alice', 'bob']);
@@ -321,11 +253,11 @@ describe('Pusher webhooks on one process with the embedded broker', () => {
       ]);
       assert.equal(received().filter((event) => event.name === 'client_event').length, 0, 'not listed for the app URL');
       // The Herald endpoint that lists pusher.client_event gets it in Herald's format.
-      await herald.until(() => herald.accepted.length === 1, 'pusher.client_event at the Herald endpoint');
-      const event = JSON.parse(herald.accepted[0]!.body);
+      await herald.until(() => herald.received.length === 1, 20_000, 'pusher.client_event at the Herald endpoint');
+      const event = JSON.parse(herald.received[0]!.body);
       assert.equal(event.type, 'pusher.client_event');
       assert.deepEqual(event.data, { app: APP.id, channel: 'presence-room', event: 'client-hello', data: '{"hi":"bob"}', socket_id: aliceSocket, user_id: 'alice' });
-      assert.ok(herald.accepted[0]!.headers['herald-signature']);
+      assert.ok(herald.received[0]!.headers['herald-signature']);
     } finally {
       for (const client of clients) client.disconnect();
       await auth.close();
@@ -336,14 +268,14 @@ describe('Pusher webhooks on one process with the embedded broker', () => {
   });
 
   test("one channel space: a Herald /connect subscriber of the mapped channel occupies the app's channel too", async () => {
-    const receiver = await HookReceiver.start();
+    const receiver = await WebhookReceiver.start();
     const server = await startHerald({ pusherApps: [{ ...APP, webhooks: [{ url: receiver.url, events: ['channel_occupied', 'channel_vacated'] }] }], namespaces: { pusher: { subscribe: 'anyone' } } }, () => {});
     let pusher: PusherClient | undefined;
     try {
-      const received = (): any[] => receiver.accepted.flatMap((request) => serverLibrary(server.url).webhook({ headers: request.headers, rawBody: request.body }).getEvents());
+      const received = (): any[] => receiver.received.flatMap((request) => serverLibrary(server.url).webhook({ headers: request.headers, rawBody: request.body }).getEvents());
       const herald = await ProtocolClient.open(`${server.wsUrl}/connect`);
       assert.equal((await herald.request({ op: 'subscribe', channel: `pusher:${APP.id}:ticker~eu` })).type, 'reply');
-      await receiver.until(() => received().length === 1, 'channel_occupied');
+      await receiver.until(() => received().length === 1, 20_000, 'channel_occupied');
       assert.deepEqual(received(), [{ name: 'channel_occupied', channel: 'ticker;eu' }]);
       pusher = pusherClient(server.url);
       await subscribed(pusher, 'ticker;eu');
@@ -351,10 +283,10 @@ describe('Pusher webhooks on one process with the embedded broker', () => {
       await waitFor(() => server.herald.stats().connections === 1, 5000, 'the /connect socket closed');
       // A marker after the close: a channel_vacated for the close would have been queued before it.
       await subscribed(pusher, 'marker');
-      await receiver.until(() => received().some((event) => event.channel === 'marker'), 'the marker');
+      await receiver.until(() => received().some((event) => event.channel === 'marker'), 20_000, 'the marker');
       assert.deepEqual(received().filter((event) => event.channel === 'ticker;eu'), [{ name: 'channel_occupied', channel: 'ticker;eu' }], 'still occupied by the Pusher client');
       pusher.unsubscribe('ticker;eu');
-      await receiver.until(() => received().some((event) => event.name === 'channel_vacated'), 'channel_vacated');
+      await receiver.until(() => received().some((event) => event.name === 'channel_vacated'), 20_000, 'channel_vacated');
       assert.deepEqual(received().filter((event) => event.channel === 'ticker;eu'), [
         { name: 'channel_occupied', channel: 'ticker;eu' },
         { name: 'channel_vacated', channel: 'ticker;eu' },
