@@ -38,8 +38,9 @@ export const FIRST_RETRY_DELAY_MS = 1000;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 
 /**
- * Signed webhooks to the application's backend. `emit` queues one delivery task per endpoint that
- * wants the event type; each run is one attempt, and a failed attempt queues the next after an
+ * Signed webhooks to the application's backend. `emit` queues one delivery task per target that
+ * receives the event (each target writes its own request: Herald's format, or a Pusher app's);
+ * each run is one attempt, and a failed attempt queues the next after an
  * exponential wait (1 s, 2 s, 4 s … 5 min) until `retryForMs` after the event, when the event goes
  * to the dead letters. Deliveries are at least once: the event id lets receivers drop repeats.
  *
