@@ -210,7 +210,7 @@ export const configSchema = {
       description: 'Open sockets per client IP; more are refused at the handshake with HTTP 429. `0`: no limit (use behind a proxy, or for load tests).',
     },
     pusherApps: {
-      type: 'array', env: 'HERALD_PUSHER_APPS', envFile: true, section: 'security', secret: true, defaultText: 'unset (no /app route)',
+      type: 'array', env: 'HERALD_PUSHER_APPS', envFile: true, section: 'security', secret: true, expected: 'a JSON array of apps, each {"id", "key", "secret", …}', defaultText: 'unset (no /app route)',
       items: {
         type: 'object', additionalProperties: false, required: ['id', 'key', 'secret'],
         properties: {
@@ -228,9 +228,19 @@ export const configSchema = {
               maxBatchEvents: { type: 'integer', minimum: 1 },
             },
           },
+          webhooks: {
+            type: 'array',
+            items: {
+              type: 'object', additionalProperties: false, required: ['url'],
+              properties: {
+                url: { type: 'string', pattern: '^https?://\\S+$' },
+                events: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event'] } },
+              },
+            },
+          },
         },
       },
-      description: 'Apps served over the Pusher Channels protocol (`/app/{key}` and `/apps/{id}/…`), as a JSON array: `[{"id": "1", "key": "app-key", "secret": "app-secret", "clientEvents": true, "limits": {…}}]`. `id`: 1-24 letters, digits, `_` or `-`; `limits`: `maxConnections` per process (`0`: none, the default), `clientEventsPerSecond` per socket (10), `maxPresenceMembers` per channel (100), `maxEventBytes` of one event\'s data (10240), `maxBatchEvents` per batch call (10). See [pusher.md](pusher.md).',
+      description: 'Apps served over the Pusher Channels protocol (`/app/{key}` and `/apps/{id}/…`), as a JSON array: `[{"id": "1", "key": "app-key", "secret": "app-secret", "clientEvents": true, "limits": {…}}]`. `id`: 1-24 letters, digits, `_` or `-`; `limits`: `maxConnections` per process (`0`: none, the default), `clientEventsPerSecond` per socket (10), `maxPresenceMembers` per channel (100), `maxEventBytes` of one event\'s data (10240), `maxBatchEvents` per batch call (10); `webhooks`: `[{"url": "https://app.example.com/pusher/webhook", "events": ["channel_occupied", "member_added", …]}]` (`events` omitted: all five), sent as Pusher sends them. See [pusher.md](pusher.md).',
     },
     maxBodyBytes: {
       type: 'integer', minimum: 1, maximum: 1024 * 1024 * 1024, default: 1024 * 1024, env: 'HERALD_MAX_BODY_BYTES', section: 'security',

@@ -26,13 +26,25 @@ export function checkSettings(values: Record<string, unknown>, label: (key: stri
 }
 
 function describe(error: ErrorObject, values: Record<string, unknown>, label: (key: string) => string): string {
+  const [, key, ...inside] = error.instancePath.split('/');
   if (error.keyword === 'additionalProperties') {
-    const key = (error.params as { additionalProperty: string }).additionalProperty;
-    return `${label(key)}: unknown setting; known settings: ${Object.keys(configSchema.properties).filter((k) => k !== '$schema').join(', ')}`;
+    const extra = (error.params as { additionalProperty: string }).additionalProperty;
+    if (key === undefined) return `${label(extra)}: unknown setting; known settings: ${Object.keys(configSchema.properties).filter((k) => k !== '$schema').join(', ')}`;
+    return `${label(key)}: ${jsonPath([...inside, extra])} is not an option here`;
   }
-  if (error.instancePath === '') return `${label('')} must be a JSON object of settings`;
-  const key = error.instancePath.split('/')[1]!;
+  if (key === undefined) return `${label('')} must be a JSON object of settings`;
+  // Inside a structured setting (a Pusher app, a namespace): where, and ajv's words for what is
+  // wrong, which never repeat the value (it may be a secret).
+  if (inside.length > 0) {
+    const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues;
+    return `${label(key)}: ${jsonPath(inside)} ${error.message ?? 'is not valid'}${allowed === undefined ? '' : ` (${allowed.join(', ')})`}`;
+  }
   return mustBe(key as ConfigKey, values[key], label(key));
+}
+
+/** `["0", "webhooks", "1", "url"]` → `[0].webhooks[1].url` */
+function jsonPath(segments: readonly string[]): string {
+  return segments.map((segment, index) => (/^\d+$/.test(segment) ? `[${segment}]` : index === 0 ? segment : `.${segment}`)).join('');
 }
 
 /** `<label> must be <what the schema expects>, got <value>`; a secret's value is never repeated. */

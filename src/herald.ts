@@ -244,7 +244,7 @@ export class Herald {
     if (o.pusherApps !== undefined && o.pusherApps.length > 0) {
       this.namespace('pusher', PUSHER_NAMESPACE);
       const occupiedChannels = async (prefix: string) => (await this.#occupiedChannels(prefix, 10_000)).map(([channel]) => channel);
-      const deps = { publisher: this.#publisher, presence: this.presence, leaves: this.#leaves, log: this.log, occupiedChannels };
+      const deps = { publisher: this.#publisher, presence: this.presence, leaves: this.#leaves, log: this.log, occupiedChannels, webhooks: this.webhooks, onChannelOccupancy: this.#users.onChannelOccupancy };
       this.#pusher = new PusherServer({ ...deps, apps: o.pusherApps, http: this.http, socketRoute: (path, handler) => this.#sockets.route(path, handler, { authentication: 'none' }) });
     }
     // Who may read and watch a user's online status: the rules of `status:<user>` (docs/users.md).

@@ -16,6 +16,32 @@ describe('Pusher apps from the configuration', () => {
     assert.throws(() => settingsFromEnv({ HERALD_PUSHER_APPS: '[{"id": "has space", "key": "k", "secret": "long enough"}]' }), (error: unknown) => error instanceof ConfigError && /HERALD_PUSHER_APPS/.test(error.message));
   });
 
+  test('an app may list webhook URLs, each with the Pusher events it wants; another event name or a URL that is not http(s) is refused', () => {
+    const apps = [{ id: '1001', key: 'app-key', secret: 'app-secret', webhooks: [{ url: 'https://app.example.com/pusher/webhook' }, { url: 'http://10.0.0.2/hooks', events: ['member_added', 'client_event'] }] }];
+    assert.deepEqual(settingsFromEnv({ HERALD_PUSHER_APPS: JSON.stringify(apps) }).pusherApps, apps);
+    const refusal = (webhook: unknown): string => {
+      try {
+        settingsFromEnv({ HERALD_PUSHER_APPS: JSON.stringify([{ id: '1', key: 'k', secret: 'long enough', webhooks: [webhook] }]) });
+      } catch (error) {
+        assert.ok(error instanceof ConfigError);
+        return error.message;
+      }
+      assert.fail('accepted');
+    };
+    assert.equal(
+      refusal({ url: 'https://app.example.com/hooks', events: ['channel.occupied'] }),
+      'HERALD_PUSHER_APPS: [0].webhooks[0].events[0] must be equal to one of the allowed values (channel_occupied, channel_vacated, member_added, member_removed, client_event)',
+    );
+    assert.equal(refusal({ url: 'https://app.example.com/hooks', events: [] }), 'HERALD_PUSHER_APPS: [0].webhooks[0].events must NOT have fewer than 1 items');
+    assert.equal(refusal({ url: 'ftp://app.example.com/hooks' }), 'HERALD_PUSHER_APPS: [0].webhooks[0].url must match pattern "^https?://\\S+$"');
+    assert.equal(refusal({ url: 'https://app.example.com/hooks', secret: 'the app secret signs them' }), 'HERALD_PUSHER_APPS: [0].webhooks[0].secret is not an option here');
+    assert.equal(refusal('https://app.example.com/hooks'), 'HERALD_PUSHER_APPS: [0].webhooks[0] must be object');
+  });
+
+  test('a value that is not an array of apps says what is expected', () => {
+    assert.throws(() => settingsFromEnv({ HERALD_PUSHER_APPS: '{"id": "1"}' }), { message: 'HERALD_PUSHER_APPS must be a JSON array of apps, each {"id", "key", "secret", …}' });
+  });
+
   test('the secret is never repeated in an error', () => {
     assert.throws(
       () => settingsFromEnv({ HERALD_PUSHER_APPS: '[{"id": "1", "key": "k", "secret": "short"}]' }),

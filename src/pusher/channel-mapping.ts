@@ -67,6 +67,17 @@ export function pusherName(heraldName: string): string | undefined {
   return name.replaceAll('~', ';');
 }
 
+/**
+ * The app and Pusher name of a Herald channel `pusher:<app>:<name>`, or undefined for any other
+ * channel (user channels included: they are not channels an app hears about).
+ */
+export function pusherChannelOf(heraldName: string): { appId: string; name: string } | undefined {
+  if (!heraldName.startsWith('pusher:')) return undefined;
+  const colon = heraldName.indexOf(':', 7);
+  if (colon === -1) return undefined;
+  return { appId: heraldName.slice(7, colon), name: heraldName.slice(colon + 1).replaceAll('~', ';') };
+}
+
 /** The Herald-side prefix of every channel of app `appId` (for listings). */
 export function appChannelPrefix(appId: string): string {
   return `pusher:${appId}:`;

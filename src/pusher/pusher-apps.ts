@@ -1,4 +1,5 @@
 import { ConfigError } from '../config.ts';
+import type { PusherWebhookConfig } from './pusher-webhooks.ts';
 
 /**
  * One app served over the Pusher Channels protocol, as configured (`pusherApps`,
@@ -15,6 +16,8 @@ export interface PusherAppConfig {
   /** Whether clients may trigger `client-*` events on private and presence channels. Default false. */
   clientEvents?: boolean;
   limits?: Partial<PusherAppLimits>;
+  /** Where the app's webhooks go (pusher-webhooks.ts), each URL with the events it wants. */
+  webhooks?: PusherWebhookConfig[];
 }
 
 export interface PusherAppLimits {

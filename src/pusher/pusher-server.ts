@@ -7,11 +7,14 @@ import type { InFlight } from '../in-flight.ts';
 import type { Presence } from '../presence/presence.ts';
 import type { Connection } from '../transport/connection.ts';
 import type { SocketHandler } from '../transport/socket-server.ts';
+import type { Webhooks } from '../webhooks/webhooks.ts';
+import { isPusherChannel, pusherChannelOf } from './channel-mapping.ts';
 import * as frames from './frames.ts';
 import { pusherHttpApi } from './http-api.ts';
 import { PusherApps, type PusherApp, type PusherAppConfig } from './pusher-apps.ts';
 import { PusherEvents, type PusherEventListener } from './pusher-events.ts';
 import { PusherSocket } from './pusher-socket.ts';
+import { PusherWebhooks } from './pusher-webhooks.ts';
 
 export interface PusherServerDeps {
   apps: readonly PusherAppConfig[];
@@ -24,6 +27,13 @@ export interface PusherServerDeps {
   log: FastifyBaseLogger;
   /** Herald channels starting with `prefix` that have subscribers somewhere in the cluster. */
   occupiedChannels: (prefix: string) => Promise<string[]>;
+  /** Herald's webhook delivery, which also sends the apps' webhooks (pusher-webhooks.ts). */
+  webhooks: Webhooks;
+  /**
+   * Follows the cluster-wide occupancy of Herald channels: the listener hears of each channel's
+   * first subscriber anywhere and its last, on exactly one process (users/user-features.ts).
+   */
+  onChannelOccupancy: (listener: (channel: string, occupied: boolean) => void) => void;
 }
 
 /** Protocol versions spoken: pusher-js 7 and 8 speak 7; older clients 5 and 6, which differ from 7 in nothing used here. */
@@ -47,12 +57,15 @@ export class PusherServer {
   readonly #processPart = randomInt(1, 2 ** 31);
   #nextSocket = 0;
   readonly #connections = new Map<string, number>();
-  /** Local Pusher subscriptions per `appId\nchannel`. */
-  readonly #occupancy = new Map<string, number>();
 
   constructor(deps: PusherServerDeps) {
     this.#deps = deps;
     this.#apps = new PusherApps(deps.apps);
+    const webhooks = new PusherWebhooks(deps.webhooks);
+    this.#events.onEvent(webhooks.send);
+    // Occupancy costs a Redis script per channel's first and last local subscriber: followed only
+    // when an endpoint wants to hear of it.
+    if (webhooks.wantsOccupancy) deps.onChannelOccupancy((channel, occupied) => this.#occupancyChanged(channel, occupied));
     deps.socketRoute('/app/:key', (connection) => this.#accept(connection));
     pusherHttpApi(deps.http, { apps: this.#apps, publisher: deps.publisher, presence: deps.presence, occupiedChannels: deps.occupiedChannels });
     deps.log.info({ apps: deps.apps.map((app) => app.id) }, 'Pusher protocol on /app/{key} and /apps/{app_id}');
@@ -60,7 +73,8 @@ export class PusherServer {
 
   /**
    * Calls `listener` with every channel_occupied, channel_vacated, member_added, member_removed
-   * and client_event: what Pusher reports by webhook. Occupied and vacated are per process.
+   * and client_event: what Pusher reports by webhook, each raised on one process of the cluster.
+   * Occupied and vacated are raised only while a webhook endpoint wants them.
    */
   onEvent(listener: PusherEventListener): void {
     this.#events.onEvent(listener);
@@ -85,7 +99,6 @@ export class PusherServer {
       events: this.#events,
       leaves: this.#deps.leaves,
       log: this.#deps.log,
-      occupancy: (appId, channel, delta) => this.#occupy(appId, channel, delta),
     });
     connection.send(frames.connectionEstablished(socketId, ACTIVITY_TIMEOUT_SECONDS));
     connection.onMessage((text) => this.#receive(socket, connection, text));
@@ -117,13 +130,15 @@ export class PusherServer {
     else this.#connections.set(app.id, open);
   }
 
-  #occupy(appId: string, channel: string, delta: 1 | -1): void {
-    const key = `${appId}\n${channel}`;
-    const count = (this.#occupancy.get(key) ?? 0) + delta;
-    if (count <= 0) this.#occupancy.delete(key);
-    else this.#occupancy.set(key, count);
-    if (delta === 1 && count === 1) this.#events.emit({ name: 'channel_occupied', appId, channel });
-    if (delta === -1 && count <= 0) this.#events.emit({ name: 'channel_vacated', appId, channel });
+  /**
+   * A channel is occupied while anyone subscribes to it anywhere in the cluster: Pusher sockets,
+   * and Herald's own clients of the mapped channel (one channel space).
+   */
+  #occupancyChanged(heraldName: string, occupied: boolean): void {
+    const channel = pusherChannelOf(heraldName);
+    // A Herald client may subscribe to a mapped name that no Pusher client could: not the app's.
+    if (channel === undefined || this.#apps.byId(channel.appId) === undefined || !isPusherChannel(channel.name) || channel.name.startsWith('#')) return;
+    this.#events.emit({ name: occupied ? 'channel_occupied' : 'channel_vacated', appId: channel.appId, channel: channel.name });
   }
 }
 

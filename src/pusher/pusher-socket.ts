@@ -21,8 +21,6 @@ export interface PusherSocketContext {
   events: PusherEvents;
   leaves: InFlight;
   log: FastifyBaseLogger;
-  /** Counts local subscriptions per Herald channel, for channel_occupied / channel_vacated. */
-  occupancy: (appId: string, channel: string, delta: 1 | -1) => void;
 }
 
 /** The data the `terminate_connections` call publishes on a user's channel. */
@@ -107,7 +105,6 @@ export class PusherSocket {
     const subscriber = new PusherSubscriber(this.#connection, this.socketId);
     const subscription: PusherSubscription = { channel, subscriber, member: undefined, userId: member?.user };
     this.#subscriptions.set(name, subscription);
-    this.#context.occupancy(this.#app.id, name, 1);
     const current = (): boolean => this.#subscriptions.get(name) === subscription;
     try {
       if (member !== undefined) {
@@ -159,7 +156,6 @@ export class PusherSocket {
     if (subscription === undefined) return;
     this.#subscriptions.delete(name);
     this.#connection.unsubscribe(subscription.channel);
-    this.#context.occupancy(this.#app.id, name, -1);
     if (subscription.member !== undefined) this.#context.leaves.track(subscription.member.leave());
   }
 

@@ -6,8 +6,10 @@ import type { ResolvedOptions } from '../config.ts';
 import type { InFlight } from '../in-flight.ts';
 import type { TaskRegistry } from '../tasks/task-registry.ts';
 import type { Tasks } from '../tasks/tasks.ts';
+import { pusherWebhookTargets } from '../pusher/pusher-webhooks.ts';
 import { ChannelEvents } from '../webhooks/channel-events.ts';
 import type { DeadLetters } from '../webhooks/dead-letters.ts';
+import { heraldTarget } from '../webhooks/webhook-target.ts';
 import { WEBHOOK_TASK, Webhooks, type StartTask } from '../webhooks/webhooks.ts';
 import { PrivateMessages } from './private-messages.ts';
 import { OFFLINE_CHECK_TASK, UserActivity } from './user-activity.ts';
@@ -35,6 +37,12 @@ export interface UserFeatures {
   activity: UserActivity;
   messages: PrivateMessages;
   deadLetters: DeadLetters;
+  /**
+   * Calls `listener` when a channel gets its first subscriber anywhere in the cluster or loses its
+   * last, on the one process that is to report it (server-internal `#` channels excepted).
+   * Occupancy is followed only once something asks for it, here or by wanting the webhooks.
+   */
+  onChannelOccupancy(listener: (channel: string, occupied: boolean) => void): void;
   close(): Promise<void>;
 }
 
@@ -47,7 +55,9 @@ export function createUserFeatures(host: UserFeaturesHost): UserFeatures {
   const o = host.options;
   const stores = createUserStores(host.redis, { prefix: o.redisPrefix, ttlMs: o.presenceTtlMs, inbox: { maxMessages: o.inboxMaxMessages, maxAgeMs: o.inboxMaxAgeMs } });
   const startTask: StartTask = (name, args, options) => host.tasks.start(name, args, options);
-  const webhooks = new Webhooks({ endpoints: o.webhooks ?? [], deadLetters: stores.deadLetters, startTask, retryForMs: o.webhookRetryForMs, log: host.log });
+  // Herald's endpoints and the Pusher apps' share one delivery: queue, retries, dead letters.
+  const targets = [...(o.webhooks ?? []).map(heraldTarget), ...pusherWebhookTargets(o.pusherApps ?? [])];
+  const webhooks = new Webhooks({ targets, deadLetters: stores.deadLetters, startTask, retryForMs: o.webhookRetryForMs, log: host.log });
   host.taskRegistry.define(WEBHOOK_TASK, webhooks.deliver, { timeoutMs: 30_000 });
   const activity = new UserActivity({
     status: stores.onlineStatus,
@@ -59,16 +69,21 @@ export function createUserFeatures(host: UserFeaturesHost): UserFeatures {
     log: host.log,
   });
   host.taskRegistry.define(OFFLINE_CHECK_TASK, activity.offlineCheck, { timeoutMs: 30_000 });
-  if (webhooks.wants('channel.occupied') || webhooks.wants('channel.vacated')) {
-    const channelEvents = new ChannelEvents(stores.channelOccupancy, host.process, webhooks, host.writes, host.log);
+  let channelEvents: ChannelEvents | undefined;
+  const channelOccupancy = (): ChannelEvents => {
+    if (channelEvents !== undefined) return channelEvents;
+    channelEvents = new ChannelEvents(stores.channelOccupancy, host.process, webhooks, host.writes, host.log);
     host.registry.onAcquire(channelEvents.acquired);
     host.registry.onRelease(channelEvents.released);
-  }
+    return channelEvents;
+  };
+  if (webhooks.wants('channel.occupied') || webhooks.wants('channel.vacated')) channelOccupancy();
   return {
     webhooks,
     activity,
     messages: new PrivateMessages(host.publisher, stores.inbox, webhooks, o.inboxStore),
     deadLetters: stores.deadLetters,
+    onChannelOccupancy: (listener) => channelOccupancy().onChange(listener),
     close: async () => {
       await Promise.all([stores.onlineStatus.close(), stores.channelOccupancy.close(), stores.inbox.close()]);
     },

@@ -8,7 +8,8 @@ import type { Webhooks } from './webhooks.ts';
  * channels it has local subscribers of, and OnlineStatus tells exactly one process when a channel
  * gets its first member anywhere or loses its last (a dead process's memberships lapse within the
  * presence TTL, and the process whose sweep finds that reports it). Server-internal `#` channels
- * (inboxes, status) are left out.
+ * (inboxes, status) are left out. Other protocols on the server follow the same transitions
+ * through `onChange` (the Pusher apps' channel_occupied and channel_vacated).
  */
 export class ChannelEvents {
   readonly #occupancy: OnlineStatus;
@@ -16,6 +17,7 @@ export class ChannelEvents {
   readonly #webhooks: Webhooks;
   readonly #writes: InFlight;
   readonly #log: FastifyBaseLogger;
+  readonly #listeners: Array<(channel: string, occupied: boolean) => void> = [];
 
   constructor(occupancy: OnlineStatus, process: string, webhooks: Webhooks, writes: InFlight, log: FastifyBaseLogger) {
     this.#occupancy = occupancy;
@@ -23,7 +25,12 @@ export class ChannelEvents {
     this.#webhooks = webhooks;
     this.#writes = writes;
     this.#log = log;
-    occupancy.onTransition((channel, transition) => this.#webhooks.emitLogged(transition.online ? 'channel.occupied' : 'channel.vacated', { channel }));
+    occupancy.onTransition((channel, transition) => this.#changed(channel, transition.online));
+  }
+
+  /** Calls `listener` with each transition this process is the one to report, from now on. */
+  onChange(listener: (channel: string, occupied: boolean) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** The first local subscriber of `channel` arrived. */
@@ -32,7 +39,7 @@ export class ChannelEvents {
     this.#writes.track(
       this.#occupancy.join(channel, this.#process).then(
         ({ online }) => {
-          if (online) this.#webhooks.emitLogged('channel.occupied', { channel });
+          if (online) this.#changed(channel, true);
         },
         (error: unknown) => this.#log.warn({ channel, err: error }, 'could not record a channel occupied'),
       ),
@@ -45,10 +52,21 @@ export class ChannelEvents {
     this.#writes.track(
       this.#occupancy.leave(channel, this.#process).then(
         (vacatedAt) => {
-          if (vacatedAt !== undefined) this.#webhooks.emitLogged('channel.vacated', { channel });
+          if (vacatedAt !== undefined) this.#changed(channel, false);
         },
         (error: unknown) => this.#log.warn({ channel, err: error }, 'could not record a channel vacated'),
       ),
     );
   };
+
+  #changed(channel: string, occupied: boolean): void {
+    this.#webhooks.emitLogged(occupied ? 'channel.occupied' : 'channel.vacated', { channel });
+    for (const listener of this.#listeners) {
+      try {
+        listener(channel, occupied);
+      } catch (error) {
+        this.#log.warn({ channel, err: error }, 'a channel occupancy listener failed');
+      }
+    }
+  }
 }

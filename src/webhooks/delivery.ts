@@ -1,25 +1,19 @@
-import { SIGNATURE_HEADER, signatureHeader } from './signer.ts';
-import type { WebhookEndpoint } from './endpoints.ts';
+import type { WebhookRequest } from './webhook-target.ts';
 
 /** How long one request may take before it counts as failed. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
- * POSTs one event to one endpoint, signed; resolves with undefined when the endpoint accepted it
- * (any 2xx), else with why not (`HTTP 503`, `ECONNREFUSED`, `timed out`). Never rejects.
+ * POSTs one request to `url`; resolves with undefined when the endpoint accepted it (any 2xx),
+ * else with why not (`HTTP 503`, `ECONNREFUSED`, `timed out`). Never rejects.
  */
-export async function postEvent(endpoint: WebhookEndpoint, event: { id: string; type: string }, body: string): Promise<string | undefined> {
+export async function postWebhook(url: string, request: WebhookRequest): Promise<string | undefined> {
   try {
-    const response = await fetch(endpoint.url, {
+    const response = await fetch(url, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'Herald-Webhooks',
-        'herald-event-id': event.id,
-        'herald-event-type': event.type,
-        [SIGNATURE_HEADER]: signatureHeader(endpoint.secret, Date.now(), body),
-      },
-      body,
+      // Exactly `application/json`, no charset: the Pusher server libraries compare it as a whole.
+      headers: { 'content-type': 'application/json', 'user-agent': 'Herald-Webhooks', ...request.headers },
+      body: request.body,
       // A redirect is not an answer: the endpoint is misconfigured, and following it would send
       // the event (and its signature) somewhere else.
       redirect: 'manual',

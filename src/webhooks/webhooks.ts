@@ -2,18 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { TaskHandler } from '../tasks/task-registry.ts';
 import type { DeadLetters } from './dead-letters.ts';
-import { postEvent } from './delivery.ts';
-import { receives, type WebhookEndpoint } from './endpoints.ts';
+import { postWebhook } from './delivery.ts';
+import type { WebhookEvent, WebhookTarget } from './webhook-target.ts';
 
-/** What an endpoint receives: `{"id", "type", "time", "data"}`. */
-export interface WebhookEvent {
-  /** Unique per event (the same on every retry): receivers deduplicate by it. */
-  id: string;
-  type: string;
-  /** When it happened, ms since the epoch. */
-  time: number;
-  data: unknown;
-}
+export type { WebhookEvent } from './webhook-target.ts';
 
 /** The built-in task that delivers one event to one endpoint (one attempt per run). */
 export const WEBHOOK_TASK = 'herald.webhook';
@@ -24,7 +16,8 @@ export const BUILT_IN_TASK_ID_PREFIX = 'herald-';
 export type StartTask = (name: string, args: unknown, options: { id: string; delayMs?: number }) => Promise<unknown>;
 
 export interface WebhooksOptions {
-  endpoints: readonly WebhookEndpoint[];
+  /** Where events go, each in its own format (webhook-target.ts). */
+  targets: readonly WebhookTarget[];
   deadLetters: DeadLetters;
   startTask: StartTask;
   /** How long an event is retried, from the moment it happened; then it goes to the dead letters. */
@@ -36,6 +29,8 @@ interface DeliveryArgs {
   url: string;
   event: WebhookEvent;
   attempt: number;
+  /** The target's id; absent in tasks queued before targets had ids, whose id was their URL. */
+  target?: string;
 }
 
 /** The wait after the first failed attempt; it doubles after each failure, up to MAX_RETRY_DELAY_MS. */
@@ -43,8 +38,9 @@ export const FIRST_RETRY_DELAY_MS = 1000;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 
 /**
- * Signed webhooks to the application's backend. `emit` queues one delivery task per endpoint that
- * wants the event type; each run is one attempt, and a failed attempt queues the next after an
+ * Signed webhooks to the application's backend. `emit` queues one delivery task per target that
+ * receives the event (each target writes its own request: Herald's format, or a Pusher app's);
+ * each run is one attempt, and a failed attempt queues the next after an
  * exponential wait (1 s, 2 s, 4 s … 5 min) until `retryForMs` after the event, when the event goes
  * to the dead letters. Deliveries are at least once: the event id lets receivers drop repeats.
  *
@@ -63,7 +59,7 @@ export class Webhooks {
 
   /** Whether any endpoint receives `type` (so callers can skip work nobody wants). */
   wants(type: string): boolean {
-    return this.#options.endpoints.some((endpoint) => receives(endpoint, type));
+    return this.#options.targets.some((target) => target.wants(type));
   }
 
   /**
@@ -72,10 +68,12 @@ export class Webhooks {
    * when the task queue refuses (full, or Redis down): the event is then not sent.
    */
   async emit(type: string, data: unknown, id: string = randomUUID()): Promise<WebhookEvent | undefined> {
-    const endpoints = this.#options.endpoints.filter((endpoint) => receives(endpoint, type));
-    if (endpoints.length === 0) return undefined;
+    if (!this.wants(type)) return undefined;
     const event: WebhookEvent = { id, type, time: Date.now(), data };
-    await Promise.all(endpoints.map((endpoint, index) => this.#queue({ url: endpoint.url, event, attempt: 0 }, index)));
+    const { targets } = this.#options;
+    const receivers = targets.filter((target) => target.receives(event));
+    if (receivers.length === 0) return undefined;
+    await Promise.all(receivers.map((target) => this.#queue({ url: target.url, event, attempt: 0, target: target.id }, targets.indexOf(target))));
     return event;
   }
 
@@ -86,17 +84,20 @@ export class Webhooks {
   }
 
   /** The handler of the built-in delivery task: one attempt, then the next one queued or the dead letter. */
-  readonly deliver: TaskHandler<DeliveryArgs> = async ({ url, event, attempt }) => {
-    const endpoint = this.#options.endpoints.find((each) => each.url === url);
-    const failure = endpoint === undefined ? 'endpoint no longer configured' : await postEvent(endpoint, event, JSON.stringify(event));
+  readonly deliver: TaskHandler<DeliveryArgs> = async ({ url, event, attempt, target: id = url }) => {
+    const target = this.#options.targets.find((each) => each.id === id && each.url === url);
+    const request = target?.request(event, Date.now());
+    const failure = request === undefined ? 'endpoint no longer configured' : await postWebhook(url, request);
     if (failure === undefined) return { delivered: true, attempts: attempt + 1 };
     const delay = Math.min(FIRST_RETRY_DELAY_MS * 2 ** attempt, MAX_RETRY_DELAY_MS);
-    if (endpoint === undefined || Date.now() + delay - event.time > this.#options.retryForMs) {
-      await this.#options.deadLetters.add({ url, event, attempts: attempt + 1, lastError: failure, failedAt: Date.now() });
+    if (target === undefined || Date.now() + delay - event.time > this.#options.retryForMs) {
+      // What was sent, in the target's format (a Pusher app's endpoint got a Pusher body).
+      const sent: unknown = request === undefined ? event : JSON.parse(request.body);
+      await this.#options.deadLetters.add({ url, event: sent, attempts: attempt + 1, lastError: failure, failedAt: Date.now() });
       this.#options.log.warn({ url, event: event.id, type: event.type, attempts: attempt + 1, lastError: failure }, 'webhook event given up: see GET /api/webhooks/dead-letters');
       return { delivered: false, attempts: attempt + 1, lastError: failure };
     }
-    await this.#queue({ url, event, attempt: attempt + 1 }, this.#options.endpoints.indexOf(endpoint), delay);
+    await this.#queue({ url, event, attempt: attempt + 1, target: target.id }, this.#options.targets.indexOf(target), delay);
     return { delivered: false, attempts: attempt + 1, lastError: failure, retryInMs: delay };
   };
 

@@ -11,9 +11,19 @@ export interface ReceivedWebhook {
  * A real HTTP endpoint for webhook tests: records every POST it accepts, answers `status` (200 by
  * default), and can go down (stop listening, so deliveries are refused) and come back on its port.
  */
+export interface WebhookRequest {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
+  /** Every request, also those answered with a failure, in arrival order. */
+  readonly requests: WebhookRequest[] = [];
   status = 200;
+  /** Chooses the answer by the body and how many times the same body came before (default: `status`). */
+  respond: ((body: string, previousAttempts: number) => number) | undefined;
   #server: Server;
   #port = 0;
   readonly #waiters = new Set<() => void>();
@@ -45,7 +55,7 @@ export class WebhookReceiver {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.delete(wake);
-        reject(new Error(`timed out waiting for ${what}; received: ${JSON.stringify(this.received.map((entry) => entry.event))}`));
+        reject(new Error(`timed out waiting for ${what}; received: ${JSON.stringify(this.requests.map((entry) => [entry.status, entry.body]))}`));
       }, timeoutMs);
       const wake = (): void => {
         if (!check(this)) return;
@@ -81,12 +91,12 @@ export class WebhookReceiver {
       request.setEncoding('utf8');
       request.on('data', (chunk: string) => (body += chunk));
       request.on('end', () => {
-        response.statusCode = this.status;
+        const status = this.respond?.(body, this.requests.filter((each) => each.body === body).length) ?? this.status;
+        this.requests.push({ status, headers: request.headers, body });
+        response.statusCode = status;
         response.end();
-        if (this.status >= 200 && this.status < 300) {
-          this.received.push({ headers: request.headers, body, event: JSON.parse(body) });
-          for (const wake of [...this.#waiters]) wake();
-        }
+        if (status >= 200 && status < 300) this.received.push({ headers: request.headers, body, event: JSON.parse(body) });
+        for (const wake of [...this.#waiters]) wake();
       });
     });
   }
