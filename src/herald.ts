@@ -1,9 +1,7 @@
 import cluster from 'node:cluster';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { MemoryNodeDirectory } from './cluster/memory-node-directory.ts';
 import { NodeRegistry } from './cluster/node-registry.ts';
 import { NodeSampler } from './cluster/node-sampler.ts';
-import { RedisNodeDirectory } from './cluster/redis-node-directory.ts';
 import { ChannelPermissions } from './auth/channel-permissions.ts';
 import { ConnectionAuthenticator } from './auth/connection-authenticator.ts';
 import { originGuard } from './auth/origin-check.ts';
@@ -11,13 +9,13 @@ import { TokenVerifier } from './auth/token-verifier.ts';
 import type { Broker, PublishResult } from './broker/broker.ts';
 import { DeliveryCanary } from './broker/delivery-canary.ts';
 import { AdminCommands } from './cluster/admin-commands.ts';
-import { MemoryBroker } from './broker/memory-broker.ts';
-import { RedisBroker } from './broker/redis-broker.ts';
 import { Namespaces, type NamespaceOptions } from './channels/namespace.ts';
 import { Publisher } from './channels/publisher.ts';
 import { SubscriberRegistry } from './channels/subscriber-registry.ts';
 import { ConfigError, resolveOptions, type HeraldOptions, type ResolvedOptions } from './config.ts';
 import { settlesBefore } from './deadline.ts';
+import type { Engine } from './engine/engine.ts';
+import { engineFromOptions } from './engine/engine-from-options.ts';
 import { InFlight } from './in-flight.ts';
 import { apiAccessHook } from './http/api-access.ts';
 import { installErrorReplies } from './http/error-replies.ts';
@@ -33,17 +31,12 @@ import { publishRoute } from './http/publish-route.ts';
 import { statsSchema } from './http/reply-schemas.ts';
 import { RequestIdentifier, type RequestIdentity } from './http/request-identity.ts';
 import { GapRepair } from './history/gap-repair.ts';
-import { MemoryPresence } from './presence/memory-presence.ts';
 import type { Presence } from './presence/presence.ts';
-import { RedisPresence } from './presence/redis-presence.ts';
 import { connectRoute } from './protocol/connect-route.ts';
 import { taskRoutes } from './http/task-routes.ts';
 import { ScheduleRegistry, type ScheduleHandler } from './schedules/schedule-registry.ts';
 import type { ScheduleTiming } from './schedules/schedule-timing.ts';
-import { DurableTicks } from './schedules/durable-ticks.ts';
-import { LocalTickDispatcher, type TickDispatcher } from './schedules/tick-dispatcher.ts';
-import { BullMqTaskRunner } from './tasks/bullmq-runner.ts';
-import { InProcessTaskRunner } from './tasks/in-process-runner.ts';
+import type { TickDispatcher } from './schedules/tick-dispatcher.ts';
 import { TaskOutcomeWatch } from './tasks/outcome-watch.ts';
 import { isTaskOutcome, OUTCOME_IDEMPOTENCY_KEY, taskChannel, taskNamespaceOptions, type TaskEvent } from './tasks/task-channel.ts';
 import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-registry.ts';
@@ -80,6 +73,12 @@ export class Herald {
   readonly http: FastifyInstance;
   readonly log: FastifyBaseLogger;
   readonly options: ResolvedOptions;
+  /**
+   * Where everything shared between processes lives: broker and history, presence, node directory,
+   * tasks and schedule ticks (engine/engine.ts). `engine.redis` is the Redis command client for
+   * features that keep state of their own there (undefined in memory).
+   */
+  readonly engine: Engine;
   readonly broker: Broker;
   /** Who is subscribed to presence channels, across processes. */
   readonly presence: Presence;
@@ -115,7 +114,7 @@ export class Herald {
   #shuttingDown = false;
   #closed: Promise<void> | undefined;
 
-  constructor(options: HeraldOptions = {}) {
+  constructor({ engine, ...options }: HeraldOptions & { engine?: Engine } = {}) {
     this.options = resolveOptions(options);
     const o = this.options;
     const trustedProxy = trustedProxyTest(o.trustProxy);
@@ -167,16 +166,10 @@ export class Herald {
         : undefined;
     this.#authenticator = new ConnectionAuthenticator(verifier, o.allowAnonymous, this.#refusals);
     this.#requestIdentifier = new RequestIdentifier(o.apiKey, verifier);
-    if (o.redisUrl === undefined) {
-      this.broker = new MemoryBroker();
-      this.presence = new MemoryPresence();
-    } else {
-      const broker = new RedisBroker({ url: o.redisUrl, prefix: o.redisPrefix, publishTimeoutMs: o.publishTimeoutMs });
-      this.broker = broker;
-      this.presence = new RedisPresence(broker.commands, o.redisPrefix, o.presenceTtlMs);
-    }
-    const directory = this.broker instanceof RedisBroker ? new RedisNodeDirectory(this.broker.commands, o.redisPrefix) : new MemoryNodeDirectory();
-    this.#nodes = new NodeRegistry({ directory, intervalMs: o.nodeAnnounceMs, log: this.log });
+    this.engine = engine ?? engineFromOptions(o);
+    this.broker = this.engine.broker;
+    this.presence = this.engine.presence;
+    this.#nodes = new NodeRegistry({ directory: this.engine.nodes, intervalMs: o.nodeAnnounceMs, log: this.log });
     this.#registry = new SubscriberRegistry(this.broker);
     this.#gapRepair = new GapRepair(this.broker.history, this.#registry, this.log, o.positionCheckMs);
     this.#publisher = new Publisher(this.broker, this.#namespaces);
@@ -204,10 +197,7 @@ export class Herald {
       const idempotencyKey = isTaskOutcome(event) ? OUTCOME_IDEMPOTENCY_KEY : undefined;
       await this.#publisher.publish(taskChannel(event.id), event, undefined, { idempotencyKey });
     };
-    this.#taskRunner =
-      o.redisUrl === undefined
-        ? new InProcessTaskRunner(this.#taskRegistry, publishTaskEvent, this.log, { maxQueued: o.maxQueuedTasks })
-        : new BullMqTaskRunner({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.taskStallMs, maxQueued: o.maxQueuedTasks, registry: this.#taskRegistry, publish: publishTaskEvent, log: this.log });
+    this.#taskRunner = this.engine.taskRunner({ registry: this.#taskRegistry, publish: publishTaskEvent, log: this.log, stallMs: o.taskStallMs, maxQueued: o.maxQueuedTasks });
     const outcomeWatch = new TaskOutcomeWatch({
       subscribers: this.#registry,
       history: this.broker.history,
@@ -244,7 +234,7 @@ export class Herald {
     this.#publisher.onPublishDuration = operator.observePublish;
     this.#closeMetrics = operator.close;
     // The embedded broker delivers synchronously within this process: there is nothing to prove.
-    this.#canary = this.broker.kind === 'redis' ? new DeliveryCanary(this.broker, { intervalMs: o.canaryIntervalMs, metrics }) : undefined;
+    this.#canary = this.broker.kind !== 'memory' ? new DeliveryCanary(this.broker, { intervalMs: o.canaryIntervalMs, metrics }) : undefined;
     this.#adminCommands = new AdminCommands(this.broker, () => this.#sockets.connections);
     this.http.register(
       async (api) => {
@@ -370,16 +360,9 @@ export class Herald {
    * process), otherwise this process's. Server-internal `#` channels are left out.
    */
   async #findChannels(prefix: string, limit: number): Promise<ChannelSummary[]> {
-    let found: [string, number][];
-    if (this.broker instanceof RedisBroker) {
-      const redisPrefix = this.options.redisPrefix;
-      const pattern = (redisPrefix + prefix).replace(/[*?[\]\\]/g, '\\$&') + '*';
-      const names = ((await this.broker.commands.pubsub('CHANNELS', pattern)) as string[]).map((name) => name.slice(redisPrefix.length)).filter((name) => !name.startsWith('#')).sort().slice(0, limit);
-      const counts = names.length === 0 ? [] : ((await this.broker.commands.pubsub('NUMSUB', ...names.map((name) => redisPrefix + name))) as (string | number)[]);
-      found = names.map((name, index) => [name, Number(counts[index * 2 + 1] ?? 0)]);
-    } else {
-      found = [...this.#registry.channels()].filter((name) => name.startsWith(prefix) && !name.startsWith('#')).sort().slice(0, limit).map((name) => [name, 1]);
-    }
+    const found =
+      (await this.engine.findChannels(prefix, limit)) ??
+      [...this.#registry.channels()].filter((name) => name.startsWith(prefix) && !name.startsWith('#')).sort().slice(0, limit).map((name): [string, number] => [name, 1]);
     return found.map(([channel, processes]) => ({ channel, processes, localSubscribers: this.#registry.count(channel) }));
   }
 
@@ -430,10 +413,7 @@ export class Herald {
   async #startSchedules(): Promise<void> {
     if (this.#schedules.size === 0) return;
     const o = this.options;
-    this.#ticks =
-      o.redisUrl === undefined
-        ? new LocalTickDispatcher(this.#schedules.run)
-        : new DurableTicks({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.scheduleStallMs, run: this.#schedules.run, log: this.log });
+    this.#ticks = this.engine.tickDispatcher({ run: this.#schedules.run, log: this.log, stallMs: o.scheduleStallMs });
     await this.#schedules.start(this.#ticks);
   }
 
@@ -474,8 +454,7 @@ export class Herald {
       ]);
       this.#gapRepair.close();
       await this.#leaves.settled(deadline);
-      await this.presence.close();
-      await this.broker.close(deadline);
+      await this.engine.close(deadline);
     })();
     return this.#closed;
   }
@@ -487,7 +466,10 @@ export class Herald {
  */
 const SHUTDOWN_RESERVE_MS = 500;
 
-/** Creates a Herald server. See {@link Herald}. */
-export function createHerald(options?: HeraldOptions): Herald {
+/**
+ * Creates a Herald server. See {@link Herald}. `engine` replaces the one the options would pick
+ * (engine/engine.ts): an application's own broker, presence and queues.
+ */
+export function createHerald(options?: HeraldOptions & { engine?: Engine }): Herald {
   return new Herald(options);
 }

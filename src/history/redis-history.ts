@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { HistoryOptions } from '../channels/namespace.ts';
+import type { RedisKeys } from '../engine/redis-keys.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type HistoryEntry, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
 
@@ -9,14 +10,13 @@ import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type Histo
  * to its stream and PUBLISHes the message carrying `{"offset","epoch"}`, so offsets are strictly
  * increasing across processes and what subscribers receive is exactly what history holds.
  *
- * Keys: `<prefix>history-meta:<channel>` (hash: offset, epoch), `<prefix>history:<channel>` (stream,
- * entry id `<offset>-0`, field `d` = data JSON, field `f` = the publishing connection when there is
- * one), `<prefix>idempotency:<channel length>:<channel>:<key>` (the length makes the split between
- * channel and key unambiguous: without it, key `b:k` on `a` and key `k` on `a:b` were one key, and
- * one client could suppress another channel's publications).
+ * Keys (names: engine/redis-keys.ts): `history-meta` (hash: offset, epoch), `history` (stream, entry
+ * id `<offset>-0`, field `d` = data JSON, field `f` = the publishing connection when there is one),
+ * and the idempotency key. On a cluster they share the channel's slot, and the script publishes
+ * with SPUBLISH to the channel of that same slot.
  * A missing meta hash (flushed, expired, deleted) means a new epoch, and the stream is dropped with it.
  */
-const PUBLISH_SCRIPT = `
+const publishScript = (publish: 'PUBLISH' | 'SPUBLISH'): string => `
 if #KEYS == 3 then
   local seen = redis.call('GET', KEYS[3])
   if seen then
@@ -26,7 +26,7 @@ if #KEYS == 3 then
   end
 end
 if ARGV[4] == '0' then
-  local reached = redis.call('PUBLISH', ARGV[1], ARGV[2])
+  local reached = redis.call('${publish}', ARGV[1], ARGV[2])
   if #KEYS == 3 then redis.call('SET', KEYS[3], '', 'EX', ARGV[8]) end
   return {0, '', reached, 0}
 end
@@ -41,7 +41,7 @@ if ARGV[9] == '' then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset
 else redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2], 'f', ARGV[9]) end
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
-local reached = redis.call('PUBLISH', ARGV[1], 'herald1 {"offset":' .. offset .. ',"epoch":"' .. epoch .. '"' .. ARGV[3] .. '}\\n' .. ARGV[2])
+local reached = redis.call('${publish}', ARGV[1], 'herald1 {"offset":' .. offset .. ',"epoch":"' .. epoch .. '"' .. ARGV[3] .. '}\\n' .. ARGV[2])
 if #KEYS == 3 then redis.call('SET', KEYS[3], offset .. ':' .. epoch, 'EX', ARGV[8]) end
 return {offset, epoch, reached, 0}
 `;
@@ -70,7 +70,10 @@ end
 return {offset, epoch, entries}
 `;
 
-type ScriptRedis = Redis & {
+/** A command client: one Redis (or one behind Sentinel), or a cluster. */
+export type RedisCommands = Redis | Cluster;
+
+type ScriptRedis = RedisCommands & {
   heraldPublish(numKeys: number, ...args: Array<string | number>): Promise<[number, string, number, number]>;
   heraldHistory(numKeys: number, ...args: Array<string | number>): Promise<[number, string, Array<[string, string[]]>]>;
 };
@@ -84,13 +87,13 @@ export interface HistoryPublishResult {
 /** History in Redis streams, shared by every process: any process can serve any recovery. */
 export class RedisHistory implements History {
   readonly #redis: ScriptRedis;
-  readonly #prefix: string;
+  readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, prefix: string) {
-    redis.defineCommand('heraldPublish', { lua: PUBLISH_SCRIPT });
+  constructor(redis: RedisCommands, keys: RedisKeys) {
+    redis.defineCommand('heraldPublish', { lua: publishScript(keys.publishCommand) });
     redis.defineCommand('heraldHistory', { lua: READ_SCRIPT });
     this.#redis = redis as ScriptRedis;
-    this.#prefix = prefix;
+    this.#keys = keys;
   }
 
   /**
@@ -107,11 +110,11 @@ export class RedisHistory implements History {
     idempotencyKey: string | undefined,
   ): Promise<HistoryPublishResult> {
     const keys = [this.#metaKey(channel), this.#streamKey(channel)];
-    if (idempotencyKey !== undefined) keys.push(`${this.#prefix}idempotency:${channel.length}:${channel}:${idempotencyKey}`);
+    if (idempotencyKey !== undefined) keys.push(this.#keys.idempotencyKey(channel, idempotencyKey));
     const [offset, epoch, reached, duplicate] = await this.#redis.heraldPublish(
       keys.length,
       ...keys,
-      this.#prefix + channel,
+      this.#keys.wire(channel),
       history === undefined ? message : json,
       from === undefined ? '' : `,"from":${JSON.stringify(from)}`,
       history === undefined ? 0 : history.size,
@@ -152,11 +155,11 @@ export class RedisHistory implements History {
   }
 
   #metaKey(channel: string): string {
-    return `${this.#prefix}history-meta:${channel}`;
+    return this.#keys.channelKey(channel, 'history-meta');
   }
 
   #streamKey(channel: string): string {
-    return `${this.#prefix}history:${channel}`;
+    return this.#keys.channelKey(channel, 'history');
   }
 }
 
