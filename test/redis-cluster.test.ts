@@ -165,6 +165,7 @@ describe('Redis Cluster engine', () => {
     assert.equal(await a.herald.tasks.run('double', 21), 42);
     await waitFor(() => ticks >= 2, 10_000, 'two schedule ticks');
     const client = cluster.client();
+    await new Promise((resolve) => client.once('ready', resolve));
     const keys = await Promise.all(client.nodes('master').map((node) => node.keys(`{${prefix}bull}:*`)));
     client.disconnect();
     assert.equal(keys.filter((found) => found.length > 0).length, 1, 'every queue key on one shard');
