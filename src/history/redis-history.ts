@@ -6,6 +6,29 @@ import { Errors, HeraldError } from '../errors.ts';
 import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type HistoryEntry, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
 
 /**
+ * The channel's epoch, or a new one (`candidate`) when its history is gone. On a cluster the meta
+ * hash also names the node that wrote it (CLUSTER MYID): Redis replicates asynchronously, so a
+ * replica promoted after its primary died may lack the primary's last publications, which
+ * subscribers have already received with their offsets. Reusing those offsets would hand the next
+ * publications positions that clients already hold, a silent gap; instead the first publication or
+ * read on the new primary starts a new epoch, and clients are told they did not recover. A slot
+ * migrated to another primary starts one too (needlessly, but truthfully).
+ */
+function epochOf(cluster: boolean, candidate: string): string {
+  const owner = cluster ? "local node = redis.call('CLUSTER', 'MYID')\n" : '';
+  const read = cluster ? "local meta = redis.call('HMGET', KEYS[1], 'epoch', 'node')\nlocal epoch = meta[1]\nif meta[2] ~= node then epoch = false end" : "local epoch = redis.call('HGET', KEYS[1], 'epoch')";
+  const write = cluster ? "redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0, 'node', node)" : "redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)";
+  return `${owner}${read}
+local created = false
+if not epoch then
+  created = true
+  epoch = ${candidate}
+  redis.call('DEL', KEYS[2])
+  ${write}
+end`;
+}
+
+/**
  * Publishes atomically with the history write: ONE script increments the channel's offset, appends
  * to its stream and PUBLISHes the message carrying `{"offset","epoch"}`, so offsets are strictly
  * increasing across processes and what subscribers receive is exactly what history holds.
@@ -30,12 +53,7 @@ if ARGV[4] == '0' then
   if #KEYS == 3 then redis.call('SET', KEYS[3], '', 'EX', ARGV[8]) end
   return {0, '', reached, 0}
 end
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
-  epoch = ARGV[7]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
-end
+${epochOf(publish === 'SPUBLISH', 'ARGV[7]')}
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
 if ARGV[9] == '' then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2])
 else redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2], 'f', ARGV[9]) end
@@ -47,14 +65,9 @@ return {offset, epoch, reached, 0}
 `;
 
 /** Reads position and entries in one step, creating the epoch if the channel has none yet. */
-const READ_SCRIPT = `
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-end
+const readScript = (cluster: boolean): string => `
+${epochOf(cluster, 'ARGV[1]')}
+if created then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 local offset = tonumber(redis.call('HGET', KEYS[1], 'offset'))
 local limit = tonumber(ARGV[5])
 local entries = {}
@@ -91,7 +104,7 @@ export class RedisHistory implements History {
 
   constructor(redis: RedisCommands, keys: RedisKeys) {
     redis.defineCommand('heraldPublish', { lua: publishScript(keys.publishCommand) });
-    redis.defineCommand('heraldHistory', { lua: READ_SCRIPT });
+    redis.defineCommand('heraldHistory', { lua: readScript(keys.publishCommand === 'SPUBLISH') });
     this.#redis = redis as ScriptRedis;
     this.#keys = keys;
   }
