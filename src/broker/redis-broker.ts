@@ -66,7 +66,8 @@ export class RedisBroker implements Broker {
       enableAutoPipelining: true,
     });
     this.#subscriber = openRedis(target, { ...common, connectionName: connectionName('subscriber', options.prefix), autoResubscribe: true, maxRetriesPerRequest: null });
-    this.history = new RedisHistory(this.#publisher, singleRedisKeys(options.prefix));
+    // Behind Sentinel a failover may lose the old primary's last writes: see WriterIdentity.
+    this.history = new RedisHistory(this.#publisher, singleRedisKeys(options.prefix), target.kind === 'sentinel' ? 'replication-id' : undefined);
     // Errors are reported through health(); without listeners ioredis would print every retry.
     this.#publisher.on('error', () => {});
     this.#subscriber.on('error', () => {});

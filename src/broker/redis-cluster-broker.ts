@@ -64,7 +64,7 @@ export class RedisClusterBroker implements Broker {
       for (const node of this.#commands.nodes('master')) if (node.status === 'wait') node.ping().catch(() => {});
     });
     const keys = clusterKeys(options.prefix);
-    this.history = new RedisHistory(this.#commands, keys);
+    this.history = new RedisHistory(this.#commands, keys, 'cluster-node');
     const prefixLength = options.prefix.length;
     this.#shards = new ShardSubscribers(this.#commands, connectionName('subscriber', options.prefix), (wire, payload) => {
       const channel = wire.slice(prefixLength);

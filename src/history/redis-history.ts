@@ -6,25 +6,44 @@ import { Errors, HeraldError } from '../errors.ts';
 import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type HistoryEntry, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
 
 /**
- * The channel's epoch, or a new one (`candidate`) when its history is gone. On a cluster the meta
- * hash also names the node that wrote it (CLUSTER MYID): Redis replicates asynchronously, so a
- * replica promoted after its primary died may lack the primary's last publications, which
- * subscribers have already received with their offsets. Reusing those offsets would hand the next
- * publications positions that clients already hold, a silent gap; instead the first publication or
- * read on the new primary starts a new epoch, and clients are told they did not recover. A slot
- * migrated to another primary starts one too (needlessly, but truthfully).
+ * How a history tells that the Redis it writes to took over from another one: on a Redis Cluster
+ * the node id (CLUSTER MYID), behind Sentinel the replication id of the primary (a promoted replica
+ * gets a new one, and so does a primary that restarted). Unset on one Redis by URL.
  */
-function epochOf(cluster: boolean, candidate: string): string {
-  const owner = cluster ? "local node = redis.call('CLUSTER', 'MYID')\n" : '';
-  const read = cluster ? "local meta = redis.call('HMGET', KEYS[1], 'epoch', 'node')\nlocal epoch = meta[1]\nif meta[2] ~= node then epoch = false end" : "local epoch = redis.call('HGET', KEYS[1], 'epoch')";
-  const write = cluster ? "redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0, 'node', node)" : "redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)";
-  return `${owner}${read}
+export type WriterIdentity = 'cluster-node' | 'replication-id';
+
+/**
+ * The channel's epoch, or a new one (`candidate`) when its history is gone. With a writer identity
+ * the meta hash also names the Redis that wrote it: Redis replicates asynchronously, so a replica
+ * promoted after its primary died may lack the primary's last publications, which subscribers have
+ * already received with their offsets. Reusing those offsets would hand the next publications
+ * positions that clients already hold, a silent gap; instead the first publication or read on the
+ * new primary starts a new epoch, and clients are told they did not recover. A slot migrated to
+ * another primary starts one too (needlessly, but truthfully).
+ */
+function epochOf(identity: WriterIdentity | undefined, candidate: string): string {
+  if (identity === undefined) {
+    return `local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local created = false
 if not epoch then
   created = true
   epoch = ${candidate}
   redis.call('DEL', KEYS[2])
-  ${write}
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
+end`;
+  }
+  const writer =
+    identity === 'cluster-node' ? "redis.call('CLUSTER', 'MYID')" : "string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')";
+  return `local writer = ${writer}
+local meta = redis.call('HMGET', KEYS[1], 'epoch', 'writer')
+local epoch = meta[1]
+if meta[2] ~= writer then epoch = false end
+local created = false
+if not epoch then
+  created = true
+  epoch = ${candidate}
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0, 'writer', writer)
 end`;
 }
 
@@ -39,7 +58,7 @@ end`;
  * with SPUBLISH to the channel of that same slot.
  * A missing meta hash (flushed, expired, deleted) means a new epoch, and the stream is dropped with it.
  */
-const publishScript = (publish: 'PUBLISH' | 'SPUBLISH'): string => `
+const publishScript = (publish: 'PUBLISH' | 'SPUBLISH', identity: WriterIdentity | undefined): string => `
 if #KEYS == 3 then
   local seen = redis.call('GET', KEYS[3])
   if seen then
@@ -53,7 +72,7 @@ if ARGV[4] == '0' then
   if #KEYS == 3 then redis.call('SET', KEYS[3], '', 'EX', ARGV[8]) end
   return {0, '', reached, 0}
 end
-${epochOf(publish === 'SPUBLISH', 'ARGV[7]')}
+${epochOf(identity, 'ARGV[7]')}
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
 if ARGV[9] == '' then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2])
 else redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2], 'f', ARGV[9]) end
@@ -65,8 +84,8 @@ return {offset, epoch, reached, 0}
 `;
 
 /** Reads position and entries in one step, creating the epoch if the channel has none yet. */
-const readScript = (cluster: boolean): string => `
-${epochOf(cluster, 'ARGV[1]')}
+const readScript = (identity: WriterIdentity | undefined): string => `
+${epochOf(identity, 'ARGV[1]')}
 if created then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 local offset = tonumber(redis.call('HGET', KEYS[1], 'offset'))
 local limit = tonumber(ARGV[5])
@@ -102,9 +121,10 @@ export class RedisHistory implements History {
   readonly #redis: ScriptRedis;
   readonly #keys: RedisKeys;
 
-  constructor(redis: RedisCommands, keys: RedisKeys) {
-    redis.defineCommand('heraldPublish', { lua: publishScript(keys.publishCommand) });
-    redis.defineCommand('heraldHistory', { lua: readScript(keys.publishCommand === 'SPUBLISH') });
+  /** `identity`: how a failover is noticed (see WriterIdentity); unset on one Redis by URL. */
+  constructor(redis: RedisCommands, keys: RedisKeys, identity?: WriterIdentity) {
+    redis.defineCommand('heraldPublish', { lua: publishScript(keys.publishCommand, identity) });
+    redis.defineCommand('heraldHistory', { lua: readScript(identity) });
     this.#redis = redis as ScriptRedis;
     this.#keys = keys;
   }

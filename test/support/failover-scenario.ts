@@ -26,7 +26,8 @@ export interface FailoverOutcome {
  * Sentinel), SDK `/connect` clients on both following `channels` (history kept, as every channel
  * by default), and a publisher publishing rounds to every channel through the HTTP API of both
  * processes. After a few rounds `fail()` kills a Redis primary; publishing goes on until both
- * processes are ready again and a few more rounds are accepted. Then, for every client and
+ * processes are ready again (having reported not ready meanwhile) and a few more rounds are
+ * accepted. Then, for every client and
  * channel: what arrived is in order and never twice; unless the client was told `recovered: false`
  * for that channel, every accepted publication arrived; and nothing answered 503 arrived.
  */
@@ -84,6 +85,13 @@ export async function failoverScenario(options: { herald: HeraldOptions; channel
     for (let i = 0; i < 5; i++) await publishRound();
     await options.fail();
     const failedAt = Date.now();
+    // Readiness says so while the primary is gone (publishing goes on meanwhile).
+    let publishing = true;
+    const rounds = (async () => {
+      while (publishing) await publishRound();
+    })();
+    await waitFor(async () => !(await ready()), 20_000, 'a process not ready after the primary died').finally(() => (publishing = false));
+    await rounds;
     // Keep publishing through the failover until both processes are ready again.
     while (!(await ready())) {
       assert.ok(Date.now() - failedAt < 60_000, 'ready again within 60 s');
