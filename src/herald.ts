@@ -403,7 +403,7 @@ export class Herald {
    * `taskWorkers` at a time), without HTTP, sockets or schedules. What `npm run worker` does.
    */
   async work(): Promise<void> {
-    if (this.#taskRunner.kind !== 'bullmq') throw new ConfigError('a worker process needs REDIS_URL: without Redis, tasks run inside the server');
+    if (this.#taskRunner.kind !== 'bullmq') throw new ConfigError('a worker process needs REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS): without Redis, tasks run inside the server');
     if (this.options.taskWorkers < 1) throw new ConfigError('a worker process needs HERALD_TASK_WORKERS of at least 1');
     await this.broker.start(this.#registry.dispatch);
     await this.#taskRunner.start();
