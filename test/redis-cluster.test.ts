@@ -71,6 +71,21 @@ describe('Redis Cluster engine', () => {
     await Promise.all(sockets.map((socket) => socket.close()));
   });
 
+  test('the admin channel search lists the channels every process subscribes to, from every shard', async () => {
+    const prefix = uniquePrefix();
+    const key = 'admin-key-for-the-cluster-test';
+    const a = await server({ redisPrefix: prefix, apiKey: key });
+    const b = await server({ redisPrefix: prefix, apiKey: key });
+    const names = Array.from({ length: 12 }, (_, i) => `room-${String(i).padStart(2, '0')}`);
+    const sockets = await Promise.all([...names.map((name) => TestClient.open(`${a.wsUrl}/ws/${name}`)), TestClient.open(`${b.wsUrl}/ws/room-00`)]);
+    assert.ok(new Set(names.map((name) => clusterSlot(prefix + name))).size > 3);
+    const response = await fetch(`${b.url}/api/admin/channels?prefix=room-`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(response.status, 200);
+    const { channels } = (await response.json()) as { channels: Array<{ channel: string; processes: number; localSubscribers: number }> };
+    assert.deepEqual(channels, names.map((channel) => ({ channel, processes: channel === 'room-00' ? 2 : 1, localSubscribers: channel === 'room-00' ? 1 : 0 })));
+    await Promise.all(sockets.map((socket) => socket.close()));
+  });
+
   test('a process opens one command and one subscriber connection per primary (tasks and schedules aside)', async () => {
     const prefix = uniquePrefix();
     const a = await server({ redisPrefix: prefix });
