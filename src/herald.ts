@@ -113,6 +113,8 @@ export class Herald {
   readonly #nodes: NodeRegistry;
   #shuttingDown = false;
   #closed: Promise<void> | undefined;
+  /** Publications of client channels the broker handed this process (interest routing shows in it). */
+  #received = 0;
 
   constructor({ engine, ...options }: HeraldOptions & { engine?: Engine } = {}) {
     this.options = resolveOptions(options);
@@ -222,6 +224,7 @@ export class Herald {
       channels: () => this.#registry.channelCount,
       published: () => this.#publisher.published,
       delivered: () => this.#registry.delivered,
+      received: () => this.#received,
       brokerReady: () => this.broker.health().ready,
       refusals: () => this.#refusals.counts,
     }, apiAccess);
@@ -367,7 +370,11 @@ export class Herald {
   }
 
   async listen(): Promise<HeraldAddress> {
-    const dispatch = this.#adminCommands.sink(this.#gapRepair.dispatch);
+    const gapRepair = this.#gapRepair.dispatch;
+    const dispatch = this.#adminCommands.sink((publication) => {
+      this.#received++;
+      gapRepair(publication);
+    });
     await this.broker.start(this.#canary?.sink(dispatch) ?? dispatch);
     await this.#canary?.start();
     await this.#adminCommands.start();

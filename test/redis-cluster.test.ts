@@ -123,6 +123,9 @@ describe('Redis Cluster engine', () => {
     for (const [p, proc] of processes.entries()) {
       const own = new Map([...proc.received].filter(([channel]) => !channel.startsWith('#')));
       assert.deepEqual(own, new Map(sets[p]!.map((channel) => [channel, rounds])), `process ${p} received only its own channels, each publication once`);
+      // Herald's own counter says the same.
+      const metrics = await (await fetch(`${proc.url}/metrics`)).text();
+      assert.match(metrics, new RegExp(`^herald_broker_received_total ${sets[p]!.length * rounds}$`, 'm'));
     }
     await Promise.all(sockets.map((socket) => socket.close()));
   });

@@ -13,6 +13,9 @@ import { decodeMessage } from './redis-wire.ts';
 import { ShardSubscribers } from './shard-subscribers.ts';
 import { SubscriptionBatch } from './subscription-batch.ts';
 
+/** How often the slot map is refreshed: a failover is followed within about this after the cluster settles it. */
+const SLOTS_REFRESH_MS = 1000;
+
 export interface RedisClusterBrokerOptions {
   target: Extract<RedisTarget, { kind: 'cluster' }>;
   /** Prepended to every Herald channel name to form the shard channel (`herald:` + `news`). */
@@ -44,6 +47,8 @@ export class RedisClusterBroker implements Broker {
   readonly #subscriptions: SubscriptionBatch;
   readonly #deadlines: PublishDeadlines;
   #sink: PublicationSink | undefined;
+  /** Refreshes the slot map every second, so a failover is noticed without waiting for an error. */
+  readonly #refresher: NodeJS.Timeout;
 
   constructor(options: RedisClusterBrokerOptions) {
     this.#prefix = options.prefix;
@@ -59,6 +64,9 @@ export class RedisClusterBroker implements Broker {
     // The client connects to a node on its first command, and without an offline queue refuses
     // every other command while that connection is being made: connect each primary as soon as the
     // slot map names it, so that a publish finds its shard's connection ready.
+    this.#refresher = setInterval(() => {
+      if (this.#commands.status === 'ready') this.#commands.refreshSlotsCache();
+    }, SLOTS_REFRESH_MS).unref();
     this.#commands.on('refresh', () => {
       if (this.#commands.status !== 'ready') return;
       for (const node of this.#commands.nodes('master')) if (node.status === 'wait') node.ping().catch(() => {});
@@ -122,6 +130,7 @@ export class RedisClusterBroker implements Broker {
   }
 
   async close(deadline = Number.POSITIVE_INFINITY): Promise<void> {
+    clearInterval(this.#refresher);
     this.#sink = undefined;
     this.#deadlines.close();
     this.#subscriptions.rejectWaiting(new HeraldError(Errors.SHUTTING_DOWN));

@@ -81,6 +81,8 @@ export class ShardSubscribers implements SubscriptionWire {
   }
 
   add(wires: string[]): Promise<void> {
+    // A batch flushed after close() must not open connections that nothing would close.
+    if (this.#closed) return Promise.reject(new Error('closed'));
     const confirmations: Promise<void>[] = [];
     for (const [node, group] of this.#bySlotAndOwner(wires)) {
       for (const wire of group) {
@@ -99,6 +101,7 @@ export class ShardSubscribers implements SubscriptionWire {
   }
 
   remove(wires: string[]): void {
+    if (this.#closed) return;
     const byNode = new Map<string, string[]>();
     for (const wire of wires) {
       const node = this.#owners.get(wire);

@@ -21,13 +21,14 @@ export function openRedis(target: Exclude<RedisTarget, { kind: 'cluster' }>, opt
 }
 
 /**
- * A cluster client: it learns the slots from any listed node, follows MOVED replies, and refreshes
- * its map of the slots every second so that a failover is noticed without waiting for an error.
+ * A cluster client: it learns the slots from any listed node and refreshes its map of the slots on
+ * MOVED replies and lost connections. ioredis' `slotsRefreshInterval` is not used: a client closed
+ * while such a refresh is in flight keeps re-arming its timer forever (and the process alive); the
+ * broker refreshes its own client on a timer it stops (redis-cluster-broker.ts).
  */
 export function openCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, options: RedisOptions, clusterOptions: ClusterOptions = {}): Cluster {
   return new Cluster(target.nodes, {
     lazyConnect: true,
-    slotsRefreshInterval: 1000,
     slotsRefreshTimeout: 1000,
     clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
     ...clusterOptions,

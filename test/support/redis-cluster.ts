@@ -123,7 +123,7 @@ export class PrivateRedisCluster {
 
   /** A cluster client for assertions. */
   client(): Cluster {
-    const client = new Cluster(this.nodesSetting.map((address) => ({ host: '127.0.0.1', port: Number(address.split(':')[1]) })), { slotsRefreshInterval: 500 });
+    const client = new Cluster(this.nodesSetting.map((address) => ({ host: '127.0.0.1', port: Number(address.split(':')[1]) })));
     client.on('error', () => {});
     return client;
   }
