@@ -46,8 +46,9 @@ export class PrivateSentinels {
     running.add(set);
     try {
       const [primary, replica] = set.dataPorts as [number, number];
-      await set.#spawn(primary, ['--port', String(primary), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
-      await set.#spawn(replica, ['--port', String(replica), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--replicaof', '127.0.0.1', String(primary)]);
+      // In the temporary directory: a replica's first sync writes an RDB file where the server runs.
+      await set.#spawn(primary, ['--port', String(primary), '--bind', '127.0.0.1', '--dir', root, '--dbfilename', 'primary.rdb', '--save', '', '--appendonly', 'no']);
+      await set.#spawn(replica, ['--port', String(replica), '--bind', '127.0.0.1', '--dir', root, '--dbfilename', 'replica.rdb', '--save', '', '--appendonly', 'no', '--replicaof', '127.0.0.1', String(primary)]);
       for (const port of set.sentinelPorts) {
         const file = join(root, `sentinel-${port}.conf`);
         await writeFile(
