@@ -61,17 +61,36 @@ export class ShardSubscribers implements SubscriptionWire {
         port: Number(node.slice(colon + 1)),
         connectionName: this.#connectionName,
         // The cluster client decides where a channel lives; this connection only comes back to its
-        // node (a full cluster restart keeps the addresses) and SSUBSCRIBEs again what it held.
-        autoResubscribe: true,
+        // node (a full cluster restart keeps the addresses) and SSUBSCRIBEs again what it held, on
+        // 'ready' below: ioredis' own autoResubscribe leaves its commands' failures unhandled.
+        autoResubscribe: false,
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,
         retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
       });
       redis.on('error', () => {});
+      redis.on('ready', () => this.#resubscribe(node));
       redis.on('smessage', (channel: string, payload: string) => this.#onMessage(channel, payload));
       this.#shards.set(node, redis);
     }
     return redis;
+  }
+
+  /** After a (re)connection: SSUBSCRIBEs again, one slot at a time, what this node holds for us. */
+  #resubscribe(node: string): void {
+    const redis = this.#shards.get(node);
+    if (redis === undefined || this.#closed) return;
+    const held = [...this.#owners].filter(([, owner]) => owner === node).map(([wire]) => wire);
+    for (const group of groupBy(held, clusterSlot).values()) {
+      for (const wire of group) this.#unconfirmed.add(wire);
+      redis.ssubscribe(...group).then(
+        () => {
+          for (const wire of group) if (this.#owners.get(wire) === node) this.#unconfirmed.delete(wire);
+        },
+        // Left unconfirmed: sent again at the next refresh of the slot map, and not ready meanwhile.
+        () => {},
+      );
+    }
   }
 
   canSubscribe(wire: string): boolean {
@@ -176,7 +195,7 @@ export class ShardSubscribers implements SubscriptionWire {
 
   /**
    * A subscription that failed on a connection now ready is sent again; one still in flight on a
-   * connection that is down is left to autoResubscribe.
+   * connection that is down is sent again by the resubscription when it is back ('ready').
    */
   #unconfirmedAndIdle(wire: string, node: string): boolean {
     return this.#unconfirmed.has(wire) && this.#shards.get(node)?.status === 'ready' && !this.#inFlight(node);
