@@ -33,6 +33,20 @@ export const configSchema = {
       expected: 'a redis:// or rediss:// URL', defaultText: 'unset',
       description: '`redis://[user:password@]host:port[/db]` or `rediss://…`. Unset: the embedded in-memory broker (one process).',
     },
+    redisClusterNodes: {
+      type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^\\s:,]+:\\d{1,5}$' }, env: 'REDIS_CLUSTER_NODES', section: 'server',
+      expected: 'a list of host:port', defaultText: 'unset',
+      description: 'Comma-separated `host:port` of some nodes of a Redis Cluster (7 or newer): Herald discovers the rest and uses sharded Pub/Sub. Instead of `REDIS_URL`. See [scaling.md](scaling.md#running-on-redis-cluster).',
+    },
+    redisSentinels: {
+      type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^\\s:,]+:\\d{1,5}$' }, env: 'REDIS_SENTINELS', section: 'server',
+      expected: 'a list of host:port', defaultText: 'unset',
+      description: 'Comma-separated `host:port` of Redis Sentinels: Herald asks them for the primary of `REDIS_SENTINEL_NAME` and follows it across failovers. Instead of `REDIS_URL`. See [scaling.md](scaling.md#running-on-redis-sentinel).',
+    },
+    redisSentinelName: {
+      type: 'string', minLength: 1, env: 'REDIS_SENTINEL_NAME', section: 'server', defaultText: 'unset',
+      description: 'With `REDIS_SENTINELS`: the name of the monitored primary (`sentinel monitor <name> …`).',
+    },
     redisPrefix: {
       type: 'string', default: 'herald:', env: 'HERALD_REDIS_PREFIX', section: 'server',
       description: 'Prefix of every Redis channel and key Herald uses: channel `news` is Redis channel `herald:news`. Give each Herald cluster sharing a Redis its own.',

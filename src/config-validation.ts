@@ -35,7 +35,9 @@ function describe(error: ErrorObject, values: Record<string, unknown>, label: (k
   if (key === undefined) return `${label('')} must be a JSON object of settings`;
   // Inside a structured setting (a Pusher app, a namespace): where, and ajv's words for what is
   // wrong, which never repeat the value (it may be a secret).
-  if (inside.length > 0) {
+  const schema = settings[key as ConfigKey] as { type?: string; items?: { type?: string } } | undefined;
+  const structured = schema?.type === 'object' || schema?.items?.type === 'object';
+  if (inside.length > 0 && structured) {
     const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues;
     return `${label(key)}: ${jsonPath(inside)} ${error.message ?? 'is not valid'}${allowed === undefined ? '' : ` (${allowed.join(', ')})`}`;
   }

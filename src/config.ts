@@ -20,6 +20,12 @@ export interface HeraldOptions {
   host?: string;
   /** Redis URL; when unset the embedded in-memory broker is used. Env `REDIS_URL`. */
   redisUrl?: string | undefined;
+  /** `host:port` of some Redis Cluster nodes; instead of `redisUrl`. Env `REDIS_CLUSTER_NODES` (comma-separated). */
+  redisClusterNodes?: string[] | undefined;
+  /** `host:port` of Redis Sentinels; with `redisSentinelName`, instead of `redisUrl`. Env `REDIS_SENTINELS` (comma-separated). */
+  redisSentinels?: string[] | undefined;
+  /** The Sentinel-monitored primary's name. Env `REDIS_SENTINEL_NAME`. */
+  redisSentinelName?: string | undefined;
   /** Prefix of Herald's Redis keys and channels. Env `HERALD_REDIS_PREFIX`, default `herald:`. */
   redisPrefix?: string;
   /** Bearer key required by `/api/*`; when unset `/api/*` answers loopback clients only. Env `HERALD_API_KEY`. */
@@ -197,6 +203,7 @@ export function resolveOptions(options: HeraldOptions = {}): ResolvedOptions {
     throw new ConfigError(`httpHeadersTimeoutMs (${resolved.httpHeadersTimeoutMs}) must not be longer than httpRequestTimeoutMs (${resolved.httpRequestTimeoutMs})`);
   }
   checkAuthOptions(resolved);
+  checkRedisOptions(resolved);
   checkTrustProxy(resolved.trustProxy);
   if (resolved.webhooks !== undefined) checkWebhookEndpoints(resolved.webhooks);
   return resolved;
@@ -207,6 +214,17 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HeraldOpti
   const values = settingsFromEnv(env);
   for (const key of SERVE_ONLY) delete values[key as ConfigKey];
   return values as HeraldOptions;
+}
+
+/** One way to reach Redis at most; a Sentinel setup needs its name; hash tags need a prefix without braces. */
+function checkRedisOptions(o: ResolvedOptions): void {
+  const ways = [o.redisUrl, o.redisClusterNodes, o.redisSentinels].filter((value) => value !== undefined).length;
+  if (ways > 1) throw new ConfigError('Set only one of redisUrl (REDIS_URL), redisClusterNodes (REDIS_CLUSTER_NODES) and redisSentinels (REDIS_SENTINELS)');
+  if (o.redisSentinels !== undefined && o.redisSentinelName === undefined) throw new ConfigError('redisSentinels (REDIS_SENTINELS) needs redisSentinelName (REDIS_SENTINEL_NAME)');
+  if (o.redisSentinelName !== undefined && o.redisSentinels === undefined) throw new ConfigError('redisSentinelName (REDIS_SENTINEL_NAME) needs redisSentinels (REDIS_SENTINELS)');
+  if (o.redisClusterNodes !== undefined && /[{}]/.test(o.redisPrefix)) {
+    throw new ConfigError('redisPrefix (HERALD_REDIS_PREFIX) must not contain { or } on a Redis Cluster: Herald puts each channel in braces to keep its keys on one shard');
+  }
 }
 
 const ASYMMETRIC_ALGORITHMS = new Set(['RS256', 'ES256']);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * Shutdown steps bounded by one deadline (ms since the epoch). Closing anything over Redis can wait
@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 
 /** Whether `promise` settles (either way) before `deadline`; it is left to settle unobserved otherwise. */
 export async function settlesBefore(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  if (deadline === Number.POSITIVE_INFINITY) return promise.then(() => true, () => true);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
@@ -24,7 +25,7 @@ export async function settlesBefore(promise: Promise<unknown>, deadline: number)
  * Redis answers before `deadline`, then drop the connection either way: a plain `quit()` waits for
  * its reply, which a paused Redis holds back for as long as the pause lasts.
  */
-export async function quitBefore(redis: Redis, deadline: number): Promise<void> {
+export async function quitBefore(redis: Redis | Cluster, deadline: number): Promise<void> {
   if (redis.status === 'ready') await settlesBefore(redis.quit(), deadline);
   redis.disconnect();
 }

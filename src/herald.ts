@@ -1,9 +1,7 @@
 import cluster from 'node:cluster';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { MemoryNodeDirectory } from './cluster/memory-node-directory.ts';
 import { NodeRegistry } from './cluster/node-registry.ts';
 import { NodeSampler } from './cluster/node-sampler.ts';
-import { RedisNodeDirectory } from './cluster/redis-node-directory.ts';
 import { ChannelPermissions } from './auth/channel-permissions.ts';
 import { ConnectionAuthenticator } from './auth/connection-authenticator.ts';
 import { originGuard } from './auth/origin-check.ts';
@@ -11,13 +9,13 @@ import { TokenVerifier } from './auth/token-verifier.ts';
 import type { Broker, PublishResult } from './broker/broker.ts';
 import { DeliveryCanary } from './broker/delivery-canary.ts';
 import { AdminCommands } from './cluster/admin-commands.ts';
-import { MemoryBroker } from './broker/memory-broker.ts';
-import { RedisBroker } from './broker/redis-broker.ts';
 import { Namespaces, type NamespaceOptions } from './channels/namespace.ts';
 import { Publisher } from './channels/publisher.ts';
 import { SubscriberRegistry } from './channels/subscriber-registry.ts';
 import { ConfigError, resolveOptions, type HeraldOptions, type ResolvedOptions } from './config.ts';
 import { settlesBefore } from './deadline.ts';
+import type { Engine } from './engine/engine.ts';
+import { engineFromOptions } from './engine/engine-from-options.ts';
 import { InFlight } from './in-flight.ts';
 import { ApiAccess } from './http/api-access.ts';
 import { AdminTokens } from './auth/admin-tokens.ts';
@@ -34,18 +32,13 @@ import { publishRoute } from './http/publish-route.ts';
 import { statsSchema } from './http/reply-schemas.ts';
 import { RequestIdentifier, type RequestIdentity } from './http/request-identity.ts';
 import { GapRepair } from './history/gap-repair.ts';
-import { MemoryPresence } from './presence/memory-presence.ts';
 import type { Presence } from './presence/presence.ts';
-import { RedisPresence } from './presence/redis-presence.ts';
 import { connectRoute } from './protocol/connect-route.ts';
 import { PUSHER_NAMESPACE, PusherServer } from './pusher/pusher-server.ts';
 import { taskRoutes } from './http/task-routes.ts';
 import { ScheduleRegistry, type ScheduleHandler } from './schedules/schedule-registry.ts';
 import type { ScheduleTiming } from './schedules/schedule-timing.ts';
-import { DurableTicks } from './schedules/durable-ticks.ts';
-import { LocalTickDispatcher, type TickDispatcher } from './schedules/tick-dispatcher.ts';
-import { BullMqTaskRunner } from './tasks/bullmq-runner.ts';
-import { InProcessTaskRunner } from './tasks/in-process-runner.ts';
+import type { TickDispatcher } from './schedules/tick-dispatcher.ts';
 import { TaskOutcomeWatch } from './tasks/outcome-watch.ts';
 import { isTaskOutcome, OUTCOME_IDEMPOTENCY_KEY, taskChannel, taskNamespaceOptions, type TaskEvent } from './tasks/task-channel.ts';
 import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-registry.ts';
@@ -87,6 +80,12 @@ export class Herald {
   readonly http: FastifyInstance;
   readonly log: FastifyBaseLogger;
   readonly options: ResolvedOptions;
+  /**
+   * Where everything shared between processes lives: broker and history, presence, node directory,
+   * tasks and schedule ticks (engine/engine.ts). `engine.redis` is the Redis command client for
+   * features that keep state of their own there (undefined in memory).
+   */
+  readonly engine: Engine;
   readonly broker: Broker;
   /** Who is subscribed to presence channels, across processes. */
   readonly presence: Presence;
@@ -129,8 +128,10 @@ export class Herald {
   readonly messages: PrivateMessages;
   #shuttingDown = false;
   #closed: Promise<void> | undefined;
+  /** Publications of client channels the broker handed this process (interest routing shows in it). */
+  #received = 0;
 
-  constructor(options: HeraldOptions = {}) {
+  constructor({ engine, ...options }: HeraldOptions & { engine?: Engine } = {}) {
     this.options = resolveOptions(options);
     const o = this.options;
     const trustedProxy = trustedProxyTest(o.trustProxy);
@@ -182,16 +183,10 @@ export class Herald {
         : undefined;
     this.#authenticator = new ConnectionAuthenticator(verifier, o.allowAnonymous, this.#refusals);
     this.#requestIdentifier = new RequestIdentifier(o.apiKey, verifier);
-    if (o.redisUrl === undefined) {
-      this.broker = new MemoryBroker();
-      this.presence = new MemoryPresence();
-    } else {
-      const broker = new RedisBroker({ url: o.redisUrl, prefix: o.redisPrefix, publishTimeoutMs: o.publishTimeoutMs });
-      this.broker = broker;
-      this.presence = new RedisPresence(broker.commands, o.redisPrefix, o.presenceTtlMs);
-    }
-    const directory = this.broker instanceof RedisBroker ? new RedisNodeDirectory(this.broker.commands, o.redisPrefix) : new MemoryNodeDirectory();
-    this.#nodes = new NodeRegistry({ directory, intervalMs: o.nodeAnnounceMs, log: this.log });
+    this.engine = engine ?? engineFromOptions(o);
+    this.broker = this.engine.broker;
+    this.presence = this.engine.presence;
+    this.#nodes = new NodeRegistry({ directory: this.engine.nodes, intervalMs: o.nodeAnnounceMs, log: this.log });
     this.#registry = new SubscriberRegistry(this.broker);
     this.#gapRepair = new GapRepair(this.broker.history, this.#registry, this.log, o.positionCheckMs);
     this.#publisher = new Publisher(this.broker, this.#namespaces);
@@ -220,10 +215,7 @@ export class Herald {
       await this.#publisher.publish(taskChannel(event.id), event, undefined, { idempotencyKey });
     };
     const announceTaskEvent = withTaskWebhooks(publishTaskEvent, () => this.webhooks);
-    this.#taskRunner =
-      o.redisUrl === undefined
-        ? new InProcessTaskRunner(this.#taskRegistry, announceTaskEvent, this.log, { maxQueued: o.maxQueuedTasks })
-        : new BullMqTaskRunner({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.taskStallMs, maxQueued: o.maxQueuedTasks, registry: this.#taskRegistry, publish: announceTaskEvent, log: this.log });
+    this.#taskRunner = this.engine.taskRunner({ registry: this.#taskRegistry, publish: announceTaskEvent, log: this.log, stallMs: o.taskStallMs, maxQueued: o.maxQueuedTasks });
     const outcomeWatch = new TaskOutcomeWatch({
       subscribers: this.#registry,
       history: this.broker.history,
@@ -233,7 +225,7 @@ export class Herald {
       log: this.log,
     });
     this.tasks = new Tasks(this.#taskRegistry, this.#taskRunner, outcomeWatch);
-    this.#users = createUserFeatures({ options: o, redis: this.broker instanceof RedisBroker ? this.broker.commands : undefined, publisher: this.#publisher, registry: this.#registry, taskRegistry: this.#taskRegistry, tasks: this.tasks, process: this.#sockets.idPrefix, writes: this.#leaves, log: this.log });
+    this.#users = createUserFeatures({ options: o, redis: this.engine.redis, publisher: this.#publisher, registry: this.#registry, taskRegistry: this.#taskRegistry, tasks: this.tasks, process: this.#sockets.idPrefix, writes: this.#leaves, log: this.log });
     this.webhooks = this.#users.webhooks;
     this.messages = this.#users.messages;
     this.#sockets.route(
@@ -260,6 +252,7 @@ export class Herald {
       channels: () => this.#registry.channelCount,
       published: () => this.#publisher.published,
       delivered: () => this.#registry.delivered,
+      received: () => this.#received,
       brokerReady: () => this.broker.health().ready,
       refusals: () => this.#refusals.counts,
     }, apiAccess);
@@ -272,7 +265,7 @@ export class Herald {
     this.#publisher.onPublishDuration = operator.observePublish;
     this.#closeMetrics = operator.close;
     // The embedded broker delivers synchronously within this process: there is nothing to prove.
-    this.#canary = this.broker.kind === 'redis' ? new DeliveryCanary(this.broker, { intervalMs: o.canaryIntervalMs, metrics }) : undefined;
+    this.#canary = this.broker.kind !== 'memory' ? new DeliveryCanary(this.broker, { intervalMs: o.canaryIntervalMs, metrics }) : undefined;
     this.#adminCommands = new AdminCommands({
       broker: this.broker,
       node: this.#sockets.idPrefix,
@@ -404,14 +397,10 @@ export class Herald {
    * connection per process), otherwise this process's. Server-internal `#` channels are left out.
    */
   async #occupiedChannels(prefix: string, limit: number): Promise<[string, number][]> {
-    if (this.broker instanceof RedisBroker) {
-      const redisPrefix = this.options.redisPrefix;
-      const pattern = (redisPrefix + prefix).replace(/[*?[\]\\]/g, '\\$&') + '*';
-      const names = ((await this.broker.commands.pubsub('CHANNELS', pattern)) as string[]).map((name) => name.slice(redisPrefix.length)).filter((name) => !name.startsWith('#')).sort().slice(0, limit);
-      const counts = names.length === 0 ? [] : ((await this.broker.commands.pubsub('NUMSUB', ...names.map((name) => redisPrefix + name))) as (string | number)[]);
-      return names.map((name, index) => [name, Number(counts[index * 2 + 1] ?? 0)]);
-    }
-    return [...this.#registry.channels()].filter((name) => name.startsWith(prefix) && !name.startsWith('#')).sort().slice(0, limit).map((name) => [name, 1]);
+    return (
+      (await this.engine.findChannels(prefix, limit)) ??
+      [...this.#registry.channels()].filter((name) => name.startsWith(prefix) && !name.startsWith('#')).sort().slice(0, limit).map((name): [string, number] => [name, 1])
+    );
   }
 
   /**
@@ -429,7 +418,11 @@ export class Herald {
   }
 
   async listen(): Promise<HeraldAddress> {
-    const dispatch = this.#adminCommands.sink(this.#gapRepair.dispatch);
+    const gapRepair = this.#gapRepair.dispatch;
+    const dispatch = this.#adminCommands.sink((publication) => {
+      this.#received++;
+      gapRepair(publication);
+    });
     await this.broker.start(this.#canary?.sink(dispatch) ?? dispatch);
     await this.#canary?.start();
     await this.#adminCommands.start();
@@ -465,7 +458,7 @@ export class Herald {
    * `taskWorkers` at a time), without HTTP, sockets or schedules. What `npm run worker` does.
    */
   async work(): Promise<void> {
-    if (this.#taskRunner.kind !== 'bullmq') throw new ConfigError('a worker process needs REDIS_URL: without Redis, tasks run inside the server');
+    if (this.#taskRunner.kind !== 'bullmq') throw new ConfigError('a worker process needs REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS): without Redis, tasks run inside the server');
     if (this.options.taskWorkers < 1) throw new ConfigError('a worker process needs HERALD_TASK_WORKERS of at least 1');
     await this.broker.start(this.#registry.dispatch);
     await this.#taskRunner.start();
@@ -475,10 +468,7 @@ export class Herald {
   async #startSchedules(): Promise<void> {
     if (this.#schedules.size === 0) return;
     const o = this.options;
-    this.#ticks =
-      o.redisUrl === undefined
-        ? new LocalTickDispatcher(this.#schedules.run)
-        : new DurableTicks({ url: o.redisUrl, prefix: o.redisPrefix, stallMs: o.scheduleStallMs, run: this.#schedules.run, log: this.log });
+    this.#ticks = this.engine.tickDispatcher({ run: this.#schedules.run, log: this.log, stallMs: o.scheduleStallMs });
     await this.#schedules.start(this.#ticks);
   }
 
@@ -520,9 +510,8 @@ export class Herald {
       ]);
       this.#gapRepair.close();
       await this.#leaves.settled(deadline);
-      await this.presence.close();
       await this.#users.close();
-      await this.broker.close(deadline);
+      await this.engine.close(deadline);
     })();
     return this.#closed;
   }
@@ -537,7 +526,10 @@ const SHUTDOWN_RESERVE_MS = 500;
 /** How long the admin channel search waits for every process's subscriber counts. */
 const SUBSCRIBER_COUNT_WAIT_MS = 1000;
 
-/** Creates a Herald server. See {@link Herald}. */
-export function createHerald(options?: HeraldOptions): Herald {
+/**
+ * Creates a Herald server. See {@link Herald}. `engine` replaces the one the options would pick
+ * (engine/engine.ts): an application's own broker, presence and queues.
+ */
+export function createHerald(options?: HeraldOptions & { engine?: Engine }): Herald {
   return new Herald(options);
 }

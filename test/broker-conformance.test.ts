@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Broker } from '../src/broker/broker.ts';
-import { MemoryBroker } from '../src/broker/memory-broker.ts';
-import { RedisBroker } from '../src/broker/redis-broker.ts';
 import type { Publication } from '../src/channels/publication.ts';
-import { REDIS_URL, uniquePrefix, waitFor } from './support/servers.ts';
+import { engines } from './support/engines.ts';
+import { waitFor } from './support/servers.ts';
 
-// One suite, every broker implementation: what the rest of Herald relies on must hold for both.
-const implementations: Array<[string, () => Broker]> = [
-  ['memory', () => new MemoryBroker()],
-  ['redis', () => new RedisBroker({ url: REDIS_URL, prefix: uniquePrefix() })],
-];
+// One suite, every engine's broker: what the rest of Herald relies on must hold for each.
+const implementations: Array<[string, () => Broker]> = (await engines()).map((engine) => [engine.name, () => engine.make().broker]);
 
 for (const [name, makeBroker] of implementations) {
   describe(`broker conformance: ${name}`, () => {

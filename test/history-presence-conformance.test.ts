@@ -1,49 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { Broker } from '../src/broker/broker.ts';
-import { MemoryBroker } from '../src/broker/memory-broker.ts';
 import { MEMORY_HISTORY_MAX_BYTES } from '../src/history/memory-history.ts';
-import { RedisBroker } from '../src/broker/redis-broker.ts';
 import { isRecovered } from '../src/history/history.ts';
-import { MemoryPresence } from '../src/presence/memory-presence.ts';
-import type { Presence } from '../src/presence/presence.ts';
-import { RedisPresence } from '../src/presence/redis-presence.ts';
-import { REDIS_URL, redisClient, uniquePrefix, waitFor } from './support/servers.ts';
+import { engines } from './support/engines.ts';
+import { waitFor } from './support/servers.ts';
 
 const HISTORY = { size: 5, ttlSeconds: 60 };
 
-// One suite, every implementation: the memory and Redis history and presence must agree.
-const implementations: Array<{ name: string; make: () => Promise<{ broker: Broker; presence: Presence; cleanup: () => Promise<void> }> }> = [
-  {
-    name: 'memory',
-    make: async () => {
-      const broker = new MemoryBroker();
-      await broker.start(() => {});
-      return { broker, presence: new MemoryPresence(), cleanup: () => broker.close() };
-    },
+// One suite, every engine: the memory, Redis and Redis Cluster history and presence must agree.
+const implementations = (await engines()).map((engine) => ({
+  name: engine.name,
+  make: async () => {
+    const made = engine.make(400);
+    await made.broker.start(() => {});
+    return { broker: made.broker, presence: made.presence, cleanup: () => made.close() };
   },
-  {
-    name: 'redis',
-    make: async () => {
-      const prefix = uniquePrefix();
-      const broker = new RedisBroker({ url: REDIS_URL, prefix });
-      await broker.start(() => {});
-      const presence = new RedisPresence(broker.commands, prefix, 400);
-      return {
-        broker,
-        presence,
-        cleanup: async () => {
-          await presence.close();
-          await broker.close();
-          const redis = redisClient();
-          const keys = await redis.keys(`${prefix}*`);
-          if (keys.length > 0) await redis.del(...keys);
-          redis.disconnect();
-        },
-      };
-    },
-  },
-];
+}));
 
 for (const implementation of implementations) {
   describe(`history and presence conformance: ${implementation.name}`, async () => {
@@ -116,7 +88,7 @@ for (const implementation of implementations) {
       assert.deepEqual(kept.publications.map((p) => p.offset), [1, 2]);
       await waitFor(async () => (await broker.history.read('c9')).publications.length === 0, 6000, 'the history to expire');
       assert.ok(Date.now() >= secondAt + 2000, 'expired no earlier than 2 s after the last publication');
-      if (implementation.name === 'redis') {
+      if (implementation.name !== 'memory') {
         // Redis keeps the position (offset and epoch) for 24 hours: a client that missed nothing is recovered.
         const page = await broker.history.read('c9', { since: { offset: 2, epoch: first.epoch! } });
         assert.deepEqual(page, { position: { offset: 2, epoch: first.epoch }, publications: [] });
@@ -167,7 +139,7 @@ for (const implementation of implementations) {
       assert.deepEqual(await presence.list('room'), [{ connection: 'c-2', user: null }]);
       await presence.leave('room', 'c-2');
       assert.deepEqual(await presence.list('room'), []);
-      if (implementation.name === 'redis') {
+      if (implementation.name !== 'memory') {
         // Entries are refreshed while their process lives; without refreshes they lapse.
         await presence.join('lapse', { connection: 'c-3', user: 'bo' });
         await presence.close();

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { RedisBroker } from '../src/broker/redis-broker.ts';
 import { HeraldError } from '../src/errors.ts';
+import { singleRedisKeys } from '../src/engine/redis-keys.ts';
 import { RedisPresence } from '../src/presence/redis-presence.ts';
 import { installProtocolTestApp, protocolTestEnv, protocolTestOptions } from './support/protocol-app.ts';
 import { ProtocolClient, type Frame } from './support/protocol-client.ts';
@@ -184,9 +185,9 @@ describe('RedisPresence keeps nothing of a join that failed or was left in fligh
   test('a join made while Redis is down is refused and not refreshed once Redis is back; a leave during a join wins', async () => {
     const redis = await PrivateRedis.start();
     const prefix = uniquePrefix();
-    const broker = new RedisBroker({ url: redis.url, prefix });
+    const broker = new RedisBroker({ target: redis.url, prefix });
     await broker.start(() => {});
-    const presence = new RedisPresence(broker.commands, prefix, 600);
+    const presence = new RedisPresence(broker.commands, singleRedisKeys(prefix), 600);
     const inspector = new Redis(redis.url, { maxRetriesPerRequest: null });
     inspector.on('error', () => {});
     try {

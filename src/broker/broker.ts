@@ -53,7 +53,7 @@ export interface BrokerHealth {
  * the same conformance suite (test/broker-conformance.test.ts).
  */
 export interface Broker {
-  readonly kind: 'memory' | 'redis';
+  readonly kind: 'memory' | 'redis' | 'redis-cluster';
   /** The history that `publish` writes to when asked to keep a publication. */
   readonly history: History;
   /** Connects and starts handing publications to `sink`. */

@@ -18,7 +18,9 @@ export const check: Command = {
       new TokenVerifier({ secret: options.jwtSecret, publicKey: options.jwtPublicKey, jwksUrl: options.jwtJwksUrl, algorithms: options.jwtAlgorithms });
     }
     console.log(`configuration: ok (${configFile === undefined ? 'no configuration file' : configFile})`);
-    if (options.redisUrl === undefined) {
+    if (options.redisClusterNodes !== undefined || options.redisSentinels !== undefined) {
+      console.log(`broker: ${options.redisClusterNodes !== undefined ? 'Redis Cluster' : 'Redis behind Sentinel'} (not checked: start the server and read /readyz)`);
+    } else if (options.redisUrl === undefined) {
       console.log('broker: memory (REDIS_URL not set)');
     } else {
       const where = redisAddress(options.redisUrl);

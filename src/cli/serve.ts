@@ -30,9 +30,9 @@ export const serve: Command = {
     const { options, serve: settings } = settingsFor(parsed);
     const workers = settings.workers === 'auto' ? availableParallelism() : settings.workers;
     if (cluster.isPrimary && workers > 1) {
-      if (options.redisUrl === undefined) {
+      if (options.redisUrl === undefined && options.redisClusterNodes === undefined && options.redisSentinels === undefined) {
         throw new ConfigError(
-          `${workers} server processes need Redis to share channels: set REDIS_URL, --redis-url or redisUrl in the configuration file, or run one process`,
+          `${workers} server processes need Redis to share channels: set REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS), --redis-url or redisUrl in the configuration file, or run one process`,
         );
       }
       return runServerProcesses(workers, options.shutdownTimeoutMs);

@@ -14,7 +14,7 @@ export interface NodeAnnouncement {
   startedAt: string;
   /** ISO 8601: when these numbers were taken. */
   announcedAt: string;
-  broker: 'memory' | 'redis';
+  broker: 'memory' | 'redis' | 'redis-cluster';
   /** Open WebSocket connections. */
   connections: number;
   /** Channels with at least one local subscriber. */

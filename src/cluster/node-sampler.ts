@@ -16,7 +16,7 @@ export interface NodeIdentity {
   id: string;
   port: number;
   version: string;
-  broker: 'memory' | 'redis';
+  broker: 'memory' | 'redis' | 'redis-cluster';
 }
 
 /**

@@ -1,10 +1,12 @@
-import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../engine/redis-keys.ts';
+import type { RedisCommands } from '../history/redis-history.ts';
 import type { NodeAnnouncement } from './node-announcement.ts';
 import type { NodeDirectory } from './node-directory.ts';
 
 /**
  * Announcements in Redis: one string key per node, `<prefix>node:<id>`, that expires on its own
- * (PX), and a sorted set `<prefix>nodes` of node ids scored by that expiry, so listing reads only
+ * (PX), and a sorted set `<prefix>nodes` of node ids (on a cluster both under one hash tag:
+ * engine/redis-keys.ts) scored by that expiry, so listing reads only
  * this cluster's keys instead of SCANning the whole keyspace (which a shared Redis can make large).
  *
  * Liveness is decided by the key's own expiry, on Redis' clock; the index is only a list of
@@ -13,12 +15,12 @@ import type { NodeDirectory } from './node-directory.ts';
  * script, one round trip: any process answers from what Redis holds, without waiting for anyone.
  */
 export class RedisNodeDirectory implements NodeDirectory {
-  readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #redis: RedisCommands;
+  readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisCommands, keys: RedisKeys) {
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#keys = keys;
   }
 
   async announce(announcement: NodeAnnouncement, ttlMs: number): Promise<void> {
@@ -26,7 +28,7 @@ export class RedisNodeDirectory implements NodeDirectory {
   }
 
   async list(): Promise<NodeAnnouncement[]> {
-    const values = (await this.#redis.eval(LIST, 1, this.#indexKey(), `${this.#prefix}node:`)) as Array<string | false>;
+    const values = (await this.#redis.eval(LIST, 1, this.#indexKey(), this.#keys.nodeKeyPrefix)) as Array<string | false>;
     return values.filter((value): value is string => typeof value === 'string').map((value) => JSON.parse(value) as NodeAnnouncement);
   }
 
@@ -35,11 +37,11 @@ export class RedisNodeDirectory implements NodeDirectory {
   }
 
   #nodeKey(id: string): string {
-    return `${this.#prefix}node:${id}`;
+    return this.#keys.nodeKeyPrefix + id;
   }
 
   #indexKey(): string {
-    return `${this.#prefix}nodes`;
+    return this.#keys.nodeIndex;
   }
 }
 
@@ -64,8 +66,8 @@ return 1
 
 /**
  * KEYS: index. ARGV: node key prefix. Prunes expired ids, then returns each live node's JSON. The
- * node keys are built in the script, which a single Redis (what Herald runs on) allows; it keeps
- * the listing one round trip.
+ * node keys are built in the script, which a single Redis allows, and a cluster too since they
+ * share the index's hash tag; it keeps the listing one round trip.
  */
 const LIST = `${NOW_MS}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)

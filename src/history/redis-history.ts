@@ -1,22 +1,64 @@
 import { randomFillSync } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { HistoryOptions } from '../channels/namespace.ts';
+import type { RedisKeys } from '../engine/redis-keys.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type HistoryEntry, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
+
+/**
+ * How a history tells that the Redis it writes to took over from another one: on a Redis Cluster
+ * the node id (CLUSTER MYID), behind Sentinel the replication id of the primary (a promoted replica
+ * gets a new one, and so does a primary that restarted). Unset on one Redis by URL.
+ */
+export type WriterIdentity = 'cluster-node' | 'replication-id';
+
+/**
+ * The channel's epoch, or a new one (`candidate`) when its history is gone. With a writer identity
+ * the meta hash also names the Redis that wrote it: Redis replicates asynchronously, so a replica
+ * promoted after its primary died may lack the primary's last publications, which subscribers have
+ * already received with their offsets. Reusing those offsets would hand the next publications
+ * positions that clients already hold, a silent gap; instead the first publication or read on the
+ * new primary starts a new epoch, and clients are told they did not recover. A slot migrated to
+ * another primary starts one too (needlessly, but truthfully).
+ */
+function epochOf(identity: WriterIdentity | undefined, candidate: string): string {
+  if (identity === undefined) {
+    return `local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local created = false
+if not epoch then
+  created = true
+  epoch = ${candidate}
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
+end`;
+  }
+  const writer =
+    identity === 'cluster-node' ? "redis.call('CLUSTER', 'MYID')" : "string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')";
+  return `local writer = ${writer}
+local meta = redis.call('HMGET', KEYS[1], 'epoch', 'writer')
+local epoch = meta[1]
+if meta[2] ~= writer then epoch = false end
+local created = false
+if not epoch then
+  created = true
+  epoch = ${candidate}
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0, 'writer', writer)
+end`;
+}
 
 /**
  * Publishes atomically with the history write: ONE script increments the channel's offset, appends
  * to its stream and PUBLISHes the message carrying `{"offset","epoch"}`, so offsets are strictly
  * increasing across processes and what subscribers receive is exactly what history holds.
  *
- * Keys: `<prefix>history-meta:<channel>` (hash: offset, epoch), `<prefix>history:<channel>` (stream,
- * entry id `<offset>-0`, field `d` = data JSON, field `f` = the publishing connection when there is
- * one), `<prefix>idempotency:<channel length>:<channel>:<key>` (the length makes the split between
- * channel and key unambiguous: without it, key `b:k` on `a` and key `k` on `a:b` were one key, and
- * one client could suppress another channel's publications).
+ * Keys (names: engine/redis-keys.ts): `history-meta` (hash: offset, epoch), `history` (stream, entry
+ * id `<offset>-0`, field `d` = data JSON, field `f` = the publishing connection when there is one),
+ * and the idempotency key. On a cluster they share the channel's slot, and the script publishes
+ * with SPUBLISH to the channel of that same slot.
  * A missing meta hash (flushed, expired, deleted) means a new epoch, and the stream is dropped with it.
  */
-const PUBLISH_SCRIPT = `
+const publishScript = (publish: 'PUBLISH' | 'SPUBLISH', identity: WriterIdentity | undefined): string => `
 if #KEYS == 3 then
   local seen = redis.call('GET', KEYS[3])
   if seen then
@@ -26,35 +68,25 @@ if #KEYS == 3 then
   end
 end
 if ARGV[4] == '0' then
-  local reached = redis.call('PUBLISH', ARGV[1], ARGV[2])
+  local reached = redis.call('${publish}', ARGV[1], ARGV[2])
   if #KEYS == 3 then redis.call('SET', KEYS[3], '', 'EX', ARGV[8]) end
   return {0, '', reached, 0}
 end
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
-  epoch = ARGV[7]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
-end
+${epochOf(identity, 'ARGV[7]')}
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
 if ARGV[9] == '' then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2])
 else redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2], 'f', ARGV[9]) end
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
-local reached = redis.call('PUBLISH', ARGV[1], 'herald1 {"offset":' .. offset .. ',"epoch":"' .. epoch .. '"' .. ARGV[3] .. '}\\n' .. ARGV[2])
+local reached = redis.call('${publish}', ARGV[1], 'herald1 {"offset":' .. offset .. ',"epoch":"' .. epoch .. '"' .. ARGV[3] .. '}\\n' .. ARGV[2])
 if #KEYS == 3 then redis.call('SET', KEYS[3], offset .. ':' .. epoch, 'EX', ARGV[8]) end
 return {offset, epoch, reached, 0}
 `;
 
 /** Reads position and entries in one step, creating the epoch if the channel has none yet. */
-const READ_SCRIPT = `
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-end
+const readScript = (identity: WriterIdentity | undefined): string => `
+${epochOf(identity, 'ARGV[1]')}
+if created then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 local offset = tonumber(redis.call('HGET', KEYS[1], 'offset'))
 local limit = tonumber(ARGV[5])
 local entries = {}
@@ -70,7 +102,10 @@ end
 return {offset, epoch, entries}
 `;
 
-type ScriptRedis = Redis & {
+/** A command client: one Redis (or one behind Sentinel), or a cluster. */
+export type RedisCommands = Redis | Cluster;
+
+type ScriptRedis = RedisCommands & {
   heraldPublish(numKeys: number, ...args: Array<string | number>): Promise<[number, string, number, number]>;
   heraldHistory(numKeys: number, ...args: Array<string | number>): Promise<[number, string, Array<[string, string[]]>]>;
 };
@@ -84,13 +119,14 @@ export interface HistoryPublishResult {
 /** History in Redis streams, shared by every process: any process can serve any recovery. */
 export class RedisHistory implements History {
   readonly #redis: ScriptRedis;
-  readonly #prefix: string;
+  readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, prefix: string) {
-    redis.defineCommand('heraldPublish', { lua: PUBLISH_SCRIPT });
-    redis.defineCommand('heraldHistory', { lua: READ_SCRIPT });
+  /** `identity`: how a failover is noticed (see WriterIdentity); unset on one Redis by URL. */
+  constructor(redis: RedisCommands, keys: RedisKeys, identity?: WriterIdentity) {
+    redis.defineCommand('heraldPublish', { lua: publishScript(keys.publishCommand, identity) });
+    redis.defineCommand('heraldHistory', { lua: readScript(identity) });
     this.#redis = redis as ScriptRedis;
-    this.#prefix = prefix;
+    this.#keys = keys;
   }
 
   /**
@@ -107,11 +143,11 @@ export class RedisHistory implements History {
     idempotencyKey: string | undefined,
   ): Promise<HistoryPublishResult> {
     const keys = [this.#metaKey(channel), this.#streamKey(channel)];
-    if (idempotencyKey !== undefined) keys.push(`${this.#prefix}idempotency:${channel.length}:${channel}:${idempotencyKey}`);
+    if (idempotencyKey !== undefined) keys.push(this.#keys.idempotencyKey(channel, idempotencyKey));
     const [offset, epoch, reached, duplicate] = await this.#redis.heraldPublish(
       keys.length,
       ...keys,
-      this.#prefix + channel,
+      this.#keys.wire(channel),
       history === undefined ? message : json,
       from === undefined ? '' : `,"from":${JSON.stringify(from)}`,
       history === undefined ? 0 : history.size,
@@ -152,11 +188,11 @@ export class RedisHistory implements History {
   }
 
   #metaKey(channel: string): string {
-    return `${this.#prefix}history-meta:${channel}`;
+    return this.#keys.channelKey(channel, 'history-meta');
   }
 
   #streamKey(channel: string): string {
-    return `${this.#prefix}history:${channel}`;
+    return this.#keys.channelKey(channel, 'history');
   }
 }
 

@@ -7,7 +7,7 @@ const readiness = {
   required: ['ok', 'broker', 'connections'],
   properties: {
     ok: { type: 'boolean' },
-    broker: { type: 'string', enum: ['memory', 'redis'] },
+    broker: { type: 'string', enum: ['memory', 'redis', 'redis-cluster'] },
     connections: { type: 'object', additionalProperties: { type: 'string' }, description: 'State of each broker connection, e.g. {"publisher": "ready", "subscriber": "ready"}' },
     canary: {
       type: 'object',

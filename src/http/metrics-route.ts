@@ -8,6 +8,8 @@ export interface MetricSources {
   channels(): number;
   published(): number;
   delivered(): number;
+  /** Publications of client channels the broker handed to this process. */
+  received(): number;
   brokerReady(): boolean;
   /** Refusals and limit hits by kind (transport/refusals.ts). */
   refusals?(): Record<string, number>;
@@ -32,6 +34,7 @@ export function metricsRoute(app: FastifyInstance, sources: MetricSources, acces
   new Gauge({ name: 'herald_channels', help: 'Channels with at least one local subscriber', registers: [registry], collect: fromSource(sources.channels) });
   new Counter({ name: 'herald_publications_total', help: 'Publications sent to the broker by this process', registers: [registry], collect: fromSource(sources.published) });
   new Counter({ name: 'herald_deliveries_total', help: 'Publications handed to local subscribers', registers: [registry], collect: fromSource(sources.delivered) });
+  new Counter({ name: 'herald_broker_received_total', help: 'Publications the broker handed to this process (channels with local subscribers only)', registers: [registry], collect: fromSource(sources.received) });
   new Gauge({
     name: 'herald_broker_ready',
     help: '1 while every broker connection is ready',

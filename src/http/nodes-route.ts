@@ -20,7 +20,7 @@ const nodeSchema = {
     version: { type: 'string', description: "Herald's version" },
     startedAt: { type: 'string', format: 'date-time' },
     announcedAt: { type: 'string', format: 'date-time', description: 'When these numbers were taken' },
-    broker: { type: 'string', enum: ['memory', 'redis'] },
+    broker: { type: 'string', enum: ['memory', 'redis', 'redis-cluster'] },
     connections: { ...count, description: 'Open WebSocket connections' },
     channels: { ...count, description: 'Channels with at least one local subscriber' },
     publicationsPerSecond: { ...rate, description: 'Publications this process sent, per second over the last interval' },

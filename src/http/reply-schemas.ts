@@ -57,7 +57,7 @@ export const statsSchema = {
       properties: {
         connections: { type: 'integer', minimum: 0 },
         channels: { type: 'integer', minimum: 0 },
-        broker: { type: 'string', enum: ['memory', 'redis'] },
+        broker: { type: 'string', enum: ['memory', 'redis', 'redis-cluster'] },
         refusals: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 }, description: 'Count by refusal kind (docs/security.md)' },
       },
     },

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
-import { unavailable } from '../history/redis-history.ts';
+import type { RedisKeys } from '../engine/redis-keys.ts';
+import { unavailable, type RedisCommands } from '../history/redis-history.ts';
 import type { Presence, PresenceEntry } from './presence.ts';
 
 /**
- * Keys per channel: `<prefix>presence:<channel>` (hash: connection id → entry JSON) and
- * `<prefix>presence-expiry:<channel>` (sorted set: connection id → expiry time in ms, Redis clock).
+ * Keys per channel (names: engine/redis-keys.ts): `presence` (hash: connection id → entry JSON) and
+ * `presence-expiry` (sorted set: connection id → expiry time in ms, Redis clock).
  * Each process refreshes its own entries every third of the TTL; a dead process's entries pass
  * their expiry and are dropped by the next `list`.
  */
@@ -70,7 +70,7 @@ end
 return redis.call('HVALS', KEYS[1])
 `;
 
-type ScriptRedis = Redis & {
+type ScriptRedis = RedisCommands & {
   heraldPresenceJoin(numKeys: number, ...args: Array<string | number>): Promise<number>;
   heraldPresenceList(numKeys: number, ...args: string[]): Promise<string[]>;
   heraldPresenceJoinCount(numKeys: number, ...args: Array<string | number>): Promise<number>;
@@ -79,7 +79,7 @@ type ScriptRedis = Redis & {
 
 export class RedisPresence implements Presence {
   readonly #redis: ScriptRedis;
-  readonly #prefix: string;
+  readonly #names: RedisKeys;
   readonly #ttlMs: number;
   /** This process's entries, once Redis has them: refreshed until they leave. */
   readonly #local = new Map<string, Map<string, string>>();
@@ -87,13 +87,13 @@ export class RedisPresence implements Presence {
   readonly #joining = new Map<string, Array<{ left: boolean }>>();
   readonly #refresher: NodeJS.Timeout;
 
-  constructor(redis: Redis, prefix: string, ttlMs: number) {
+  constructor(redis: RedisCommands, keys: RedisKeys, ttlMs: number) {
     redis.defineCommand('heraldPresenceJoin', { lua: JOIN_SCRIPT });
     redis.defineCommand('heraldPresenceList', { lua: LIST_SCRIPT });
     redis.defineCommand('heraldPresenceJoinCount', { lua: JOIN_COUNT_SCRIPT });
     redis.defineCommand('heraldPresenceLeaveCount', { lua: LEAVE_COUNT_SCRIPT });
     this.#redis = redis as ScriptRedis;
-    this.#prefix = prefix;
+    this.#names = keys;
     this.#ttlMs = ttlMs;
     this.#refresher = setInterval(() => this.#refresh(), Math.max(100, Math.floor(ttlMs / 3))).unref();
   }
@@ -171,6 +171,6 @@ export class RedisPresence implements Presence {
   }
 
   #keys(channel: string): [string, string] {
-    return [`${this.#prefix}presence:${channel}`, `${this.#prefix}presence-expiry:${channel}`];
+    return [this.#names.channelKey(channel, 'presence'), this.#names.channelKey(channel, 'presence-expiry')];
   }
 }

@@ -2,13 +2,14 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import type { RedisConnector } from '../tasks/bullmq-runner.ts';
 import { quitBefore, settlesBefore } from '../deadline.ts';
 import type { RunTick, TickDispatcher } from './tick-dispatcher.ts';
 
 export interface DurableTicksOptions {
-  url: string;
-  /** Herald's Redis prefix; schedule `<name>`'s queue lives under `<prefix>bull:herald-schedule-<name>:`. */
+  connect: RedisConnector;
+  /** BullMQ's prefix (engine/redis-keys.ts): schedule `<name>`'s queue lives under `<prefix>:herald-schedule-<name>:`. */
   prefix: string;
   /**
    * How long a running tick's lock lasts without renewal, and how often each process looks for
@@ -55,28 +56,28 @@ const MIN_TICK_RETENTION_MS = 10 * 60_000;
 export class DurableTicks implements TickDispatcher {
   readonly #options: DurableTicksOptions;
   /** Queues ticks; fails fast while Redis is down, so the timer can retry and then give up. */
-  readonly #commands: Redis;
+  readonly #commands: Redis | Cluster;
   /** Shared by the workers (each opens its own blocking connection from it). */
-  readonly #workerConnection: Redis;
+  readonly #workerConnection: Redis | Cluster;
   readonly #queues = new Map<string, Queue<TickData>>();
   readonly #workers = new Map<string, Worker<TickData>>();
   #closed = false;
 
   constructor(options: DurableTicksOptions) {
     this.#options = options;
-    this.#commands = new Redis(options.url, { connectionName: 'herald-schedules', enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.#commands = options.connect('schedules', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.#commands.on('error', () => {});
     // A Redis that restarted empty has forgotten the one-at-a-time setting: say it again.
     this.#commands.on('ready', () => {
       for (const queue of this.#queues.values()) queue.setGlobalConcurrency(1).catch(() => {});
     });
     // Workers block on Redis; BullMQ requires unlimited retries on their connection.
-    this.#workerConnection = new Redis(options.url, { connectionName: 'herald-schedule-worker', maxRetriesPerRequest: null });
+    this.#workerConnection = options.connect('schedule-worker', { maxRetriesPerRequest: null });
     this.#workerConnection.on('error', () => {});
   }
 
   get #prefix(): string {
-    return `${this.#options.prefix}bull`;
+    return this.#options.prefix;
   }
 
   async open(name: string): Promise<void> {

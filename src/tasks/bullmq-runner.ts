@@ -1,15 +1,18 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { settlesBefore } from '../deadline.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import { failureReason, runTask } from './run-task.ts';
 import type { TaskProgress, TaskRegistry } from './task-registry.ts';
 import type { TaskEventSink, TaskRunner, TaskState, TaskStatus } from './task-runner.ts';
 
+/** Opens a named connection to the engine's Redis (one, behind Sentinel, or a cluster client). */
+export type RedisConnector = (role: string, options: RedisOptions) => Redis | Cluster;
+
 export interface BullMqTaskRunnerOptions {
-  url: string;
-  /** Herald's Redis prefix; the queue's keys live under `<prefix>bull:herald-tasks:`. */
+  connect: RedisConnector;
+  /** BullMQ's prefix (engine/redis-keys.ts): the queue's keys live under `<prefix>:herald-tasks:`. */
   prefix: string;
   /**
    * How long a running task's lock lasts without renewal, and how often workers look for tasks
@@ -39,10 +42,10 @@ const QUEUE = 'herald-tasks';
 export class BullMqTaskRunner implements TaskRunner {
   readonly kind = 'bullmq' as const;
   readonly #options: BullMqTaskRunnerOptions;
-  #connection: Redis | undefined;
+  #connection: Redis | Cluster | undefined;
   #queue: Queue<JobData> | undefined;
   #worker: Worker<JobData> | undefined;
-  #workerConnection: Redis | undefined;
+  #workerConnection: Redis | Cluster | undefined;
   #closed = false;
   #queueClosed = false;
 
@@ -58,7 +61,7 @@ export class BullMqTaskRunner implements TaskRunner {
     if (this.#queueClosed || (this.#closed && this.#queue === undefined)) throw new HeraldError(Errors.SHUTTING_DOWN, 'The task runner is closed');
     if (this.#queue === undefined) {
       // Starting a task fails fast (503) while Redis is down rather than waiting in memory.
-      this.#connection = new Redis(this.#options.url, { connectionName: 'herald-tasks', enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      this.#connection = this.#options.connect('tasks', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
       this.#connection.on('error', () => {});
       this.#queue = new Queue<JobData>(QUEUE, { connection: this.#connection, prefix: this.#prefix });
       this.#queue.on('error', () => {});
@@ -67,7 +70,7 @@ export class BullMqTaskRunner implements TaskRunner {
   }
 
   get #prefix(): string {
-    return `${this.#options.prefix}bull`;
+    return this.#options.prefix;
   }
 
   /** Resolves once the queue's Redis connection is ready (BullMQ connects it). */
@@ -127,9 +130,9 @@ export class BullMqTaskRunner implements TaskRunner {
 
   async startWorkers(concurrency: number): Promise<void> {
     if (this.#worker !== undefined || concurrency < 1) return;
-    const { url, stallMs, registry, publish, log } = this.#options;
+    const { connect, stallMs, registry, publish, log } = this.#options;
     // Workers block on Redis; BullMQ requires unlimited retries on their connection.
-    this.#workerConnection = new Redis(url, { connectionName: 'herald-task-worker', maxRetriesPerRequest: null });
+    this.#workerConnection = connect('task-worker', { maxRetriesPerRequest: null });
     this.#workerConnection.on('error', () => {});
     this.#worker = new Worker<JobData>(
       QUEUE,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { unavailable } from '../history/redis-history.ts';
 import type { Inbox, InboxLimits, InboxMessage } from './inbox.ts';
 
@@ -36,10 +36,10 @@ export class RedisInbox implements Inbox {
   readonly #prefix: string;
   readonly #limits: InboxLimits;
 
-  constructor(redis: Redis, prefix: string, limits: InboxLimits) {
+  constructor(redis: Redis | Cluster, prefix: string, limits: InboxLimits) {
     redis.defineCommand('heraldInboxStore', { lua: STORE_SCRIPT });
     redis.defineCommand('heraldInboxRead', { lua: READ_SCRIPT });
-    this.#redis = redis as ScriptRedis;
+    this.#redis = redis as unknown as ScriptRedis;
     this.#prefix = prefix;
     this.#limits = limits;
   }

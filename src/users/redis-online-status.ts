@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { unavailable } from '../history/redis-history.ts';
 import type { JoinOutcome, OnlineStatus, SubjectStatus, Transition } from './online-status.ts';
 
@@ -91,12 +91,12 @@ export class RedisOnlineStatus implements OnlineStatus {
   #closed = false;
 
   /** `kind` names the subjects (`user`, `channel`): it is part of every key. */
-  constructor(redis: Redis, prefix: string, kind: string, ttlMs: number) {
+  constructor(redis: Redis | Cluster, prefix: string, kind: string, ttlMs: number) {
     redis.defineCommand('heraldOnlineJoin', { lua: JOIN_SCRIPT });
     redis.defineCommand('heraldOnlineLeave', { lua: LEAVE_SCRIPT });
     redis.defineCommand('heraldOnlineConfirmOffline', { lua: CONFIRM_OFFLINE_SCRIPT });
     redis.defineCommand('heraldOnlineLookup', { lua: LOOKUP_SCRIPT });
-    this.#redis = redis as ScriptRedis;
+    this.#redis = redis as unknown as ScriptRedis;
     this.#prefix = prefix;
     this.#kind = kind;
     this.#ttlMs = ttlMs;
@@ -137,17 +137,18 @@ export class RedisOnlineStatus implements OnlineStatus {
   }
 
   async lookup(subjects: readonly string[]): Promise<Map<string, SubjectStatus>> {
-    const pipeline = this.#redis.pipeline() as unknown as ScriptRedis & { exec(): Promise<Array<[Error | null, unknown]> | null> };
-    for (const subject of subjects) {
-      const [members, seen] = this.#keys(subject);
-      pipeline.heraldOnlineLookup(2, members, seen);
-    }
-    const replies = (await pipeline.exec().catch(unavailable)) ?? [];
+    // One call per subject rather than a pipeline: on a Redis Cluster the subjects live on several
+    // shards, which one pipeline cannot span; the connection's auto-pipelining still sends the
+    // calls of one event-loop turn together (per shard on a cluster).
+    const replies = await Promise.all(
+      subjects.map((subject) => {
+        const [members, seen] = this.#keys(subject);
+        return this.#redis.heraldOnlineLookup(2, members, seen);
+      }),
+    ).catch(unavailable);
     const statuses = new Map<string, SubjectStatus>();
     subjects.forEach((subject, index) => {
-      const [error, reply] = replies[index] ?? [new Error('no reply'), undefined];
-      if (error !== null) unavailable(error);
-      const [live, seen] = reply as [number, string];
+      const [live, seen] = replies[index]!;
       statuses.set(subject, { online: live > 0, lastSeen: live > 0 || seen === '' ? null : Number(seen) });
     });
     return statuses;

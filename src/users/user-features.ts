@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Publisher } from '../channels/publisher.ts';
 import type { SubscriberRegistry } from '../channels/subscriber-registry.ts';
 import type { ResolvedOptions } from '../config.ts';
@@ -19,7 +19,7 @@ import { createUserStores } from './user-stores.ts';
 export interface UserFeaturesHost {
   options: ResolvedOptions;
   /** The broker's command connection with Redis; undefined with the embedded broker. */
-  redis: Redis | undefined;
+  redis: Redis | Cluster | undefined;
   publisher: Publisher;
   registry: SubscriberRegistry;
   taskRegistry: TaskRegistry;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { MemoryDeadLetters, RedisDeadLetters, type DeadLetters } from '../webhooks/dead-letters.ts';
 import type { Inbox, InboxLimits } from './inbox.ts';
 import { MemoryInbox } from './memory-inbox.ts';
@@ -22,7 +22,7 @@ export interface UserStores {
  * command connection (undefined with the embedded broker). `ttlMs` is the presence TTL: how long a
  * dead process's connections still count.
  */
-export function createUserStores(redis: Redis | undefined, options: { prefix: string; ttlMs: number; inbox: InboxLimits }): UserStores {
+export function createUserStores(redis: Redis | Cluster | undefined, options: { prefix: string; ttlMs: number; inbox: InboxLimits }): UserStores {
   if (redis === undefined) {
     return { onlineStatus: new MemoryOnlineStatus(), channelOccupancy: new MemoryOnlineStatus(), inbox: new MemoryInbox(options.inbox), deadLetters: new MemoryDeadLetters() };
   }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { unavailable } from '../history/redis-history.ts';
 
 /** An event an endpoint never accepted within the retry time. */
@@ -37,10 +37,10 @@ export class MemoryDeadLetters implements DeadLetters {
 
 /** One list, `<prefix>webhook-dead-letters`, shared by the cluster. */
 export class RedisDeadLetters implements DeadLetters {
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
   readonly #key: string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: Redis | Cluster, prefix: string) {
     this.#redis = redis;
     this.#key = `${prefix}webhook-dead-letters`;
   }

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { hostPort } from '../../src/engine/redis-connection.ts';
 import type { Herald } from '../../src/herald.ts';
 
 /** The list the `gated` schedule's handlers write to: `started <tick ms> <pid>`, `completed <tick ms> <pid>`. */
@@ -17,14 +18,16 @@ export function scheduleReleaseKey(prefix: string, tickMs: number): string {
  * process. Run as a process of its own by schedule-server.ts.
  */
 export function installScheduleTestApp(herald: Herald, everyMs: number): void {
-  const url = herald.options.redisUrl!;
+  const nodes = herald.options.redisClusterNodes;
+  // The test's own connections, on one Redis or on the cluster Herald uses.
+  const connect = (): Redis | Cluster => (nodes === undefined ? new Redis(herald.options.redisUrl!) : new Cluster(nodes.map(hostPort)));
   const prefix = herald.options.redisPrefix;
-  const events = new Redis(url);
+  const events = connect();
   herald.schedule('gated', { everyMs }, async (tick) => {
     const ms = tick.time.getTime();
     await events.rpush(scheduleEventsKey(prefix), `started ${ms} ${process.pid}`);
     // BLPOP blocks its connection: one of its own per run.
-    const waiting = new Redis(url);
+    const waiting = connect();
     try {
       await waiting.blpop(scheduleReleaseKey(prefix, ms), 20);
     } finally {

@@ -1,0 +1,41 @@
+import { ReplyError } from 'ioredis';
+import { Errors, HeraldError } from '../errors.ts';
+import type { RedisHistory } from '../history/redis-history.ts';
+import type { PublishOptions, PublishResult } from './broker.ts';
+import type { PublishDeadlines } from './publish-deadlines.ts';
+import { encodeMessage } from './redis-wire.ts';
+
+/** ioredis' rejection of a command it did not write (the connection is not ready; no offline queue). */
+const NOT_WRITTEN = "Stream isn't writeable";
+
+/**
+ * One publish through Redis, single or cluster: a plain PUBLISH / SPUBLISH when nothing is kept,
+ * the history script otherwise, each within the publish deadline. The answer must be true: "not
+ * published" (BROKER_UNAVAILABLE) only when Redis cannot have executed the command; a command
+ * written and then not answered is PUBLISH_OUTCOME_UNKNOWN.
+ */
+export async function publishThroughRedis(
+  channel: string,
+  json: string,
+  options: PublishOptions,
+  via: { history: RedisHistory; deadlines: PublishDeadlines; publish: (channel: string, message: string) => Promise<number> },
+): Promise<PublishResult> {
+  const message = encodeMessage(json, { from: options.from, event: options.event });
+  try {
+    if ((options.history === undefined || options.event !== undefined) && options.idempotencyKey === undefined) {
+      return { reached: await via.deadlines.track(via.publish(channel, message)) };
+    }
+    const history = options.event === undefined ? options.history : undefined;
+    const result = await via.deadlines.track(via.history.publish(channel, json, message, options.from, history, options.idempotencyKey));
+    return { reached: result.reached, ...result.position, ...(result.duplicate ? { duplicate: true } : {}) };
+  } catch (error) {
+    if (error instanceof HeraldError) throw error;
+    if (error instanceof ReplyError || (error instanceof Error && error.message.startsWith(NOT_WRITTEN))) throw notPublished(error);
+    // Written, then no reply: a timeout, or the connection dropped with the command in flight.
+    throw new HeraldError(Errors.PUBLISH_OUTCOME_UNKNOWN, undefined, { cause: error });
+  }
+}
+
+export function notPublished(cause?: unknown): HeraldError {
+  return new HeraldError(Errors.BROKER_UNAVAILABLE, 'The broker (Redis) is not reachable; nothing was published', { cause });
+}
