@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { hostPort } from '../src/engine/redis-connection.ts';
 import { compareInboxIds, type Inbox, type InboxLimits } from '../src/users/inbox.ts';
 import { MemoryInbox } from '../src/users/memory-inbox.ts';
 import { RedisInbox } from '../src/users/redis-inbox.ts';
+import { PrivateRedisCluster } from './support/redis-cluster.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix, waitFor } from './support/servers.ts';
+
+const cluster = await PrivateRedisCluster.start();
+after(() => cluster.stop());
 
 const LIMITS: InboxLimits = { maxMessages: 5, maxAgeMs: 60_000 };
 const SHORT_LIVED: InboxLimits = { maxMessages: 5, maxAgeMs: 1_000 };
@@ -23,6 +28,13 @@ const implementations: Array<{ name: string; make: (limits: InboxLimits) => { in
           await deleteKeys(prefix);
         },
       };
+    },
+  },
+  {
+    name: 'redis-cluster',
+    make: (limits) => {
+      const redis = new Cluster(cluster.nodesSetting.map(hostPort));
+      return { inbox: new RedisInbox(redis, uniquePrefix(), limits), cleanup: async () => redis.disconnect() };
     },
   },
 ];

@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { hostPort } from '../src/engine/redis-connection.ts';
 import { MemoryOnlineStatus } from '../src/users/memory-online-status.ts';
 import type { OnlineStatus, Transition } from '../src/users/online-status.ts';
 import { RedisOnlineStatus } from '../src/users/redis-online-status.ts';
+import { PrivateRedisCluster } from './support/redis-cluster.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix, waitFor } from './support/servers.ts';
+
+// A private Redis Cluster for the third implementation: each subject's keys share one hash tag, so
+// every script runs on one shard, and many subjects' lookups spread over the shards.
+const cluster = await PrivateRedisCluster.start();
+after(() => cluster.stop());
 
 // One suite, both implementations: two "processes" share one store (memory: one instance, as the
 // embedded broker is one process; Redis: two instances on their own connections, one prefix).
@@ -29,6 +36,22 @@ const implementations: Array<{ name: string; make: () => { a: OnlineStatus; b: O
           await Promise.all([a.close(), b.close()]);
           for (const redis of connections) redis.disconnect();
           await deleteKeys(prefix);
+        },
+      };
+    },
+  },
+  {
+    name: 'redis-cluster',
+    make: () => {
+      const prefix = uniquePrefix();
+      const connections = [0, 1].map(() => new Cluster(cluster.nodesSetting.map(hostPort)));
+      const [a, b] = connections.map((redis) => new RedisOnlineStatus(redis, prefix, 'user', 600)) as [RedisOnlineStatus, RedisOnlineStatus];
+      return {
+        a,
+        b,
+        cleanup: async () => {
+          await Promise.all([a.close(), b.close()]);
+          for (const redis of connections) redis.disconnect();
         },
       };
     },
