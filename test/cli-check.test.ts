@@ -42,6 +42,6 @@ describe('herald check and herald worker', () => {
     }
     const alone = await runHerald(['worker'], { cwd: temporary });
     assert.equal(alone.code, 2);
-    assert.equal(alone.stderr, 'herald worker: a worker process needs REDIS_URL: without Redis, tasks run inside the server\n');
+    assert.equal(alone.stderr, 'herald worker: a worker process needs REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS): without Redis, tasks run inside the server\n');
   });
 });

@@ -9,6 +9,7 @@ import { defaults } from '../src/config.ts';
 import { includedBlocks, repoFile, unitEnvironment, unitExecStart } from './support/deploy-files.ts';
 import { httpFrom } from './support/http-from.ts';
 import { spawnHerald, uniquePrefix, waitFor } from './support/servers.ts';
+import { hs256Token } from './support/tokens.ts';
 import { TestClient } from './support/ws-client.ts';
 
 const run = promisify(execFile);
@@ -77,8 +78,12 @@ describe('docs/deploy.md', () => {
       assert.deepEqual(await httpFrom(`${server.url}/api/publish`, withKey), { status: 200, body: { ok: true } });
 
       // Every line is one JSON object; a refusal has the fields the doc's example has, in its order.
-      const anonymous = await TestClient.open(`${server.wsUrl}/echo`);
-      await assert.rejects(TestClient.open(`${server.wsUrl}/echo`), { statusCode: 429 });
+      // The first socket holds the address's one connection: signed in, since the secrets file turns
+      // JWT on (an anonymous one would be closed with 1008 at once, freeing the count in a race
+      // with the second handshake).
+      const token = await hs256Token('ops', { secret: secrets.HERALD_JWT_SECRET });
+      const first = await TestClient.open(`${server.wsUrl}/echo?token=${token}`);
+      await assert.rejects(TestClient.open(`${server.wsUrl}/echo?token=${token}`), { statusCode: 429 });
       await waitFor(() => server.output().includes('"refusal":"too-many-connections"'), 5000, 'the refusal line');
       const lines = server.output().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
       for (const line of lines) {
@@ -91,7 +96,7 @@ describe('docs/deploy.md', () => {
       const example = JSON.parse(/<!-- log-line -->\n```json\n(.*)\n```/.exec(doc)![1]!) as Record<string, unknown>;
       assert.deepEqual(Object.keys(refusal), Object.keys(example));
       assert.deepEqual({ ...refusal, time: 0, pid: 0, hostname: '', limit: 0, remoteAddress: '' }, { ...example, time: 0, pid: 0, hostname: '', limit: 0, remoteAddress: '' });
-      await anonymous.close();
+      await first.close();
     } finally {
       await server.stop();
     }

@@ -71,7 +71,7 @@ describe('Redis Cluster engine', () => {
     await Promise.all(sockets.map((socket) => socket.close()));
   });
 
-  test('the admin channel search lists the channels every process subscribes to, from every shard', async () => {
+  test('the admin channel search lists the channels every process subscribes to, from every shard, with every process\'s subscribers', async () => {
     const prefix = uniquePrefix();
     const key = 'admin-key-for-the-cluster-test';
     const a = await server({ redisPrefix: prefix, apiKey: key });
@@ -81,8 +81,9 @@ describe('Redis Cluster engine', () => {
     assert.ok(new Set(names.map((name) => clusterSlot(prefix + name))).size > 3);
     const response = await fetch(`${b.url}/api/admin/channels?prefix=room-`, { headers: { authorization: `Bearer ${key}` } });
     assert.equal(response.status, 200);
-    const { channels } = (await response.json()) as { channels: Array<{ channel: string; processes: number; localSubscribers: number }> };
-    assert.deepEqual(channels, names.map((channel) => ({ channel, processes: channel === 'room-00' ? 2 : 1, localSubscribers: channel === 'room-00' ? 1 : 0 })));
+    const { channels, nodes } = (await response.json()) as { channels: Array<{ channel: string; processes: number; subscribers: number; localSubscribers: number }>; nodes: { answered: number; expected: number } };
+    assert.deepEqual(channels, names.map((channel) => ({ channel, processes: channel === 'room-00' ? 2 : 1, subscribers: channel === 'room-00' ? 2 : 1, localSubscribers: channel === 'room-00' ? 1 : 0 })));
+    assert.deepEqual(nodes, { answered: 2, expected: 2 });
     await Promise.all(sockets.map((socket) => socket.close()));
   });
 

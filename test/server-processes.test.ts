@@ -40,7 +40,7 @@ describe('several server processes on one port', () => {
     assert.deepEqual(await runHerald(['serve', '--workers', '2']), {
       code: 2,
       stdout: '',
-      stderr: 'herald serve: 2 server processes need Redis to share channels: set REDIS_URL, --redis-url or redisUrl in the configuration file, or run one process\n',
+      stderr: 'herald serve: 2 server processes need Redis to share channels: set REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS), --redis-url or redisUrl in the configuration file, or run one process\n',
     });
   });
 
