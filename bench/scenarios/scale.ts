@@ -15,6 +15,8 @@ export interface ScaleOptions {
   processes: number;
   publications: number;
   redisUrl: string;
+  /** The bench's Redis Cluster (`host:port,…`), for the `herald-cluster` target. */
+  clusterNodes?: string;
 }
 
 export interface ScaleResult {
@@ -28,7 +30,7 @@ export interface ScaleResult {
 }
 
 export async function scale(spec: TargetSpec, options: ScaleOptions, log: (line: string) => void): Promise<ScaleResult> {
-  const target = await startTarget(spec, options.processes, options.redisUrl);
+  const target = await startTarget(spec, options.processes, options.redisUrl, options.clusterNodes);
   const workers = Array.from({ length: options.processes }, () => new LoadWorker());
   const publisher = new LoadWorker();
   try {

@@ -10,7 +10,7 @@ import type { ClientProtocol, ServerAddress } from '../loadgen/protocol.ts';
  * - `socketio`: Engine.IO v4 over WebSocket, `join` / `publish` events, `message` events out.
  * Every target also answers `POST /api/publish {"channel","data"}`.
  */
-export type TargetName = 'floor' | 'floor-redis' | 'socketio' | 'herald' | 'herald-redis' | 'herald-connect';
+export type TargetName = 'floor' | 'floor-redis' | 'socketio' | 'herald' | 'herald-redis' | 'herald-connect' | 'herald-cluster';
 
 export interface TargetSpec {
   name: TargetName;
@@ -27,6 +27,7 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
   herald: { name: 'herald', label: 'Herald /ws (memory broker)', protocol: 'ws', redis: false },
   'herald-redis': { name: 'herald-redis', label: 'Herald /ws (Redis broker)', protocol: 'ws', redis: true },
   'herald-connect': { name: 'herald-connect', label: 'Herald /connect (memory broker)', protocol: 'connect', redis: false },
+  'herald-cluster': { name: 'herald-cluster', label: 'Herald /ws (Redis Cluster, 3 primaries)', protocol: 'ws', redis: true },
 };
 
 export interface RunningTarget {
@@ -40,7 +41,7 @@ export interface RunningTarget {
 
 const PRELOAD = ['--import', 'tsx', '--import', './bench/lib/exit-with-parent.ts'];
 
-function command(spec: TargetSpec, port: number, redisUrl: string | undefined, prefix: string): { args: string[]; env: NodeJS.ProcessEnv; ready: string } {
+function command(spec: TargetSpec, port: number, redisUrl: string | undefined, prefix: string, clusterNodes: string | undefined): { args: string[]; env: NodeJS.ProcessEnv; ready: string } {
   const base = { ...process.env, PORT: String(port) };
   switch (spec.name) {
     case 'floor':
@@ -51,6 +52,7 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
       return { args: [...PRELOAD, 'bench/targets/socketio-server.ts'], env: { ...base, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, ready: '/healthz' };
     case 'herald':
     case 'herald-connect':
+    case 'herald-cluster':
     case 'herald-redis': {
       // The real default app, as `npm start` runs it.
       // The bench's publisher socket is a trusted load generator sending thousands of frames a
@@ -59,15 +61,23 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
       const env: NodeJS.ProcessEnv = { ...base, HOST: '127.0.0.1', LOG_LEVEL: 'warn', HERALD_MAX_MESSAGES_PER_SECOND: '0', HERALD_MAX_CONNECTIONS_PER_IP: '0' };
       delete env.REDIS_URL;
       if (spec.name === 'herald-redis') Object.assign(env, { REDIS_URL: redisUrl, HERALD_REDIS_PREFIX: prefix });
+      if (spec.name === 'herald-cluster') {
+        if (clusterNodes === undefined) throw new Error('herald-cluster needs the bench Redis Cluster');
+        // Without the demo clock: a schedule publishing on its own would be counted in Redis's CPU.
+        Object.assign(env, { REDIS_CLUSTER_NODES: clusterNodes, HERALD_REDIS_PREFIX: prefix, HERALD_DEMOS: 'false' });
+      }
       // `npm run bench -- --profile` writes a CPU profile of every Herald process when it stops.
       const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`];
-      return { args: [...profile, ...PRELOAD, 'src/cli.ts', 'serve'], env, ready: spec.name === 'herald-redis' ? '/readyz' : '/healthz' };
+      return { args: [...profile, ...PRELOAD, 'src/cli.ts', 'serve'], env, ready: spec.redis ? '/readyz' : '/healthz' };
     }
   }
 }
 
-/** Starts `processes` instances of a target (sharing one Redis prefix) and waits until each answers. */
-export async function startTarget(spec: TargetSpec, processes: number, redisUrl: string | undefined): Promise<RunningTarget> {
+/**
+ * Starts `processes` instances of a target (sharing one Redis prefix) and waits until each answers.
+ * `clusterNodes` (`host:port,…`) is the bench's Redis Cluster, for `herald-cluster`.
+ */
+export async function startTarget(spec: TargetSpec, processes: number, redisUrl: string | undefined, clusterNodes?: string): Promise<RunningTarget> {
   if (processes > 1 && !spec.redis) throw new Error(`${spec.name} cannot span processes`);
   const prefix = `bench-${randomBytes(4).toString('hex')}:`;
   const children: PinnedChild[] = [];
@@ -75,7 +85,7 @@ export async function startTarget(spec: TargetSpec, processes: number, redisUrl:
   try {
     for (let i = 0; i < processes; i++) {
       const port = await freePort();
-      const { args, env, ready } = command(spec, port, redisUrl, prefix);
+      const { args, env, ready } = command(spec, port, redisUrl, prefix, clusterNodes);
       const child = spawnPinned(SERVER_CPU, process.execPath, args, { env });
       children.push(child);
       await waitForHttp(`http://127.0.0.1:${port}${ready}`, child);
