@@ -28,7 +28,9 @@ export interface ClusterManyStep extends StepResult {
   /** Redis CPU per publication in µs: the one Redis, or the cluster's primaries together. */
   redisCpuMicrosPerPublication: number;
   /** On the cluster: each primary's CPU per publication of the whole step, and its share of the publications. */
-  perPrimary: Array<{ port: number; cpuMicrosPerPublication: number; publications: number }>;
+  perPrimary: Array<{ port: number; cpuMicrosPerPublication: number; publications: number; cpuMicrosPerOwnPublication: number }>;
+  /** Commands Redis (all primaries) executed per publication, by name (`INFO commandstats`), e.g. `{ evalsha: 1 }`. */
+  commandsPerPublication: Record<string, number>;
 }
 
 export interface ClusterManyResult {
@@ -65,6 +67,11 @@ async function one(name: 'herald-redis' | 'herald-cluster', redises: Redises, op
     await warmUp(publisher, [subscribers], request, 1);
     const nodes = await redises.pids();
     const cpu = (): number[] => nodes.map((n) => processCpuMs(n.pid));
+    const commands = async (): Promise<Map<string, number>> => {
+      const total = new Map<string, number>();
+      for (const n of nodes) for (const [command, calls] of await commandCalls(n.port)) total.set(command, (total.get(command) ?? 0) + calls);
+      return total;
+    };
     // Idle CPU per ms of each Redis, over 3 s.
     const idleFrom = cpu();
     const idleStart = performance.now();
@@ -76,11 +83,18 @@ async function one(name: 'herald-redis' | 'herald-cluster', redises: Redises, op
     for (const rate of options.rates) {
       let step: ClusterManyStep | undefined;
       for (let attempt = 0; attempt < 2; attempt++) {
+        const commandsBefore = await commands();
         const before = cpu();
         const started = performance.now();
         const result = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.durationMs }, 1, target.pids, 5000);
         const wallMs = performance.now() - started;
         const spent = cpu().map((c, i) => Math.max(0, c - before[i]! - idlePerMs[i]! * wallMs));
+        const commandsAfter = await commands();
+        const commandsPerPublication: Record<string, number> = {};
+        for (const [command, calls] of commandsAfter) {
+          const perPublication = Math.round(((calls - (commandsBefore.get(command) ?? 0)) / Math.max(1, result.sent)) * 100) / 100;
+          if (perPublication >= 0.01) commandsPerPublication[command] = perPublication;
+        }
         const perPub = (ms: number): number => Math.round((ms * 1000 * 100) / Math.max(1, result.sent)) / 100;
         step = {
           ...result,
@@ -88,9 +102,13 @@ async function one(name: 'herald-redis' | 'herald-cluster', redises: Redises, op
           perPrimary:
             shardOf === undefined
               ? []
-              : nodes.map((n, i) => ({ port: n.port, cpuMicrosPerPublication: perPub(spent[i]!), publications: Math.round((result.sent * (shardOf.get(n.port) ?? 0)) / channels.length) })),
+              : nodes.map((n, i) => {
+                  const publications = Math.round((result.sent * (shardOf.get(n.port) ?? 0)) / channels.length);
+                  return { port: n.port, cpuMicrosPerPublication: perPub(spent[i]!), publications, cpuMicrosPerOwnPublication: Math.round((spent[i]! * 1000 * 100) / Math.max(1, publications)) / 100 };
+                }),
+          commandsPerPublication,
         };
-        log(`  [${name}] ${describe(result)}; Redis ${step.redisCpuMicrosPerPublication} µs CPU per publication${step.perPrimary.length > 0 ? ` (${step.perPrimary.map((p) => `${p.port}: ${p.cpuMicrosPerPublication} µs, ${p.publications} publications`).join('; ')})` : ''}`);
+        log(`  [${name}] ${describe(result)}; Redis ${step.redisCpuMicrosPerPublication} µs CPU per publication${step.perPrimary.length > 0 ? ` (${step.perPrimary.map((p) => `${p.port}: ${p.cpuMicrosPerOwnPublication} µs per own publication, ${p.publications} publications`).join('; ')})` : ''}; commands per publication ${JSON.stringify(commandsPerPublication)}`);
         if (keptUp(result)) break;
         await sleep(1000);
       }
@@ -102,6 +120,19 @@ async function one(name: 'herald-redis' | 'herald-cluster', redises: Redises, op
   } finally {
     await Promise.all([subscribers.exit(), publisher.exit()]);
     await target.stop();
+  }
+}
+
+/** `INFO commandstats` of one node: calls per command. */
+async function commandCalls(port: number): Promise<Map<string, number>> {
+  const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const info = await client.info('commandstats');
+    return new Map([...info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+  } finally {
+    client.disconnect();
   }
 }
 
@@ -145,13 +176,13 @@ export function clusterManyTable(results: ClusterManyResult[], channels: number)
   const lines = [
     `### Many channels, one Redis vs a 3-primary Redis Cluster (${channels.toLocaleString('en-US')} sockets, one channel each, one Herald process, publications over HTTP)`,
     '',
-    '| target | publications/s | deliveries/s | p50 / p99 | lost | HTTP errors | Herald CPU per publication | Redis CPU per publication (all primaries) | per primary (µs per publication of the step; its publications) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| target | publications/s | deliveries/s | p50 / p99 | lost | HTTP errors | Herald CPU per publication | Redis CPU per publication (all primaries) | each primary: CPU per publication it owns (its publications) | Redis commands per publication |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const r of results) {
     for (const s of r.steps) {
       lines.push(
-        `| ${TARGETS[r.target].label} | ${s.rate.toLocaleString('en-US')} | ${s.deliveriesPerSec.toLocaleString('en-US')} | ${s.p50Ms} ms / ${s.p99Ms} ms | ${s.lost} | ${s.publishErrors} | ${s.serverCpuMicrosPerDelivery} µs | ${s.redisCpuMicrosPerPublication} µs | ${s.perPrimary.map((p) => `${p.cpuMicrosPerPublication} µs; ${p.publications.toLocaleString('en-US')}`).join(' · ') || '—'} |`,
+        `| ${TARGETS[r.target].label} | ${s.rate.toLocaleString('en-US')} | ${s.deliveriesPerSec.toLocaleString('en-US')} | ${s.p50Ms} ms / ${s.p99Ms} ms | ${s.lost} | ${s.publishErrors} | ${s.serverCpuMicrosPerDelivery} µs | ${s.redisCpuMicrosPerPublication} µs | ${s.perPrimary.map((p) => `${p.cpuMicrosPerOwnPublication} µs (${p.publications.toLocaleString('en-US')})`).join(' · ') || '—'} | ${Object.entries(s.commandsPerPublication).map(([c, v]) => `${c} ${v}`).join(', ')} |`,
       );
     }
   }
