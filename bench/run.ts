@@ -70,7 +70,7 @@ const config = {
   idle: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'socketio', 'herald', 'herald-connect']), steps: quick ? [2000, 4000] : [10_000, 19_000], warmUp: quick ? 1000 : 2000 },
   many: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), channels: quick ? 2000 : 10_000, durationMs: quick ? 3000 : 10_000 },
   scale: { targets: wanted(['herald-redis']), connections: quick ? 10_000 : 100_000, processes: quick ? 2 : 6, publications: quick ? 1 : 3 },
-  manyCluster: { channels: quick ? 2000 : 10_000, durationMs: quick ? 2000 : 5000, rates: quick ? [2000, 4000] : [5000, 10_000, 15_000, 20_000, 25_000, 30_000] },
+  manyCluster: { channels: quick ? 2000 : 10_000, durationMs: quick ? 2000 : 5000, rates: quick ? [1000, 2000] : [2500, 5000, 7500, 10_000, 12_500, 15_000] },
   scaleCluster: { connections: quick ? 10_000 : 100_000, processes: quick ? 2 : 6, publications: quick ? 1 : 3 },
   capacity: { connections: Number(args.get('capacity-connections') ?? 200_000), processes: Number(args.get('capacity-processes') ?? 12), publications: 3 },
 };

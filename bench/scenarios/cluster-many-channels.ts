@@ -31,6 +31,9 @@ export interface ClusterManyStep extends StepResult {
   perPrimary: Array<{ port: number; cpuMicrosPerPublication: number; publications: number; cpuMicrosPerOwnPublication: number }>;
   /** Commands Redis (all primaries) executed per publication, by name (`INFO commandstats`), e.g. `{ evalsha: 1 }`. */
   commandsPerPublication: Record<string, number>;
+  /** Bytes Redis (all primaries) received and sent per publication (`INFO stats` net counters; replication included). */
+  netInBytesPerPublication: number;
+  netOutBytesPerPublication: number;
 }
 
 export interface ClusterManyResult {
@@ -72,6 +75,16 @@ async function one(name: 'herald-redis' | 'herald-cluster', redises: Redises, op
       for (const n of nodes) for (const [command, calls] of await commandCalls(n.port)) total.set(command, (total.get(command) ?? 0) + calls);
       return total;
     };
+    const net = async (): Promise<[number, number]> => {
+      let input = 0;
+      let output = 0;
+      for (const n of nodes) {
+        const [i, o] = await netBytes(n.port);
+        input += i;
+        output += o;
+      }
+      return [input, output];
+    };
     // Idle CPU per ms of each Redis, over 3 s.
     const idleFrom = cpu();
     const idleStart = performance.now();
@@ -84,12 +97,14 @@ async function one(name: 'herald-redis' | 'herald-cluster', redises: Redises, op
       let step: ClusterManyStep | undefined;
       for (let attempt = 0; attempt < 2; attempt++) {
         const commandsBefore = await commands();
+        const netBefore = await net();
         const before = cpu();
         const started = performance.now();
         const result = await runStep(publisher, [subscribers], { ...request, rate, durationMs: options.durationMs }, 1, target.pids, 5000);
         const wallMs = performance.now() - started;
         const spent = cpu().map((c, i) => Math.max(0, c - before[i]! - idlePerMs[i]! * wallMs));
         const commandsAfter = await commands();
+        const netAfter = await net();
         const commandsPerPublication: Record<string, number> = {};
         for (const [command, calls] of commandsAfter) {
           const perPublication = Math.round(((calls - (commandsBefore.get(command) ?? 0)) / Math.max(1, result.sent)) * 100) / 100;
@@ -107,8 +122,10 @@ async function one(name: 'herald-redis' | 'herald-cluster', redises: Redises, op
                   return { port: n.port, cpuMicrosPerPublication: perPub(spent[i]!), publications, cpuMicrosPerOwnPublication: Math.round((spent[i]! * 1000 * 100) / Math.max(1, publications)) / 100 };
                 }),
           commandsPerPublication,
+          netInBytesPerPublication: Math.round((netAfter[0] - netBefore[0]) / Math.max(1, result.sent)),
+          netOutBytesPerPublication: Math.round((netAfter[1] - netBefore[1]) / Math.max(1, result.sent)),
         };
-        log(`  [${name}] ${describe(result)}; Redis ${step.redisCpuMicrosPerPublication} µs CPU per publication${step.perPrimary.length > 0 ? ` (${step.perPrimary.map((p) => `${p.port}: ${p.cpuMicrosPerOwnPublication} µs per own publication, ${p.publications} publications`).join('; ')})` : ''}; commands per publication ${JSON.stringify(commandsPerPublication)}`);
+        log(`  [${name}] ${describe(result)}; Redis ${step.redisCpuMicrosPerPublication} µs CPU per publication${step.perPrimary.length > 0 ? ` (${step.perPrimary.map((p) => `${p.port}: ${p.cpuMicrosPerOwnPublication} µs per own publication, ${p.publications} publications`).join('; ')})` : ''}; commands per publication ${JSON.stringify(commandsPerPublication)}; ${step.netInBytesPerPublication} B in, ${step.netOutBytesPerPublication} B out per publication`);
         if (keptUp(result)) break;
         await sleep(1000);
       }
@@ -131,6 +148,19 @@ async function commandCalls(port: number): Promise<Map<string, number>> {
     await client.connect();
     const info = await client.info('commandstats');
     return new Map([...info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Bytes a node has received and sent since it started (`INFO stats`). */
+async function netBytes(port: number): Promise<[number, number]> {
+  const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const info = await client.info('stats');
+    return [Number(/^total_net_input_bytes:(\d+)/m.exec(info)![1]), Number(/^total_net_output_bytes:(\d+)/m.exec(info)![1])];
   } finally {
     client.disconnect();
   }
@@ -176,13 +206,13 @@ export function clusterManyTable(results: ClusterManyResult[], channels: number)
   const lines = [
     `### Many channels, one Redis vs a 3-primary Redis Cluster (${channels.toLocaleString('en-US')} sockets, one channel each, one Herald process, publications over HTTP)`,
     '',
-    '| target | publications/s | deliveries/s | p50 / p99 | lost | HTTP errors | Herald CPU per publication | Redis CPU per publication (all primaries) | each primary: CPU per publication it owns (its publications) | Redis commands per publication |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    '| target | publications/s | deliveries/s | p50 / p99 | lost | HTTP errors | Herald CPU per publication | Redis CPU per publication (all primaries) | each primary: CPU per publication it owns (its publications) | Redis bytes in / out per publication | Redis commands per publication |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|',
   ];
   for (const r of results) {
     for (const s of r.steps) {
       lines.push(
-        `| ${TARGETS[r.target].label} | ${s.rate.toLocaleString('en-US')} | ${s.deliveriesPerSec.toLocaleString('en-US')} | ${s.p50Ms} ms / ${s.p99Ms} ms | ${s.lost} | ${s.publishErrors} | ${s.serverCpuMicrosPerDelivery} µs | ${s.redisCpuMicrosPerPublication} µs | ${s.perPrimary.map((p) => `${p.cpuMicrosPerOwnPublication} µs (${p.publications.toLocaleString('en-US')})`).join(' · ') || '—'} | ${Object.entries(s.commandsPerPublication).map(([c, v]) => `${c} ${v}`).join(', ')} |`,
+        `| ${TARGETS[r.target].label} | ${s.rate.toLocaleString('en-US')} | ${s.deliveriesPerSec.toLocaleString('en-US')} | ${s.p50Ms} ms / ${s.p99Ms} ms | ${s.lost} | ${s.publishErrors} | ${s.serverCpuMicrosPerDelivery} µs | ${s.redisCpuMicrosPerPublication} µs | ${s.perPrimary.map((p) => `${p.cpuMicrosPerOwnPublication} µs (${p.publications.toLocaleString('en-US')})`).join(' · ') || '—'} | ${s.netInBytesPerPublication} / ${s.netOutBytesPerPublication} B | ${Object.entries(s.commandsPerPublication).map(([c, v]) => `${c} ${v}`).join(', ')} |`,
       );
     }
   }
