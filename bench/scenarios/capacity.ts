@@ -32,7 +32,7 @@ export interface CapacityResult {
   rssBytes: number;
   bytesPerConnection: number;
   loadGeneratorProcesses: number;
-  publications: Array<{ lastSocketMs: number; p50Ms: number; lost: number; duplicates: number; heraldCpuMs: number; heraldCpuMicrosPerDelivery: number; redisCpuMs: number }>;
+  publications: Array<{ lastSocketMs: number; p50Ms: number; lost: number; duplicates: number; publishErrors: number; notReady: string[]; heraldCpuMs: number; heraldCpuMicrosPerDelivery: number; redisCpuMs: number }>;
 }
 
 export async function capacity(options: CapacityOptions, log: (line: string) => void): Promise<CapacityResult> {
@@ -71,6 +71,16 @@ export async function capacity(options: CapacityOptions, log: (line: string) => 
     const primaries = await options.cluster.primaries();
     const publications: CapacityResult['publications'] = [];
     for (let i = 0; i < options.publications; i++) {
+      // A process that is not ready refuses publishes or may miss them: say which, and why.
+      const notReady = (
+        await Promise.all(
+          target.servers.map(async (server) => {
+            const response = await fetch(`http://${server.host}:${server.port}/readyz`, { signal: AbortSignal.timeout(10_000) }).catch((error: Error) => error);
+            return response instanceof Error ? `${server.port}: ${response.message}` : response.ok ? undefined : `${server.port}: ${response.status} ${(await response.text()).slice(0, 300)}`;
+          }),
+        )
+      ).filter((x): x is string => x !== undefined);
+      if (notReady.length > 0) log(`  [capacity] not ready before publication ${i + 1}: ${notReady.join('; ')}`);
       const heraldBefore = target.pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
       const redisBefore = primaries.reduce((sum, n) => sum + processCpuMs(n.pid), 0);
       const step = await runStep(
@@ -88,13 +98,15 @@ export async function capacity(options: CapacityOptions, log: (line: string) => 
         p50Ms: step.p50Ms,
         lost: step.lost,
         duplicates: step.duplicates,
+        publishErrors: step.publishErrors,
+        notReady,
         heraldCpuMs: Math.round(heraldCpuMs),
         heraldCpuMicrosPerDelivery: step.received > 0 ? Math.round((heraldCpuMs * 1000 * 100) / step.received) / 100 : Number.NaN,
         redisCpuMs: Math.round(redisCpuMs * 100) / 100,
       };
       publications.push(entry);
-      log(`  [capacity] publication ${i + 1}: last socket after ${entry.lastSocketMs} ms (p50 ${entry.p50Ms} ms), lost ${entry.lost}, duplicates ${entry.duplicates}; Herald CPU ${entry.heraldCpuMs} ms (${entry.heraldCpuMicrosPerDelivery} µs per delivery), Redis primaries ${entry.redisCpuMs} ms`);
-      await sleep(1000);
+      log(`  [capacity] publication ${i + 1}: last socket after ${entry.lastSocketMs} ms (p50 ${entry.p50Ms} ms), lost ${entry.lost}, duplicates ${entry.duplicates}, publish errors ${entry.publishErrors}; Herald CPU ${entry.heraldCpuMs} ms (${entry.heraldCpuMicrosPerDelivery} µs per delivery), Redis primaries ${entry.redisCpuMs} ms`);
+      await sleep(5000);
     }
     const open = (await Promise.all(workers.map((w) => w.report()))).reduce((s, r) => s + r.open, 0);
     return { connections: ready, open, processes: options.processes, connectSeconds, baselineRssBytes, rssBytes: rss, bytesPerConnection, loadGeneratorProcesses: workers.length + 1, publications };
