@@ -212,7 +212,7 @@ export function clusterManyTable(results: ClusterManyResult[], channels: number)
   for (const r of results) {
     for (const s of r.steps) {
       lines.push(
-        `| ${TARGETS[r.target].label} | ${s.rate.toLocaleString('en-US')} | ${s.deliveriesPerSec.toLocaleString('en-US')} | ${s.p50Ms} ms / ${s.p99Ms} ms | ${s.lost} | ${s.publishErrors} | ${s.serverCpuMicrosPerDelivery} µs | ${s.redisCpuMicrosPerPublication} µs | ${s.perPrimary.map((p) => `${p.cpuMicrosPerOwnPublication} µs (${p.publications.toLocaleString('en-US')})`).join(' · ') || '—'} | ${s.netInBytesPerPublication} / ${s.netOutBytesPerPublication} B | ${Object.entries(s.commandsPerPublication).map(([c, v]) => `${c} ${v}`).join(', ')} |`,
+        `| ${TARGETS[r.target].label} | ${s.rate.toLocaleString('en-US')} | ${s.deliveriesPerSec.toLocaleString('en-US')} | ${s.p50Ms} ms / ${s.p99Ms} ms | ${s.lost} | ${s.publishErrors} | ${s.serverCpuMicrosPerDelivery} µs | ${s.redisCpuMicrosPerPublication} µs | ${s.perPrimary.map((p) => `${p.cpuMicrosPerOwnPublication} µs (${p.publications.toLocaleString('en-US')})`).join(' · ') || '—'} | ${s.netInBytesPerPublication} / ${s.netOutBytesPerPublication} B | ${Object.entries(s.commandsPerPublication).map(([c, v]) => `${c.replace('|', ' ')} ${v}`).join(', ')} |`,
       );
     }
   }
