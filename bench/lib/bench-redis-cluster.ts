@@ -35,9 +35,13 @@ export async function startBenchRedisCluster(): Promise<BenchRedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-cluster-'));
   const children: PinnedChild[] = [];
   const nodes: BenchClusterNode[] = [];
+  const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
+  // Ctrl-C ends the bench with process.exit: the nodes die with their pipes, the directory here.
+  process.once('exit', removeDir);
   const stop = async (): Promise<void> => {
     await Promise.all(children.map((c) => c.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
+    process.off('exit', removeDir);
   };
   try {
     while (nodes.length < 6) {
