@@ -7,6 +7,9 @@
  *   npm run bench -- --only=fanout1,idle --targets=floor,herald
  *   npm run bench -- --redis-url=redis://127.0.0.1:6379   # use an existing Redis
  *   npm run bench -- --quick --only=fanout1 --targets=herald --profile   # CPU profiles of Herald
+ *   npm run bench -- --only=many-cluster,scale-cluster   # one Redis vs the bench's 3-primary Redis Cluster
+ *   npm run bench -- --only=capacity    # 200,000 connections over 12 processes on the cluster (docs/scaling.md)
+ *   npm run bench -- --only=capacity --capacity-connections=100000 --capacity-processes=6
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,9 +24,14 @@ import { manyChannels, type ManyChannelsResult } from './scenarios/many-channels
 import { perUserChannels, type PerUserChannelsResult } from './scenarios/per-user-channels.ts';
 import type { ClimbStep } from './scenarios/climb.ts';
 import { scale, type ScaleResult } from './scenarios/scale.ts';
+import { startBenchRedisCluster, type BenchRedisCluster } from './lib/bench-redis-cluster.ts';
+import { capacity, capacityTable, type CapacityResult } from './scenarios/capacity.ts';
+import { clusterManyChannels, clusterManyTable, type ClusterManyResult } from './scenarios/cluster-many-channels.ts';
 import { TARGETS, type TargetName } from './targets/targets.ts';
 
-const SCENARIOS = ['fanout1', 'fanout2', 'idle', 'many', 'peruser', 'scale'] as const;
+const SCENARIOS = ['fanout1', 'fanout2', 'idle', 'many', 'peruser', 'scale', 'many-cluster', 'scale-cluster', 'capacity'] as const;
+/** Long and machine-filling: run only when named in --only. */
+const ON_REQUEST: readonly string[] = ['capacity'];
 type Scenario = (typeof SCENARIOS)[number];
 
 const args = new Map(
@@ -33,7 +41,7 @@ const args = new Map(
   }),
 );
 for (const key of args.keys()) {
-  if (!['quick', 'only', 'targets', 'redis-url', 'repeats', 'profile', 'help'].includes(key)) {
+  if (!['quick', 'only', 'targets', 'redis-url', 'repeats', 'profile', 'help', 'capacity-connections', 'capacity-processes'].includes(key)) {
     console.error(`bench: unknown option --${key} (see bench/run.ts)`);
     process.exit(2);
   }
@@ -47,7 +55,7 @@ if (args.has('profile')) {
   process.env.BENCH_PROFILE_DIR = join(ROOT, 'bench', 'results', 'profiles');
   mkdirSync(process.env.BENCH_PROFILE_DIR, { recursive: true });
 }
-const only = new Set((args.get('only')?.split(',') ?? SCENARIOS) as Scenario[]);
+const only = new Set((args.get('only')?.split(',') ?? SCENARIOS.filter((s) => !ON_REQUEST.includes(s))) as Scenario[]);
 for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario ${s} (${SCENARIOS.join(', ')})`);
 const targetFilter = args.get('targets')?.split(',') as TargetName[] | undefined;
 const repeats = Number(args.get('repeats') ?? (quick ? 1 : 3));
@@ -79,6 +87,9 @@ const config = {
     repeats,
   },
   scale: { targets: wanted(['herald-redis']), connections: quick ? 10_000 : 100_000, processes: quick ? 2 : 6, publications: quick ? 1 : 3 },
+  manyCluster: { channels: quick ? 2000 : 10_000, durationMs: quick ? 2000 : 5000, rates: quick ? [1000, 2000] : [2500, 5000, 7500, 10_000, 12_500, 15_000] },
+  scaleCluster: { connections: quick ? 10_000 : 100_000, processes: quick ? 2 : 6, publications: quick ? 1 : 3 },
+  capacity: { connections: Number(args.get('capacity-connections') ?? 200_000), processes: Number(args.get('capacity-processes') ?? 12), publications: 3 },
 };
 
 interface Results {
@@ -93,6 +104,9 @@ interface Results {
   manyChannels: ManyChannelsResult[];
   perUser: PerUserChannelsResult[];
   scale: ScaleResult[];
+  manyCluster: ClusterManyResult[];
+  scaleCluster: ScaleResult[];
+  capacity: CapacityResult[];
   checks: Check[];
   errors: Array<{ scenario: string; message: string }>;
 }
@@ -119,11 +133,16 @@ const results: Results = {
   manyChannels: [],
   perUser: [],
   scale: [],
+  manyCluster: [],
+  scaleCluster: [],
+  capacity: [],
   checks: [],
   errors: [],
 };
 
 const redis = await startBenchRedis(args.get('redis-url'));
+let cluster: BenchRedisCluster | undefined;
+const benchCluster = async (): Promise<BenchRedisCluster> => (cluster ??= await startBenchRedisCluster());
 /** Runs one scenario; a failure is reported and recorded, and the other scenarios still run. */
 async function scenario(name: Scenario, title: string, run: () => Promise<void>): Promise<void> {
   if (!only.has(name)) return;
@@ -155,8 +174,18 @@ try {
   await scenario('scale', `Scale: ${config.scale.connections} idle connections over ${config.scale.processes} processes sharing Redis`, async () => {
     for (const name of config.scale.targets) results.scale.push(await scale(TARGETS[name], { ...config.scale, redis }, log));
   });
+  await scenario('many-cluster', `Many channels, one Redis vs a 3-primary Redis Cluster: ${config.manyCluster.channels} sockets, rates ${config.manyCluster.rates.join(', ')}/s`, async () => {
+    results.manyCluster = await clusterManyChannels({ ...config.manyCluster, redisUrl: redis.url, cluster: await benchCluster() }, log);
+  });
+  await scenario('scale-cluster', `Scale on the cluster: ${config.scaleCluster.connections} idle connections over ${config.scaleCluster.processes} processes`, async () => {
+    results.scaleCluster.push(await scale(TARGETS['herald-cluster'], { ...config.scaleCluster, redis, clusterNodes: (await benchCluster()).nodes }, log));
+  });
+  await scenario('capacity', `Capacity check: ${config.capacity.connections} connections over ${config.capacity.processes} processes on the cluster`, async () => {
+    results.capacity.push(await capacity({ ...config.capacity, redisUrl: redis.url, cluster: await benchCluster() }, log));
+  });
 } finally {
   await redis.close();
+  await cluster?.close();
 }
 
 results.environment.loadAverageAtEnd = readFileSync('/proc/loadavg', 'utf8').trim();
@@ -165,7 +194,7 @@ const markdown = tables(results);
 console.log(`\n${markdown}`);
 const dir = join(ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
-const base = join(dir, `${date}${quick ? '-quick' : ''}${only.size < SCENARIOS.length || targetFilter ? '-partial' : ''}`);
+const base = join(dir, `${date}${quick ? '-quick' : ''}${SCENARIOS.some((x) => !ON_REQUEST.includes(x) && !only.has(x)) || targetFilter ? '-partial' : ''}`);
 writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(`${base}.md`, markdown);
 writeFileSync(`${base}.svg`, chart(results));
@@ -409,6 +438,16 @@ function tables(r: Results): string {
     }
     push('');
   }
+  if (r.manyCluster.length > 0) push(clusterManyTable(r.manyCluster, r.config.manyCluster.channels));
+  if (r.scaleCluster.length > 0) {
+    push('### Scale on the 3-primary Redis Cluster: idle connections over several processes, then one publication to all', '');
+    push('| target | connections | processes | connect time | server memory (all processes) | last socket has it after (each publication) | lost |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const s of r.scaleCluster) {
+      push(`| ${TARGETS[s.target as TargetName].label} | ${n(s.connections)} (${n(s.open)} open at the end) | ${s.processes} | ${s.connectSeconds.toFixed(1)} s | ${(s.serverRssBytes / 2 ** 20).toFixed(0)} MiB | ${s.publications.map((p) => ms(p.lastSocketMs)).join(', ')} | ${s.publications.map((p) => p.lost).join(', ')} |`);
+    }
+    push('');
+  }
+  if (r.capacity.length > 0) push(capacityTable(r.capacity));
   for (const e of r.errors) push(`**${e.scenario} failed**: ${e.message.split('\n')[0]}`, '');
   if (r.checks.length > 0) {
     push('### Targets', '', '| target | measured | holds |', '|---|---|---|');

@@ -16,6 +16,8 @@ export interface ScaleOptions {
   processes: number;
   publications: number;
   redis: BenchRedis;
+  /** The bench's Redis Cluster (`host:port,…`), for the `herald-cluster` target. */
+  clusterNodes?: string;
 }
 
 export interface ScaleResult {
@@ -29,8 +31,9 @@ export interface ScaleResult {
 }
 
 export async function scale(spec: TargetSpec, options: ScaleOptions, log: (line: string) => void): Promise<ScaleResult> {
-  const target = await startTarget(spec, options.processes, options.redis.url);
-  const probes = { pids: target.pids, loopDelay: target.loopDelay, redis: spec.redis ? options.redis : undefined };
+  const target = await startTarget(spec, options.processes, options.redis.url, options.clusterNodes);
+  // On the cluster, Redis CPU is the primaries' (the cluster scenarios report it), not the bench's single Redis.
+  const probes = { pids: target.pids, loopDelay: target.loopDelay, redis: spec.redis && spec.name !== 'herald-cluster' ? options.redis : undefined };
   const workers = Array.from({ length: options.processes }, () => new LoadWorker());
   const publisher = new LoadWorker();
   try {

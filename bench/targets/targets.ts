@@ -16,7 +16,7 @@ import { BENCH_PUSHER_APP, type ClientProtocol, type ServerAddress } from '../lo
  *   events, which are rate-limited per socket).
  * Every target also answers `POST /api/publish {"channel","data"}`.
  */
-export type TargetName = 'floor' | 'floor-redis' | 'socketio' | 'herald' | 'herald-redis' | 'herald-connect' | 'herald-pusher';
+export type TargetName = 'floor' | 'floor-redis' | 'socketio' | 'herald' | 'herald-redis' | 'herald-connect' | 'herald-pusher' | 'herald-cluster';
 
 export interface TargetSpec {
   name: TargetName;
@@ -34,6 +34,7 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
   'herald-redis': { name: 'herald-redis', label: 'Herald /ws (Redis broker)', protocol: 'ws', redis: true },
   'herald-connect': { name: 'herald-connect', label: 'Herald /connect (memory broker)', protocol: 'connect', redis: false },
   'herald-pusher': { name: 'herald-pusher', label: 'Herald Pusher protocol (memory broker)', protocol: 'pusher', redis: false },
+  'herald-cluster': { name: 'herald-cluster', label: 'Herald /ws (Redis Cluster, 3 primaries)', protocol: 'ws', redis: true },
 };
 
 export interface RunningTarget {
@@ -61,7 +62,7 @@ export interface LoopDelay {
 
 const PRELOAD = ['--import', 'tsx', '--import', './bench/lib/exit-with-parent.ts', '--import', './bench/lib/loop-delay-probe.ts'];
 
-function command(spec: TargetSpec, port: number, redisUrl: string | undefined, prefix: string): { args: string[]; env: NodeJS.ProcessEnv; ready: string } {
+function command(spec: TargetSpec, port: number, redisUrl: string | undefined, prefix: string, clusterNodes: string | undefined): { args: string[]; env: NodeJS.ProcessEnv; ready: string } {
   const base = { ...process.env, PORT: String(port) };
   // `npm run bench -- --profile` writes a CPU profile of every Herald and floor process when it
   // stops, in a folder named after the target and port (each thread writes its own file there: the
@@ -77,6 +78,7 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
     case 'herald':
     case 'herald-connect':
     case 'herald-pusher':
+    case 'herald-cluster':
     case 'herald-redis': {
       // The real default app, as `npm start` runs it.
       // The bench's publisher socket is a trusted load generator sending thousands of frames a
@@ -89,13 +91,21 @@ function command(spec: TargetSpec, port: number, redisUrl: string | undefined, p
         // The bench's app, and its channels opened to the /ws publisher.
         Object.assign(env, { HERALD_PUSHER_APPS: JSON.stringify([BENCH_PUSHER_APP]), HERALD_NAMESPACES: JSON.stringify({ pusher: { subscribe: 'anyone', publish: true } }) });
       }
-      return { args: [...profile, ...PRELOAD, 'src/cli.ts', 'serve'], env, ready: spec.name === 'herald-redis' ? '/readyz' : '/healthz' };
+      if (spec.name === 'herald-cluster') {
+        if (clusterNodes === undefined) throw new Error('herald-cluster needs the bench Redis Cluster');
+        // Without the demo clock: a schedule publishing on its own would be counted in Redis's CPU.
+        Object.assign(env, { REDIS_CLUSTER_NODES: clusterNodes, HERALD_REDIS_PREFIX: prefix, HERALD_DEMOS: 'false' });
+      }
+      return { args: [...profile, ...PRELOAD, 'src/cli.ts', 'serve'], env, ready: spec.redis ? '/readyz' : '/healthz' };
     }
   }
 }
 
-/** Starts `processes` instances of a target (sharing one Redis prefix) and waits until each answers. */
-export async function startTarget(spec: TargetSpec, processes: number, redisUrl: string | undefined): Promise<RunningTarget> {
+/**
+ * Starts `processes` instances of a target (sharing one Redis prefix) and waits until each answers.
+ * `clusterNodes` (`host:port,…`) is the bench's Redis Cluster, for `herald-cluster`.
+ */
+export async function startTarget(spec: TargetSpec, processes: number, redisUrl: string | undefined, clusterNodes?: string): Promise<RunningTarget> {
   if (processes > 1 && !spec.redis) throw new Error(`${spec.name} cannot span processes`);
   const prefix = `bench-${randomBytes(4).toString('hex')}:`;
   const children: PinnedChild[] = [];
@@ -104,7 +114,7 @@ export async function startTarget(spec: TargetSpec, processes: number, redisUrl:
   try {
     for (let i = 0; i < processes; i++) {
       const port = await freePort();
-      const { args, env, ready } = command(spec, port, redisUrl, prefix);
+      const { args, env, ready } = command(spec, port, redisUrl, prefix, clusterNodes);
       const loopFile = join(tmpdir(), `herald-bench-loop-${process.pid}-${prefix.slice(6, -1)}-${i}.json`);
       loopFiles.push(loopFile);
       const child = spawnPinned(SERVER_CPU, process.execPath, args, { env: { ...env, BENCH_LOOP_DELAY_FILE: loopFile } });
