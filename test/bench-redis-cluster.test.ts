@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { test } from 'node:test';
 import { Cluster } from 'ioredis';
-import { processCpuMs, startBenchRedisCluster } from '../bench/lib/bench-redis-cluster.ts';
+import { startBenchRedisCluster } from '../bench/lib/bench-redis-cluster.ts';
+import { cpuMs } from '../bench/lib/children.ts';
 
 test("the bench's Redis Cluster: 3 primaries serving every slot, never 6379, CPU readable, and nothing left after close", { skip: cpus().length < 2 ? 'the bench pins its Redis to CPU 1' : false }, async () => {
   const cluster = await startBenchRedisCluster();
@@ -27,7 +28,7 @@ test("the bench's Redis Cluster: 3 primaries serving every slot, never 6379, CPU
     const cpu = await cluster.primaryCpuMs();
     assert.equal(cpu.size, 3);
     assert.ok([...cpu.values()].every((ms) => ms > 0));
-    assert.ok(processCpuMs(process.pid) > 0);
+    assert.ok(cpuMs(process.pid) > 0);
   } finally {
     await cluster.close();
   }

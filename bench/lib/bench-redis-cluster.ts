@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort, LOAD_CPU, sleep, spawnPinned, type PinnedChild } from './children.ts';
+import { cpuMs, freePort, LOAD_CPU, sleep, spawnPinned, type PinnedChild } from './children.ts';
 
 const run = promisify(execFile);
 
@@ -71,7 +71,7 @@ export async function startBenchRedisCluster(): Promise<BenchRedisCluster> {
     nodes: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
     primaries,
     async primaryCpuMs() {
-      return new Map((await primaries()).map((n) => [n.port, processCpuMs(n.pid)]));
+      return new Map((await primaries()).map((n) => [n.port, cpuMs(n.pid)]));
     },
     close: stop,
   };
@@ -125,28 +125,4 @@ async function waitHealthy(nodes: BenchClusterNode[]): Promise<void> {
     if (Date.now() > deadline) throw new Error('the bench Redis Cluster did not become healthy');
     await sleep(200);
   }
-}
-
-/**
- * CPU time of a process (all threads), in ms: the nanosecond run times of
- * /proc/<pid>/task/<tid>/schedstat, else user + system from /proc/<pid>/stat in 10 ms ticks.
- * Redis spends a few µs per publication, so ticks would be too coarse for short steps.
- */
-export function processCpuMs(pid: number): number {
-  try {
-    let nanos = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        nanos += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      } catch {
-        // the thread ended meanwhile
-      }
-    }
-    if (nanos > 0) return nanos / 1e6;
-  } catch {
-    // no schedstat
-  }
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }

@@ -1,5 +1,5 @@
-import { processCpuMs, type BenchRedisCluster } from '../lib/bench-redis-cluster.ts';
-import { rssBytes, sleep } from '../lib/children.ts';
+import { type BenchRedisCluster } from '../lib/bench-redis-cluster.ts';
+import { cpuMs, rssBytes, sleep } from '../lib/children.ts';
 import { PER_ADDRESS, sourceAddresses } from '../lib/source-addresses.ts';
 import { LoadWorker } from '../loadgen/load-worker.ts';
 import { startTarget, TARGETS } from '../targets/targets.ts';
@@ -81,8 +81,8 @@ export async function capacity(options: CapacityOptions, log: (line: string) => 
         )
       ).filter((x): x is string => x !== undefined);
       if (notReady.length > 0) log(`  [capacity] not ready before publication ${i + 1}: ${notReady.join('; ')}`);
-      const heraldBefore = target.pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
-      const redisBefore = primaries.reduce((sum, n) => sum + processCpuMs(n.pid), 0);
+      const heraldBefore = target.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+      const redisBefore = primaries.reduce((sum, n) => sum + cpuMs(n.pid), 0);
       const step = await runStep(
         publisher,
         workers,
@@ -91,8 +91,8 @@ export async function capacity(options: CapacityOptions, log: (line: string) => 
         { pids: target.pids },
         30_000,
       );
-      const heraldCpuMs = target.pids.reduce((sum, pid) => sum + processCpuMs(pid), 0) - heraldBefore;
-      const redisCpuMs = primaries.reduce((sum, n) => sum + processCpuMs(n.pid), 0) - redisBefore;
+      const heraldCpuMs = target.pids.reduce((sum, pid) => sum + cpuMs(pid), 0) - heraldBefore;
+      const redisCpuMs = primaries.reduce((sum, n) => sum + cpuMs(n.pid), 0) - redisBefore;
       const entry = {
         lastSocketMs: step.maxMs,
         p50Ms: step.p50Ms,

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { processCpuMs, type BenchRedisCluster } from '../lib/bench-redis-cluster.ts';
-import { sleep } from '../lib/children.ts';
+import { type BenchRedisCluster } from '../lib/bench-redis-cluster.ts';
+import { cpuMs, sleep } from '../lib/children.ts';
 import { PER_ADDRESS, sourceAddresses } from '../lib/source-addresses.ts';
 import { LoadWorker } from '../loadgen/load-worker.ts';
 import { startTarget, TARGETS } from '../targets/targets.ts';
@@ -69,7 +69,7 @@ async function one(name: 'herald-redis' | 'herald-cluster', redises: Redises, op
     const request = { protocol: spec.protocol, mode: 'http' as const, server: target.servers[0]!, channels, httpConnections: 8 };
     await warmUp(publisher, [subscribers], request, 1);
     const nodes = await redises.pids();
-    const cpu = (): number[] => nodes.map((n) => processCpuMs(n.pid));
+    const cpu = (): number[] => nodes.map((n) => cpuMs(n.pid));
     const commands = async (): Promise<Map<string, number>> => {
       const total = new Map<string, number>();
       for (const n of nodes) for (const [command, calls] of await commandCalls(n.port)) total.set(command, (total.get(command) ?? 0) + calls);
