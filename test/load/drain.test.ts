@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { ReconnectBackoff } from '../client/backoff.ts';
-import { Herald as Client } from '../client/node.ts';
-import { protocolTestEnv } from './support/protocol-app.ts';
-import { postJson, REDIS_URL, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from './support/servers.ts';
-import { SwitchingProxy } from './support/switching-proxy.ts';
-import { TestClient } from './support/ws-client.ts';
+import { ReconnectBackoff } from '../../client/backoff.ts';
+import { Herald as Client } from '../../client/node.ts';
+import { protocolTestEnv } from '../support/protocol-app.ts';
+import { postJson, REDIS_URL, spawnHerald, uniquePrefix, waitFor, type HeraldProcess } from '../support/servers.ts';
+import { SwitchingProxy } from '../support/switching-proxy.ts';
+import { TestClient } from '../support/ws-client.ts';
 
 /** Raw sockets on the process that is stopped (DRAIN_SOCKETS to try others). */
 const SOCKETS = Number(process.env.DRAIN_SOCKETS ?? 5000);
