@@ -21,18 +21,24 @@ return 1
 `;
 
 /**
- * One entry's join (ARGV: ttl, connection, entry JSON, user or '' for none), counting the user's
- * entries in the same step; lapsed entries are dropped first so that they are not counted.
+ * Lua that drops the entries whose expiry (by Redis's clock) has passed, leaving `ms` = now: the
+ * start of every script that reads entries, so a dead process's entries are never listed or counted.
  */
-const JOIN_COUNT_SCRIPT = `
-local now = redis.call('TIME')
+const DROP_LAPSED = `local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ms)
 if #expired > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ms)
   redis.call('HDEL', KEYS[1], unpack(expired))
 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+`;
+
+/**
+ * One entry's join (ARGV: ttl, connection, entry JSON, user or '' for none), counting the user's
+ * entries in the same step; lapsed entries are dropped first so that they are not counted.
+ */
+const JOIN_COUNT_SCRIPT = `
+${DROP_LAPSED}redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[2], ms + tonumber(ARGV[1]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
@@ -60,14 +66,7 @@ return count
 `;
 
 const LIST_SCRIPT = `
-local now = redis.call('TIME')
-local ms = now[1] * 1000 + math.floor(now[2] / 1000)
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ms)
-if #expired > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ms)
-  redis.call('HDEL', KEYS[1], unpack(expired))
-end
-return redis.call('HVALS', KEYS[1])
+${DROP_LAPSED}return redis.call('HVALS', KEYS[1])
 `;
 
 type ScriptRedis = RedisCommands & {
