@@ -279,36 +279,54 @@ async function publish(request: PublishRequest): Promise<PublishResult> {
   return { from, to: seq, sent, ms, errors };
 }
 
+interface HttpConnection {
+  socket: Socket;
+  pending: number;
+  buffer: string;
+  out: string;
+  closed: boolean;
+}
+
 /**
  * `POST /api/publish` over a few keep-alive connections, pipelined: a publisher at 10,000
  * requests/s on a shared core cannot afford a request object and a round trip per publication.
  */
 class HttpPipeline {
-  readonly #connections: Array<{ socket: Socket; pending: number; buffer: string; out: string }> = [];
+  readonly #connections: HttpConnection[] = [];
   #next = 0;
   #errors = 0;
   #waiting = 0;
 
   constructor(readonly server: { host: string; port: number }, count: number) {
-    for (let i = 0; i < count; i++) {
-      const socket = tcpConnect({ host: server.host, port: server.port });
-      socket.setNoDelay(true);
-      const connection = { socket, pending: 0, buffer: '', out: '' };
-      socket.setEncoding('latin1');
-      socket.on('data', (text: string) => this.#responses(connection, text));
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        this.#errors += connection.pending;
-        this.#waiting -= connection.pending;
-        connection.pending = 0;
-      });
-      this.#connections.push(connection);
-    }
+    for (let i = 0; i < count; i++) this.#connections.push(this.#open());
+  }
+
+  /**
+   * A keep-alive connection the server closed while idle (Herald after HERALD_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+   * 5 s by default) is replaced before the next request: written to, it would fail every publication
+   * of a step that comes after a pause longer than that.
+   */
+  #open(): HttpConnection {
+    const socket = tcpConnect({ host: this.server.host, port: this.server.port });
+    socket.setNoDelay(true);
+    const connection: HttpConnection = { socket, pending: 0, buffer: '', out: '', closed: false };
+    socket.setEncoding('latin1');
+    socket.on('data', (text: string) => this.#responses(connection, text));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      connection.closed = true;
+      this.#errors += connection.pending;
+      this.#waiting -= connection.pending;
+      connection.pending = 0;
+    });
+    return connection;
   }
 
   publish(channel: string, data: string): void {
     const body = `{"channel":"${channel}","data":"${data}"}`;
-    const connection = this.#connections[this.#next++ % this.#connections.length]!;
+    const index = this.#next++ % this.#connections.length;
+    let connection = this.#connections[index]!;
+    if (connection.closed) connection = this.#connections[index] = this.#open();
     connection.out += `POST /api/publish HTTP/1.1\r\nHost: ${this.server.host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     connection.pending++;
     this.#waiting++;
