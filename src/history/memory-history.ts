@@ -36,7 +36,7 @@ interface ChannelHistory {
    * `offset`, so the one at index i has `offset - (jsons.length - 1 - i)`. Plain strings, not an
    * object per entry, and dropped ones are skipped by moving `first` and compacted away in bulk:
    * every publication is kept here, and a splice of the oldest per publication plus an object that
-   * lives for the next hundred publications cost the publish path more than the rest of it.
+   * lived for the next hundred publications were the largest single cost of the publish path.
    */
   jsons: Array<string | undefined>;
   first: number;
