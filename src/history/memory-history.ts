@@ -24,11 +24,23 @@ export const MEMORY_HISTORY_MAX_CHANNELS = 100_000;
  */
 export const MEMORY_HISTORY_MAX_IDEMPOTENCY_KEYS = 1_000_000;
 
+/** Dropped entries left in front of the kept ones before they are compacted away. */
+const COMPACT_AFTER = 32;
+
 interface ChannelHistory {
   epoch: string;
+  /** The offset of the newest publication. */
   offset: number;
-  entries: HistoryEntry[];
-  /** Sum of the entries' JSON lengths. */
+  /**
+   * The kept publications' JSON, oldest first, from index `first` on; the newest (the last) has
+   * `offset`, so the one at index i has `offset - (jsons.length - 1 - i)`. Plain strings, not an
+   * object per entry, and dropped ones are skipped by moving `first` and compacted away in bulk:
+   * every publication is kept here, and a splice of the oldest per publication plus an object that
+   * lived for the next hundred publications were the largest single cost of the publish path.
+   */
+  jsons: Array<string | undefined>;
+  first: number;
+  /** Sum of the kept entries' JSON lengths. */
   bytes: number;
   /** When every entry expires together: ttlSeconds after the last publication, as with Redis. */
   expiresAt: number;
@@ -90,16 +102,25 @@ export class MemoryHistory implements History {
       if (state === undefined) state = this.#create(channel);
       else if (state.expiresAt <= now) this.#expire(state);
       state.offset += 1;
-      state.entries.push({ offset: state.offset, json });
-      state.bytes += json.length;
-      let drop = Math.max(0, state.entries.length - history.size);
-      let bytes = state.bytes;
-      for (let i = 0; i < drop; i++) bytes -= state.entries[i]!.json.length;
-      while (bytes > MEMORY_HISTORY_MAX_BYTES && drop < state.entries.length - 1) bytes -= state.entries[drop++]!.json.length;
-      if (drop > 0) {
-        state.entries.splice(0, drop);
-        state.bytes = bytes;
+      const jsons = state.jsons;
+      jsons.push(json);
+      let bytes = state.bytes + json.length;
+      let first = state.first;
+      // Dropped slots are cleared at once: they must not hold their data until the compaction.
+      while (jsons.length - first > history.size) {
+        bytes -= jsons[first]!.length;
+        jsons[first++] = undefined;
       }
+      while (bytes > MEMORY_HISTORY_MAX_BYTES && first < jsons.length - 1) {
+        bytes -= jsons[first]!.length;
+        jsons[first++] = undefined;
+      }
+      state.bytes = bytes;
+      if (first >= COMPACT_AFTER && first * 2 >= jsons.length) {
+        state.jsons = jsons.slice(first);
+        first = 0;
+      }
+      state.first = first;
       state.expiresAt = now + history.ttlSeconds * 1000;
       position = { offset: state.offset, epoch: state.epoch };
     }
@@ -123,15 +144,23 @@ export class MemoryHistory implements History {
     }
     if (state === undefined) return { position: { offset: 0, epoch: this.#subscribed.get(channel) ?? this.#eraEpoch }, publications: [] };
     const position = { offset: state.offset, epoch: state.epoch };
-    let selected: HistoryEntry[];
+    const { jsons, first } = state;
     const limit = query.limit ?? Number.POSITIVE_INFINITY;
+    // Offsets are consecutive up to the newest, the last entry: an offset maps to an index.
+    let start: number;
+    let end: number;
     if (query.since !== undefined) {
-      if (query.since.epoch !== state.epoch) selected = [];
-      else selected = state.entries.filter((entry) => entry.offset > query.since!.offset).slice(0, limit);
+      if (query.since.epoch !== state.epoch) return { position, publications: [] };
+      start = Math.max(first, jsons.length - (state.offset - query.since.offset));
+      end = Math.min(jsons.length, start + limit);
     } else {
-      selected = limit === 0 ? [] : state.entries.slice(-limit);
+      start = limit === 0 ? jsons.length : Math.max(first, jsons.length - limit);
+      end = jsons.length;
     }
-    return { position, publications: selected.map(({ offset, json }) => ({ offset, json })) };
+    const publications: HistoryEntry[] = [];
+    const lastIndex = jsons.length - 1;
+    for (let i = start; i < end; i++) publications.push({ offset: state.offset - (lastIndex - i), json: jsons[i]! });
+    return { position, publications };
   }
 
   async remove(channel: string): Promise<void> {
@@ -158,7 +187,7 @@ export class MemoryHistory implements History {
 
   #create(channel: string): ChannelHistory {
     if (this.#channels.size >= this.#maxChannels) this.#evictOldestUnsubscribed();
-    const state: ChannelHistory = { epoch: this.#subscribed.get(channel) ?? this.#eraEpoch, offset: 0, entries: [], bytes: 0, expiresAt: 0 };
+    const state: ChannelHistory = { epoch: this.#subscribed.get(channel) ?? this.#eraEpoch, offset: 0, jsons: [], first: 0, bytes: 0, expiresAt: 0 };
     this.#channels.set(channel, state);
     return state;
   }
@@ -171,7 +200,8 @@ export class MemoryHistory implements History {
   }
 
   #expire(state: ChannelHistory): void {
-    state.entries = [];
+    state.jsons = [];
+    state.first = 0;
     state.bytes = 0;
   }
 
@@ -194,7 +224,7 @@ export class MemoryHistory implements History {
     for (const [channel, state] of this.#channels) {
       if (state.expiresAt > now) continue;
       if (this.#subscribed.has(channel)) {
-        if (state.entries.length > 0) this.#expire(state);
+        if (state.jsons.length > state.first) this.#expire(state);
       } else {
         this.#channels.delete(channel);
         freed = true;
