@@ -1,0 +1,267 @@
+import { randomFillSync } from 'node:crypto';
+import { ReplyError } from 'ioredis';
+import type { HistoryOptions } from '../channels/namespace.ts';
+import { clusterSlot } from '../engine/cluster-slot.ts';
+import type { RedisKeys } from '../engine/redis-keys.ts';
+import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type StreamPosition } from './history.ts';
+import type { RedisCommands } from './redis-history.ts';
+
+export interface HistoryPublishResult {
+  reached: number;
+  position: StreamPosition | undefined;
+  duplicate: boolean;
+}
+
+/**
+ * ARGV fields per publication, after the one shared field (the idempotency TTL): how many keys it
+ * has (2, or 3 with an idempotency key), the Redis channel, the data (JSON with history, the whole
+ * wire message without), the `,"from":…` part of its meta, history size (0: no history), history
+ * TTL, position TTL, the candidate epoch, and the publishing connection.
+ */
+const FIELDS = 9;
+
+/**
+ * A script call holds Redis for its whole run: this many publications keep one call to a few
+ * milliseconds, and a busier turn is sent as several calls (in order).
+ */
+const MAX_BATCH = 256;
+
+/**
+ * The publications of one turn of the event loop, in order, as ONE script call per group (all of
+ * them on one Redis, one slot on a cluster: a script's keys must share a slot). Per publication it
+ * does what one publication did alone (idempotency check, epoch, HINCRBY, XADD, two EXPIREs,
+ * PUBLISH / SPUBLISH), but Redis parses, dispatches and answers one command instead of many, and
+ * reads the writer identity (CLUSTER MYID, INFO replication) once per call instead of once per
+ * publication. Each publication runs under its own `pcall`, so a failing one (a key of the wrong
+ * type, out of memory) fails alone, as it did when it was its own script call.
+ *
+ * Keys per publication: `history-meta`, `history`, and the idempotency key when there is one (see
+ * redis-history.ts for what they hold).
+ */
+const publishBatchScript = (publish: 'PUBLISH' | 'SPUBLISH', writer: string | undefined): string => `
+local writer
+local function epochOf(meta, stream, candidate)
+${
+  writer === undefined
+    ? `  local epoch = redis.call('HGET', meta, 'epoch')
+  if not epoch then
+    epoch = candidate
+    redis.call('DEL', stream)
+    redis.call('HSET', meta, 'epoch', epoch, 'offset', 0)
+  end
+  return epoch`
+    : `  if writer == nil then writer = ${writer} end
+  local held = redis.call('HMGET', meta, 'epoch', 'writer')
+  local epoch = held[1]
+  if held[2] ~= writer then epoch = false end
+  if not epoch then
+    epoch = candidate
+    redis.call('DEL', stream)
+    redis.call('HSET', meta, 'epoch', epoch, 'offset', 0, 'writer', writer)
+  end
+  return epoch`
+}
+end
+local function publishOne(meta, stream, seen, a)
+  if seen then
+    local prior = redis.call('GET', seen)
+    if prior then
+      if prior == '' then return {0, '', 0, 1} end
+      local sep = string.find(prior, ':', 1, true)
+      return {tonumber(string.sub(prior, 1, sep - 1)), string.sub(prior, sep + 1), 0, 1}
+    end
+  end
+  local wire, data = ARGV[a + 2], ARGV[a + 3]
+  if ARGV[a + 5] == '0' then
+    local reached = redis.call('${publish}', wire, data)
+    if seen then redis.call('SET', seen, '', 'EX', ARGV[1]) end
+    return {0, '', reached, 0}
+  end
+  local epoch = epochOf(meta, stream, ARGV[a + 8])
+  local offset = redis.call('HINCRBY', meta, 'offset', 1)
+  if ARGV[a + 9] == '' then redis.call('XADD', stream, 'MAXLEN', '~', ARGV[a + 5], offset .. '-0', 'd', data)
+  else redis.call('XADD', stream, 'MAXLEN', '~', ARGV[a + 5], offset .. '-0', 'd', data, 'f', ARGV[a + 9]) end
+  redis.call('EXPIRE', stream, ARGV[a + 6])
+  redis.call('EXPIRE', meta, ARGV[a + 7])
+  local reached = redis.call('${publish}', wire, 'herald1 {"offset":' .. offset .. ',"epoch":"' .. epoch .. '"' .. ARGV[a + 4] .. '}\\n' .. data)
+  if seen then redis.call('SET', seen, offset .. ':' .. epoch, 'EX', ARGV[1]) end
+  return {offset, epoch, reached, 0}
+end
+local out = {}
+local k = 0
+for i = 1, (#ARGV - 1) / ${FIELDS} do
+  local a = 1 + (i - 1) * ${FIELDS}
+  local seen = nil
+  if ARGV[a + 1] == '3' then seen = KEYS[k + 3] end
+  local ok, result = pcall(publishOne, KEYS[k + 1], KEYS[k + 2], seen, a)
+  k = k + tonumber(ARGV[a + 1])
+  if ok then out[i] = result
+  elseif type(result) == 'table' and result.err then out[i] = result.err
+  else out[i] = tostring(result) end
+end
+return out
+`;
+
+type BatchRedis = RedisCommands & {
+  heraldPublishBatch(...args: Array<string | number>): Promise<Array<[number, string, number, number] | string>>;
+};
+
+interface Waiter {
+  resolve(result: HistoryPublishResult): void;
+  reject(error: unknown): void;
+}
+
+/** The publications of one group waiting for the end of the turn. */
+class Batch {
+  readonly keys: string[] = [];
+  readonly argv: Array<string | number> = [IDEMPOTENCY_TTL_SECONDS];
+  readonly waiters: Waiter[] = [];
+  /** Whether any publication needs the script (history or an idempotency key): if not, bare PUBLISHes. */
+  scripted = false;
+}
+
+/**
+ * Collects the publications made in one turn of the event loop and sends them per group at its end
+ * (setImmediate, as ioredis' auto-pipelining does). Every publication goes through here, kept or
+ * not, so publications on one channel reach Redis in the order they were made. Each caller gets its
+ * own outcome: a publication that fails inside the script is rejected alone with Redis' error
+ * reply; a call that fails (not written, no reply) rejects all of its publications with that error,
+ * which the broker tells apart (redis-publish.ts).
+ *
+ * The command connection must not auto-pipeline `heraldPublishBatch`, `publish` or `spublish`: they
+ * are already batched, and auto-pipelining would hold them until the next turn.
+ */
+export class RedisPublishBatches {
+  static readonly commands = ['heraldPublishBatch', 'publish', 'spublish'];
+  readonly #redis: BatchRedis;
+  readonly #keys: RedisKeys;
+  readonly #grouped: boolean;
+  #open = new Map<number, Batch>();
+  #scheduled = false;
+
+  /** `writer`: the Lua expression of the writer identity (redis-history.ts), if there is one. */
+  constructor(redis: RedisCommands, keys: RedisKeys, writer: string | undefined) {
+    redis.defineCommand('heraldPublishBatch', { lua: publishBatchScript(keys.publishCommand, writer) });
+    this.#redis = redis as BatchRedis;
+    this.#keys = keys;
+    this.#grouped = keys.publishCommand === 'SPUBLISH';
+  }
+
+  publish(
+    channel: string,
+    json: string,
+    message: string,
+    from: string | undefined,
+    history: HistoryOptions | undefined,
+    idempotencyKey: string | undefined,
+  ): Promise<HistoryPublishResult> {
+    const meta = this.#keys.channelKey(channel, 'history-meta');
+    const group = this.#grouped ? clusterSlot(meta) : 0;
+    let batch = this.#open.get(group);
+    if (batch === undefined) {
+      batch = new Batch();
+      this.#open.set(group, batch);
+    }
+    batch.keys.push(meta, this.#keys.channelKey(channel, 'history'));
+    if (idempotencyKey !== undefined) batch.keys.push(this.#keys.idempotencyKey(channel, idempotencyKey));
+    if (history !== undefined || idempotencyKey !== undefined) batch.scripted = true;
+    batch.argv.push(
+      idempotencyKey === undefined ? 2 : 3,
+      this.#keys.wire(channel),
+      history === undefined ? message : json,
+      from === undefined ? '' : `,"from":${JSON.stringify(from)}`,
+      history === undefined ? 0 : history.size,
+      history === undefined ? 0 : history.ttlSeconds,
+      history === undefined ? 0 : Math.max(history.ttlSeconds, POSITION_TTL_SECONDS),
+      history === undefined ? '' : newEpoch(),
+      from ?? '',
+    );
+    const result = new Promise<HistoryPublishResult>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    if (batch.waiters.length >= MAX_BATCH) {
+      this.#open.delete(group);
+      this.#send(batch);
+    } else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
+    return result;
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    const open = this.#open;
+    this.#open = new Map();
+    for (const batch of open.values()) this.#send(batch);
+  };
+
+  #send(batch: Batch): void {
+    const { waiters } = batch;
+    if (!batch.scripted) {
+      this.#sendBare(batch);
+      return;
+    }
+    this.#redis.heraldPublishBatch(batch.keys.length, ...batch.keys, ...batch.argv).then(
+      (replies) => {
+        for (let i = 0; i < waiters.length; i++) {
+          const reply = replies[i];
+          if (typeof reply === 'string' || reply === undefined) {
+            waiters[i]!.reject(new ReplyError(reply ?? 'no reply for this publication'));
+            continue;
+          }
+          const [offset, epoch, reached, duplicate] = reply;
+          waiters[i]!.resolve({ reached, duplicate: duplicate === 1, position: epoch === '' ? undefined : { offset, epoch } });
+        }
+      },
+      (error: unknown) => {
+        for (const waiter of waiters) waiter.reject(error);
+      },
+    );
+  }
+
+  /** Publications without history or idempotency key: bare PUBLISHes, pipelined in one write. */
+  #sendBare(batch: Batch): void {
+    const { waiters, argv } = batch;
+    const command = this.#keys.publishCommand === 'PUBLISH' ? 'publish' : 'spublish';
+    const settle = (waiter: Waiter, reached: number): void => waiter.resolve({ reached, duplicate: false, position: undefined });
+    if (waiters.length === 1) {
+      (this.#redis[command](argv[2] as string, argv[3] as string) as Promise<number>).then(
+        (reached) => settle(waiters[0]!, reached),
+        (error: unknown) => waiters[0]!.reject(error),
+      );
+      return;
+    }
+    const pipeline = this.#redis.pipeline();
+    for (let i = 0; i < waiters.length; i++) pipeline[command](argv[2 + i * FIELDS] as string, argv[3 + i * FIELDS] as string);
+    pipeline.exec().then(
+      (replies) => {
+        for (let i = 0; i < waiters.length; i++) {
+          const [error, reached] = replies?.[i] ?? [new Error('no reply for this publication')];
+          if (error) waiters[i]!.reject(error);
+          else settle(waiters[i]!, reached as number);
+        }
+      },
+      (error: unknown) => {
+        for (const waiter of waiters) waiter.reject(error);
+      },
+    );
+  }
+}
+
+/**
+ * A candidate epoch goes with every kept publication (the script uses it only when the channel's
+ * history is gone), so candidates are cut from a pool of random bytes refilled every 256
+ * publications: one randomBytes call per publication was about 5% of a busy server's CPU in the
+ * many-channels bench.
+ */
+const EPOCH_BYTES = 6;
+const epochPool = Buffer.alloc(EPOCH_BYTES * 256);
+let epochPoolUsed = epochPool.length;
+
+export function newEpoch(): string {
+  if (epochPoolUsed === epochPool.length) {
+    randomFillSync(epochPool);
+    epochPoolUsed = 0;
+  }
+  epochPoolUsed += EPOCH_BYTES;
+  return epochPool.toString('base64url', epochPoolUsed - EPOCH_BYTES, epochPoolUsed);
+}
