@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { ReplyError } from 'ioredis';
+import { ReplyError, type Cluster } from 'ioredis';
 import type { HistoryOptions } from '../channels/namespace.ts';
 import { clusterSlot } from '../engine/cluster-slot.ts';
 import type { RedisKeys } from '../engine/redis-keys.ts';
@@ -13,8 +13,8 @@ export interface HistoryPublishResult {
 }
 
 /**
- * ARGV fields per publication, after the one shared field (the idempotency TTL): how many keys it
- * has (2, or 3 with an idempotency key), the Redis channel, the data (JSON with history, the whole
+ * ARGV fields per publication, after the idempotency TTL and the key names (on a cluster): how many
+ * keys it has (2, or 3 with an idempotency key), the Redis channel, the data (JSON with history, the whole
  * wire message without), the `,"from":…` part of its meta, history size (0: no history), history
  * TTL, position TTL, the candidate epoch, and the publishing connection.
  */
@@ -27,8 +27,8 @@ const FIELDS = 9;
 const MAX_BATCH = 256;
 
 /**
- * The publications of one turn of the event loop, in order, as ONE script call per group (all of
- * them on one Redis, one slot on a cluster: a script's keys must share a slot). Per publication it
+ * The publications of one turn of the event loop, in order, as ONE script call per Redis (each
+ * primary of a cluster). Per publication it
  * does what one publication did alone (idempotency check, epoch, HINCRBY, XADD, two EXPIREs,
  * PUBLISH / SPUBLISH), but Redis parses, dispatches and answers one command instead of many, and
  * reads the writer identity (CLUSTER MYID, INFO replication) once per call instead of once per
@@ -36,10 +36,17 @@ const MAX_BATCH = 256;
  * type, out of memory) fails alone, as it did when it was its own script call.
  *
  * Keys per publication: `history-meta`, `history`, and the idempotency key when there is one (see
- * redis-history.ts for what they hold).
+ * redis-history.ts for what they hold). On one Redis they are declared (KEYS). On a cluster a
+ * script's declared keys must share one slot, while one primary serves thousands: there the call
+ * declares only the first publication's meta key, which routes it to the primary that owns it, and
+ * names every key in ARGV (ARGV[2] says how many), which `allow-cross-slot-keys` lets it use as long
+ * as this primary serves their slots. A publication whose slot has moved elsewhere since the client
+ * last read the slot map fails alone, before it touches anything ("non local key"), and is answered
+ * not published.
  */
-const publishBatchScript = (publish: 'PUBLISH' | 'SPUBLISH', writer: string | undefined): string => `
-local writer
+const publishBatchScript = (publish: 'PUBLISH' | 'SPUBLISH', writer: string | undefined): string => `${
+  publish === 'SPUBLISH' ? '#!lua flags=allow-cross-slot-keys\n' : ''
+}local writer
 local function epochOf(meta, stream, candidate)
 ${
   writer === undefined
@@ -88,12 +95,18 @@ local function publishOne(meta, stream, seen, a)
   return {offset, epoch, reached, 0}
 end
 local out = {}
+local K = KEYS
+local named = tonumber(ARGV[2])
+if named > 0 then
+  K = {}
+  for i = 1, named do K[i] = ARGV[2 + i] end
+end
 local k = 0
-for i = 1, (#ARGV - 1) / ${FIELDS} do
-  local a = 1 + (i - 1) * ${FIELDS}
+for i = 1, (#ARGV - 2 - named) / ${FIELDS} do
+  local a = 2 + named + (i - 1) * ${FIELDS}
   local seen = nil
-  if ARGV[a + 1] == '3' then seen = KEYS[k + 3] end
-  local ok, result = pcall(publishOne, KEYS[k + 1], KEYS[k + 2], seen, a)
+  if ARGV[a + 1] == '3' then seen = K[k + 3] end
+  local ok, result = pcall(publishOne, K[k + 1], K[k + 2], seen, a)
   k = k + tonumber(ARGV[a + 1])
   if ok then out[i] = result
   elseif type(result) == 'table' and result.err then out[i] = result.err
@@ -111,17 +124,17 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-/** The publications of one group waiting for the end of the turn. */
+/** The publications for one Redis (one primary of a cluster) waiting for the end of the turn. */
 class Batch {
   readonly keys: string[] = [];
-  readonly argv: Array<string | number> = [IDEMPOTENCY_TTL_SECONDS];
+  readonly fields: Array<string | number> = [];
   readonly waiters: Waiter[] = [];
   /** Whether any publication needs the script (history or an idempotency key): if not, bare PUBLISHes. */
   scripted = false;
 }
 
 /**
- * Collects the publications made in one turn of the event loop and sends them per group at its end
+ * Collects the publications made in one turn of the event loop and sends them per Redis at its end
  * (setImmediate, as ioredis' auto-pipelining does). Every publication goes through here, kept or
  * not, so publications on one channel reach Redis in the order they were made. Each caller gets its
  * own outcome: a publication that fails inside the script is rejected alone with Redis' error
@@ -135,8 +148,8 @@ export class RedisPublishBatches {
   static readonly commands = ['heraldPublishBatch', 'publish', 'spublish'];
   readonly #redis: BatchRedis;
   readonly #keys: RedisKeys;
-  readonly #grouped: boolean;
-  #open = new Map<number, Batch>();
+  readonly #cluster: boolean;
+  #open = new Map<string, Batch>();
   #scheduled = false;
 
   /** `writer`: the Lua expression of the writer identity (redis-history.ts), if there is one. */
@@ -144,7 +157,7 @@ export class RedisPublishBatches {
     redis.defineCommand('heraldPublishBatch', { lua: publishBatchScript(keys.publishCommand, writer) });
     this.#redis = redis as BatchRedis;
     this.#keys = keys;
-    this.#grouped = keys.publishCommand === 'SPUBLISH';
+    this.#cluster = keys.publishCommand === 'SPUBLISH';
   }
 
   publish(
@@ -156,7 +169,7 @@ export class RedisPublishBatches {
     idempotencyKey: string | undefined,
   ): Promise<HistoryPublishResult> {
     const meta = this.#keys.channelKey(channel, 'history-meta');
-    const group = this.#grouped ? clusterSlot(meta) : 0;
+    const group = this.#cluster ? this.#primaryOf(meta) : '';
     let batch = this.#open.get(group);
     if (batch === undefined) {
       batch = new Batch();
@@ -165,7 +178,7 @@ export class RedisPublishBatches {
     batch.keys.push(meta, this.#keys.channelKey(channel, 'history'));
     if (idempotencyKey !== undefined) batch.keys.push(this.#keys.idempotencyKey(channel, idempotencyKey));
     if (history !== undefined || idempotencyKey !== undefined) batch.scripted = true;
-    batch.argv.push(
+    batch.fields.push(
       idempotencyKey === undefined ? 2 : 3,
       this.#keys.wire(channel),
       history === undefined ? message : json,
@@ -187,6 +200,12 @@ export class RedisPublishBatches {
     return result;
   }
 
+  /** Which primary serves `key`, as the client's slot map says (ioredis routes the call by it too). */
+  #primaryOf(key: string): string {
+    const slot = clusterSlot(key);
+    return (this.#redis as Cluster).slots[slot]?.[0] ?? `slot ${slot}`;
+  }
+
   readonly #flush = (): void => {
     this.#scheduled = false;
     const open = this.#open;
@@ -200,7 +219,11 @@ export class RedisPublishBatches {
       this.#sendBare(batch);
       return;
     }
-    this.#redis.heraldPublishBatch(batch.keys.length, ...batch.keys, ...batch.argv).then(
+    const { keys, fields } = batch;
+    const call = this.#cluster
+      ? this.#redis.heraldPublishBatch(1, keys[0]!, IDEMPOTENCY_TTL_SECONDS, keys.length, ...keys, ...fields)
+      : this.#redis.heraldPublishBatch(keys.length, ...keys, IDEMPOTENCY_TTL_SECONDS, 0, ...fields);
+    call.then(
       (replies) => {
         for (let i = 0; i < waiters.length; i++) {
           const reply = replies[i];
@@ -220,18 +243,18 @@ export class RedisPublishBatches {
 
   /** Publications without history or idempotency key: bare PUBLISHes, pipelined in one write. */
   #sendBare(batch: Batch): void {
-    const { waiters, argv } = batch;
+    const { waiters, fields } = batch;
     const command = this.#keys.publishCommand === 'PUBLISH' ? 'publish' : 'spublish';
     const settle = (waiter: Waiter, reached: number): void => waiter.resolve({ reached, duplicate: false, position: undefined });
     if (waiters.length === 1) {
-      (this.#redis[command](argv[2] as string, argv[3] as string) as Promise<number>).then(
+      (this.#redis[command](fields[1] as string, fields[2] as string) as Promise<number>).then(
         (reached) => settle(waiters[0]!, reached),
         (error: unknown) => waiters[0]!.reject(error),
       );
       return;
     }
     const pipeline = this.#redis.pipeline();
-    for (let i = 0; i < waiters.length; i++) pipeline[command](argv[2 + i * FIELDS] as string, argv[3 + i * FIELDS] as string);
+    for (let i = 0; i < waiters.length; i++) pipeline[command](fields[1 + i * FIELDS] as string, fields[2 + i * FIELDS] as string);
     pipeline.exec().then(
       (replies) => {
         for (let i = 0; i < waiters.length; i++) {
