@@ -11,9 +11,9 @@ const NOT_WRITTEN = "Stream isn't writeable";
 /**
  * One publish through Redis, single or cluster, within the publish deadline: through the history's
  * per-turn batches (a bare PUBLISH / SPUBLISH when nothing is kept, the history script otherwise),
- * which keep the publications on one channel in order whether they are kept or not. The answer must be true: "not
- * published" (BROKER_UNAVAILABLE) only when Redis cannot have executed the command; a command
- * written and then not answered is PUBLISH_OUTCOME_UNKNOWN.
+ * which keep the publications on one channel in order whether they are kept or not. The answer
+ * must be true: "not published" (BROKER_UNAVAILABLE) only when Redis cannot have executed the
+ * command; a command written and then not answered is PUBLISH_OUTCOME_UNKNOWN.
  */
 export async function publishThroughRedis(
   channel: string,
@@ -21,9 +21,10 @@ export async function publishThroughRedis(
   options: PublishOptions,
   via: { history: RedisHistory; deadlines: PublishDeadlines },
 ): Promise<PublishResult> {
-  const message = encodeMessage(json, { from: options.from, event: options.event });
+  const history = options.event === undefined ? options.history : undefined;
+  // A kept publication's message is built by the script, which knows its offset.
+  const message = history === undefined ? encodeMessage(json, { from: options.from, event: options.event }) : '';
   try {
-    const history = options.event === undefined ? options.history : undefined;
     const result = await via.deadlines.track(via.history.publish(channel, json, message, options.from, history, options.idempotencyKey));
     if (result.position === undefined && !result.duplicate) return { reached: result.reached };
     return { reached: result.reached, ...result.position, ...(result.duplicate ? { duplicate: true } : {}) };

@@ -169,7 +169,7 @@ export class RedisPublishBatches {
     idempotencyKey: string | undefined,
   ): Promise<HistoryPublishResult> {
     const meta = this.#keys.channelKey(channel, 'history-meta');
-    const group = this.#cluster ? this.#primaryOf(meta) : '';
+    const group = this.#cluster ? this.#nodesOf(meta) : '';
     let batch = this.#open.get(group);
     if (batch === undefined) {
       batch = new Batch();
@@ -200,10 +200,13 @@ export class RedisPublishBatches {
     return result;
   }
 
-  /** Which primary serves `key`, as the client's slot map says (ioredis routes the call by it too). */
-  #primaryOf(key: string): string {
+  /**
+   * The nodes that serve `key` (primary first), as the client's slot map says: ioredis routes the
+   * call by it too, and takes a pipeline only when all its slots have the same nodes.
+   */
+  #nodesOf(key: string): string {
     const slot = clusterSlot(key);
-    return (this.#redis as Cluster).slots[slot]?.[0] ?? `slot ${slot}`;
+    return (this.#redis as Cluster).slots[slot]?.join(',') ?? `slot ${slot}`;
   }
 
   readonly #flush = (): void => {
