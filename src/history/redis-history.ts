@@ -14,7 +14,12 @@ export type { HistoryPublishResult } from './redis-publish-batch.ts';
  */
 export type WriterIdentity = 'cluster-node' | 'replication-id';
 
-/** The Lua expression that names the Redis a script runs on (see WriterIdentity). */
+/**
+ * The Lua expression that names the Redis a script runs on (see WriterIdentity). `INFO replication`
+ * formats the whole section (a few microseconds) only to read one field, but `ROLE`, the cheap
+ * alternative, may not be called from a script and names no replication id; the publish script
+ * asks once per call, which carries a whole turn's publications (redis-publish-batch.ts).
+ */
 function writerOf(identity: WriterIdentity): string {
   return identity === 'cluster-node' ? "redis.call('CLUSTER', 'MYID')" : "string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')";
 }
