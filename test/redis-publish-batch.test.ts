@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { RedisBroker } from '../src/broker/redis-broker.ts';
 import type { Publication } from '../src/channels/publication.ts';
+import { PublishDeadlines } from '../src/broker/publish-deadlines.ts';
+import { publishThroughRedis } from '../src/broker/redis-publish.ts';
 import { singleRedisKeys } from '../src/engine/redis-keys.ts';
+import type { RedisHistory } from '../src/history/redis-history.ts';
+import { NotWrittenError, RedisPublishBatches } from '../src/history/redis-publish-batch.ts';
 import { deleteKeys, REDIS_URL, redisClient, uniquePrefix, waitFor } from './support/servers.ts';
 
 // The publications of one turn share a script call: each caller must still get its own outcome,
@@ -70,4 +74,14 @@ test('a turn larger than one script call keeps every offset in order', async () 
   const results = await Promise.all(Array.from({ length: 600 }, (_, i) => broker.publish('many', String(i), { history: { size: 1000, ttlSeconds: 60 } })));
   assert.deepEqual(results.map((r) => r.offset), Array.from({ length: 600 }, (_, i) => i + 1));
   assert.equal(new Set(results.map((r) => r.epoch)).size, 1);
+});
+
+test('a batch whose connection closed during its turn is refused unwritten, and answered not published', async () => {
+  const closed = { status: 'reconnecting', defineCommand() {} } as unknown as ConstructorParameters<typeof RedisPublishBatches>[0];
+  const batches = new RedisPublishBatches(closed, singleRedisKeys(prefix), undefined);
+  await assert.rejects(batches.publish('x', '1', '', undefined, history, undefined), NotWrittenError);
+  const deadlines = new PublishDeadlines(1000);
+  const via = { history: { publish: (...args: Parameters<RedisHistory['publish']>) => batches.publish(...args) } as RedisHistory, deadlines };
+  await assert.rejects(publishThroughRedis('x', '1', { history }, via), { code: 'HERALD_ERR_BROKER_UNAVAILABLE' });
+  deadlines.close();
 });

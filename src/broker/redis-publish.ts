@@ -1,6 +1,7 @@
 import { ReplyError } from 'ioredis';
 import { Errors, HeraldError } from '../errors.ts';
 import type { RedisHistory } from '../history/redis-history.ts';
+import { NotWrittenError } from '../history/redis-publish-batch.ts';
 import type { PublishOptions, PublishResult } from './broker.ts';
 import type { PublishDeadlines } from './publish-deadlines.ts';
 import { encodeMessage } from './redis-wire.ts';
@@ -30,7 +31,7 @@ export async function publishThroughRedis(
     return { reached: result.reached, ...result.position, ...(result.duplicate ? { duplicate: true } : {}) };
   } catch (error) {
     if (error instanceof HeraldError) throw error;
-    if (error instanceof ReplyError || (error instanceof Error && error.message.startsWith(NOT_WRITTEN))) throw notPublished(error);
+    if (error instanceof ReplyError || error instanceof NotWrittenError || (error instanceof Error && error.message.startsWith(NOT_WRITTEN))) throw notPublished(error);
     // Written, then no reply: a timeout, or the connection dropped with the command in flight.
     throw new HeraldError(Errors.PUBLISH_OUTCOME_UNKNOWN, undefined, { cause: error });
   }

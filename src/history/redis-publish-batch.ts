@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { ReplyError, type Cluster } from 'ioredis';
+import { ReplyError, type Cluster, type Redis } from 'ioredis';
 import type { HistoryOptions } from '../channels/namespace.ts';
 import { clusterSlot } from '../engine/cluster-slot.ts';
 import type { RedisKeys } from '../engine/redis-keys.ts';
@@ -119,6 +119,17 @@ type BatchRedis = RedisCommands & {
   heraldPublishBatch(...args: Array<string | number>): Promise<Array<[number, string, number, number] | string>>;
 };
 
+/**
+ * A batch refused before anything was written: its connection closed during the turn it was
+ * collected in. Nothing of it can have run, unlike a command rejected after the connection closed
+ * with it in flight, which ioredis reports the same way ("Connection is closed.").
+ */
+export class NotWrittenError extends Error {
+  constructor() {
+    super('the connection to Redis closed before the publication was sent');
+  }
+}
+
 interface Waiter {
   resolve(result: HistoryPublishResult): void;
   reject(error: unknown): void;
@@ -218,6 +229,11 @@ export class RedisPublishBatches {
 
   #send(batch: Batch): void {
     const { waiters } = batch;
+    if (!this.#cluster && (this.#redis as Redis).status !== 'ready') {
+      const error = new NotWrittenError();
+      for (const waiter of waiters) waiter.reject(error);
+      return;
+    }
     if (!batch.scripted) {
       this.#sendBare(batch);
       return;
