@@ -5,6 +5,7 @@ import { connectionName, openRedis, type RedisTarget } from '../engine/redis-con
 import { singleRedisKeys } from '../engine/redis-keys.ts';
 import { Errors, HeraldError } from '../errors.ts';
 import { RedisHistory } from '../history/redis-history.ts';
+import { RedisPublishBatches } from '../history/redis-publish-batch.ts';
 import type { Broker, BrokerHealth, PublicationSink, PublishOptions, PublishResult } from './broker.ts';
 import { PublishDeadlines } from './publish-deadlines.ts';
 import { notPublished, publishThroughRedis } from './redis-publish.ts';
@@ -64,6 +65,8 @@ export class RedisBroker implements Broker {
       // waiting forever; publishes have their own deadline from the moment they are made.
       commandTimeout: publishTimeoutMs,
       enableAutoPipelining: true,
+      // Publications are batched per turn already, and written at its end rather than a turn later.
+      autoPipeliningIgnoredCommands: RedisPublishBatches.commands,
     });
     this.#subscriber = openRedis(target, { ...common, connectionName: connectionName('subscriber', options.prefix), autoResubscribe: true, maxRetriesPerRequest: null });
     // Behind Sentinel a failover may lose the old primary's last writes: see WriterIdentity.
@@ -94,7 +97,7 @@ export class RedisBroker implements Broker {
 
   async publish(channel: string, json: string, options: PublishOptions = {}): Promise<PublishResult> {
     if (this.#publisher.status !== 'ready') throw notPublished();
-    return publishThroughRedis(channel, json, options, { history: this.history, deadlines: this.#deadlines, publish: (c, message) => this.#publisher.publish(this.#prefix + c, message) });
+    return publishThroughRedis(channel, json, options, { history: this.history, deadlines: this.#deadlines });
   }
 
   subscribe(channel: string): Promise<void> {

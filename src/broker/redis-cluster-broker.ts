@@ -96,7 +96,7 @@ export class RedisClusterBroker implements Broker {
 
   async publish(channel: string, json: string, options: PublishOptions = {}): Promise<PublishResult> {
     if (this.#commands.status !== 'ready' || !this.#shardReady(this.#prefix + channel)) throw notPublished();
-    return publishThroughRedis(channel, json, options, { history: this.history, deadlines: this.#deadlines, publish: (c, message) => this.#commands.spublish(this.#prefix + c, message) as Promise<number> });
+    return publishThroughRedis(channel, json, options, { history: this.history, deadlines: this.#deadlines });
   }
 
   /** Whether the command connection to the primary of `wire`'s slot is up: if not, nothing is sent. */

@@ -1,6 +1,7 @@
 import { ReplyError } from 'ioredis';
 import { Errors, HeraldError } from '../errors.ts';
 import type { RedisHistory } from '../history/redis-history.ts';
+import { NotWrittenError } from '../history/redis-publish-batch.ts';
 import type { PublishOptions, PublishResult } from './broker.ts';
 import type { PublishDeadlines } from './publish-deadlines.ts';
 import { encodeMessage } from './redis-wire.ts';
@@ -9,28 +10,28 @@ import { encodeMessage } from './redis-wire.ts';
 const NOT_WRITTEN = "Stream isn't writeable";
 
 /**
- * One publish through Redis, single or cluster: a plain PUBLISH / SPUBLISH when nothing is kept,
- * the history script otherwise, each within the publish deadline. The answer must be true: "not
- * published" (BROKER_UNAVAILABLE) only when Redis cannot have executed the command; a command
- * written and then not answered is PUBLISH_OUTCOME_UNKNOWN.
+ * One publish through Redis, single or cluster, within the publish deadline: through the history's
+ * per-turn batches (a bare PUBLISH / SPUBLISH when nothing is kept, the history script otherwise),
+ * which keep the publications on one channel in order whether they are kept or not. The answer
+ * must be true: "not published" (BROKER_UNAVAILABLE) only when Redis cannot have executed the
+ * command; a command written and then not answered is PUBLISH_OUTCOME_UNKNOWN.
  */
 export async function publishThroughRedis(
   channel: string,
   json: string,
   options: PublishOptions,
-  via: { history: RedisHistory; deadlines: PublishDeadlines; publish: (channel: string, message: string) => Promise<number> },
+  via: { history: RedisHistory; deadlines: PublishDeadlines },
 ): Promise<PublishResult> {
-  const message = encodeMessage(json, { from: options.from, event: options.event });
+  const history = options.event === undefined ? options.history : undefined;
+  // A kept publication's message is built by the script, which knows its offset.
+  const message = history === undefined ? encodeMessage(json, { from: options.from, event: options.event }) : '';
   try {
-    if ((options.history === undefined || options.event !== undefined) && options.idempotencyKey === undefined) {
-      return { reached: await via.deadlines.track(via.publish(channel, message)) };
-    }
-    const history = options.event === undefined ? options.history : undefined;
     const result = await via.deadlines.track(via.history.publish(channel, json, message, options.from, history, options.idempotencyKey));
+    if (result.position === undefined && !result.duplicate) return { reached: result.reached };
     return { reached: result.reached, ...result.position, ...(result.duplicate ? { duplicate: true } : {}) };
   } catch (error) {
     if (error instanceof HeraldError) throw error;
-    if (error instanceof ReplyError || (error instanceof Error && error.message.startsWith(NOT_WRITTEN))) throw notPublished(error);
+    if (error instanceof ReplyError || error instanceof NotWrittenError || (error instanceof Error && error.message.startsWith(NOT_WRITTEN))) throw notPublished(error);
     // Written, then no reply: a timeout, or the connection dropped with the command in flight.
     throw new HeraldError(Errors.PUBLISH_OUTCOME_UNKNOWN, undefined, { cause: error });
   }

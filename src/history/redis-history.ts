@@ -1,9 +1,11 @@
-import { randomFillSync } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { HistoryOptions } from '../channels/namespace.ts';
 import type { RedisKeys } from '../engine/redis-keys.ts';
 import { Errors, HeraldError } from '../errors.ts';
-import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type HistoryEntry, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
+import { POSITION_TTL_SECONDS, type History, type HistoryEntry, type HistoryPage, type HistoryQuery } from './history.ts';
+import { newEpoch, RedisPublishBatches, type HistoryPublishResult } from './redis-publish-batch.ts';
+
+export type { HistoryPublishResult } from './redis-publish-batch.ts';
 
 /**
  * How a history tells that the Redis it writes to took over from another one: on a Redis Cluster
@@ -11,6 +13,16 @@ import { IDEMPOTENCY_TTL_SECONDS, POSITION_TTL_SECONDS, type History, type Histo
  * gets a new one, and so does a primary that restarted). Unset on one Redis by URL.
  */
 export type WriterIdentity = 'cluster-node' | 'replication-id';
+
+/**
+ * The Lua expression that names the Redis a script runs on (see WriterIdentity). `INFO replication`
+ * formats the whole section (a few microseconds) only to read one field, but `ROLE`, the cheap
+ * alternative, may not be called from a script and names no replication id; the publish script
+ * asks once per call, which carries a whole turn's publications (redis-publish-batch.ts).
+ */
+function writerOf(identity: WriterIdentity): string {
+  return identity === 'cluster-node' ? "redis.call('CLUSTER', 'MYID')" : "string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')";
+}
 
 /**
  * The channel's epoch, or a new one (`candidate`) when its history is gone. With a writer identity
@@ -32,9 +44,7 @@ if not epoch then
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
 end`;
   }
-  const writer =
-    identity === 'cluster-node' ? "redis.call('CLUSTER', 'MYID')" : "string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')";
-  return `local writer = ${writer}
+  return `local writer = ${writerOf(identity)}
 local meta = redis.call('HMGET', KEYS[1], 'epoch', 'writer')
 local epoch = meta[1]
 if meta[2] ~= writer then epoch = false end
@@ -46,42 +56,6 @@ if not epoch then
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0, 'writer', writer)
 end`;
 }
-
-/**
- * Publishes atomically with the history write: ONE script increments the channel's offset, appends
- * to its stream and PUBLISHes the message carrying `{"offset","epoch"}`, so offsets are strictly
- * increasing across processes and what subscribers receive is exactly what history holds.
- *
- * Keys (names: engine/redis-keys.ts): `history-meta` (hash: offset, epoch), `history` (stream, entry
- * id `<offset>-0`, field `d` = data JSON, field `f` = the publishing connection when there is one),
- * and the idempotency key. On a cluster they share the channel's slot, and the script publishes
- * with SPUBLISH to the channel of that same slot.
- * A missing meta hash (flushed, expired, deleted) means a new epoch, and the stream is dropped with it.
- */
-const publishScript = (publish: 'PUBLISH' | 'SPUBLISH', identity: WriterIdentity | undefined): string => `
-if #KEYS == 3 then
-  local seen = redis.call('GET', KEYS[3])
-  if seen then
-    if seen == '' then return {0, '', 0, 1} end
-    local sep = string.find(seen, ':', 1, true)
-    return {tonumber(string.sub(seen, 1, sep - 1)), string.sub(seen, sep + 1), 0, 1}
-  end
-end
-if ARGV[4] == '0' then
-  local reached = redis.call('${publish}', ARGV[1], ARGV[2])
-  if #KEYS == 3 then redis.call('SET', KEYS[3], '', 'EX', ARGV[8]) end
-  return {0, '', reached, 0}
-end
-${epochOf(identity, 'ARGV[7]')}
-local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
-if ARGV[9] == '' then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2])
-else redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], offset .. '-0', 'd', ARGV[2], 'f', ARGV[9]) end
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-local reached = redis.call('${publish}', ARGV[1], 'herald1 {"offset":' .. offset .. ',"epoch":"' .. epoch .. '"' .. ARGV[3] .. '}\\n' .. ARGV[2])
-if #KEYS == 3 then redis.call('SET', KEYS[3], offset .. ':' .. epoch, 'EX', ARGV[8]) end
-return {offset, epoch, reached, 0}
-`;
 
 /** Reads position and entries in one step, creating the epoch if the channel has none yet. */
 const readScript = (identity: WriterIdentity | undefined): string => `
@@ -106,24 +80,27 @@ return {offset, epoch, entries}
 export type RedisCommands = Redis | Cluster;
 
 type ScriptRedis = RedisCommands & {
-  heraldPublish(numKeys: number, ...args: Array<string | number>): Promise<[number, string, number, number]>;
   heraldHistory(numKeys: number, ...args: Array<string | number>): Promise<[number, string, Array<[string, string[]]>]>;
 };
 
-export interface HistoryPublishResult {
-  reached: number;
-  position: StreamPosition | undefined;
-  duplicate: boolean;
-}
-
-/** History in Redis streams, shared by every process: any process can serve any recovery. */
+/**
+ * History in Redis streams, shared by every process: any process can serve any recovery.
+ *
+ * Keys (names: engine/redis-keys.ts): `history-meta` (hash: offset, epoch, and the writer when
+ * there is a writer identity), `history` (stream, entry id `<offset>-0`, field `d` = data JSON,
+ * field `f` = the publishing connection when there is one), and the idempotency keys. On a cluster
+ * they share the channel's slot, and publications go out with SPUBLISH to the channel of that same
+ * slot. A missing meta hash (flushed, expired, deleted) means a new epoch, and the stream is
+ * dropped with it.
+ */
 export class RedisHistory implements History {
   readonly #redis: ScriptRedis;
   readonly #keys: RedisKeys;
+  readonly #publications: RedisPublishBatches;
 
   /** `identity`: how a failover is noticed (see WriterIdentity); unset on one Redis by URL. */
   constructor(redis: RedisCommands, keys: RedisKeys, identity?: WriterIdentity) {
-    redis.defineCommand('heraldPublish', { lua: publishScript(keys.publishCommand, identity) });
+    this.#publications = new RedisPublishBatches(redis, keys, identity === undefined ? undefined : writerOf(identity));
     redis.defineCommand('heraldHistory', { lua: readScript(identity) });
     this.#redis = redis as ScriptRedis;
     this.#keys = keys;
@@ -133,8 +110,12 @@ export class RedisHistory implements History {
    * Publishes `json` on `channel` (wire message `message` when there is no history) and records it
    * in history when `history` is set; an `idempotencyKey` seen on the channel within
    * IDEMPOTENCY_TTL_SECONDS makes it a no-op that returns the first publication's position.
+   * Atomically with the history write: one script takes the next offset, appends to the stream and
+   * PUBLISHes the message carrying `{"offset","epoch"}`, so offsets are strictly increasing across
+   * processes and what subscribers receive is exactly what history holds. The publications of one
+   * turn of the event loop share a script call (redis-publish-batch.ts).
    */
-  async publish(
+  publish(
     channel: string,
     json: string,
     message: string,
@@ -142,22 +123,7 @@ export class RedisHistory implements History {
     history: HistoryOptions | undefined,
     idempotencyKey: string | undefined,
   ): Promise<HistoryPublishResult> {
-    const keys = [this.#metaKey(channel), this.#streamKey(channel)];
-    if (idempotencyKey !== undefined) keys.push(this.#keys.idempotencyKey(channel, idempotencyKey));
-    const [offset, epoch, reached, duplicate] = await this.#redis.heraldPublish(
-      keys.length,
-      ...keys,
-      this.#keys.wire(channel),
-      history === undefined ? message : json,
-      from === undefined ? '' : `,"from":${JSON.stringify(from)}`,
-      history === undefined ? 0 : history.size,
-      history === undefined ? 0 : history.ttlSeconds,
-      history === undefined ? 0 : Math.max(history.ttlSeconds, POSITION_TTL_SECONDS),
-      newEpoch(),
-      IDEMPOTENCY_TTL_SECONDS,
-      from ?? '',
-    );
-    return { reached, duplicate: duplicate === 1, position: epoch === '' ? undefined : { offset, epoch } };
+    return this.#publications.publish(channel, json, message, from, history, idempotencyKey);
   }
 
   async read(channel: string, query: HistoryQuery = {}): Promise<HistoryPage> {
@@ -199,22 +165,4 @@ export class RedisHistory implements History {
 /** Redis errors reach callers as the one error they can answer with (503 / an error reply). */
 export function unavailable(error: unknown): never {
   throw new HeraldError(Errors.BROKER_UNAVAILABLE, undefined, { cause: error });
-}
-
-/**
- * A candidate epoch goes with every publish (the script uses it only when the channel's history is
- * gone), so candidates are cut from a pool of random bytes refilled every 256 publishes: one
- * randomBytes call per publish was about 5% of a busy server's CPU in the many-channels bench.
- */
-const EPOCH_BYTES = 6;
-const epochPool = Buffer.alloc(EPOCH_BYTES * 256);
-let epochPoolUsed = epochPool.length;
-
-function newEpoch(): string {
-  if (epochPoolUsed === epochPool.length) {
-    randomFillSync(epochPool);
-    epochPoolUsed = 0;
-  }
-  epochPoolUsed += EPOCH_BYTES;
-  return epochPool.toString('base64url', epochPoolUsed - EPOCH_BYTES, epochPoolUsed);
 }
