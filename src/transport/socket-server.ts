@@ -187,6 +187,9 @@ export class SocketServer {
 
   #accepted(socket: HandshakeSocket, connection: Connection, ws: WebSocket): void {
     socket.off('close', abandonPending);
+    // ws has its own error listener on the socket from now on (it destroys the socket too); ours
+    // would keep a two-listener array on every open socket.
+    socket.off('error', destroySocket);
     socket[kPending] = undefined;
     // A connection that closed meanwhile has had its close hook (#forget) already: never add it.
     if (connection.attach(ws)) this.connections.add(connection);
@@ -241,7 +244,6 @@ export class SocketServer {
         connection.terminate();
         continue;
       }
-      connection.alive = false;
       connection.ping();
     }
   }
