@@ -59,7 +59,11 @@ export interface SubscribeOptions {
   reserved?: boolean;
 }
 
-type MessageHandler = (text: string) => unknown;
+/**
+ * Handles one text frame. `socket` is the connection it came on: a handler shared by every
+ * connection of a route (no closure per socket) finds it there.
+ */
+type MessageHandler = (text: string, socket: Connection) => unknown;
 
 /** Byte counts are compared modulo 2^30, so they stay small integers on a long-lived socket. */
 const BYTES_READ_MASK = 0x3fffffff;
@@ -391,7 +395,7 @@ export class Connection {
 
   #handle(text: string): void {
     try {
-      const result = this.#onMessage!(text);
+      const result = this.#onMessage!(text, this);
       if (result instanceof Promise) result.catch((error: unknown) => this.#handlerFailed(error));
     } catch (error) {
       this.#handlerFailed(error);
