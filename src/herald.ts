@@ -45,6 +45,7 @@ import { TaskRegistry, type TaskHandler, type TaskOptions } from './tasks/task-r
 import type { TaskRunner } from './tasks/task-runner.ts';
 import { Tasks } from './tasks/tasks.ts';
 import { Refusals } from './transport/refusals.ts';
+import { EventLoopDelay } from './shared/event-loop-delay.ts';
 import type { PrivateMessages } from './users/private-messages.ts';
 import { createUserFeatures, type UserFeatures } from './users/user-features.ts';
 import { userRoutes } from './http/user-routes.ts';
@@ -94,8 +95,8 @@ export class Herald {
   readonly #canary: DeliveryCanary | undefined;
   /** Cluster-wide admin commands on the reserved channel `#admin` (cluster/admin-commands.ts). */
   readonly #adminCommands: AdminCommands;
-  /** Stops the event-loop monitor behind /metrics at shutdown. */
-  readonly #closeMetrics: () => void;
+  /** The one event-loop delay monitor, read by /metrics and by this node's announcements. */
+  readonly #loopDelay = new EventLoopDelay();
   /**
    * The channel permission check every client-requested subscribe, publish, history or presence
    * read goes through (auth/channel-permissions.ts).
@@ -261,9 +262,8 @@ export class Herald {
       subscriptionsByNamespace: () => this.#registry.countsBy((channel) => this.#namespaces.metricLabel(channel)),
       taskDepth: () => this.#taskRunner.depth(),
       taskFailures: () => this.#taskRunner.failures,
-    });
+    }, this.#loopDelay);
     this.#publisher.onPublishDuration = operator.observePublish;
-    this.#closeMetrics = operator.close;
     // The embedded broker delivers synchronously within this process: there is nothing to prove.
     this.#canary = this.broker.kind !== 'memory' ? new DeliveryCanary(this.broker, { intervalMs: o.canaryIntervalMs, metrics }) : undefined;
     this.#adminCommands = new AdminCommands({
@@ -448,6 +448,7 @@ export class Herald {
           published: () => this.#publisher.published,
           delivered: () => this.#registry.delivered,
         },
+        this.#loopDelay.window(),
       ),
     );
     return { port, host, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
@@ -483,7 +484,7 @@ export class Herald {
     this.#closed ??= (async () => {
       this.#shuttingDown = true;
       this.#canary?.stop();
-      this.#closeMetrics();
+      this.#loopDelay.close();
       // One deadline for everything, shared rather than split in turns, so that a client that never
       // completes the closing handshake cannot use up the time of a running task or handler.
       const deadline = Date.now() + this.options.shutdownTimeoutMs;

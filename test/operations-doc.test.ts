@@ -90,6 +90,9 @@ describe('docs/operations.md and the alert rules', () => {
       assert.deepEqual(samples('herald_task_queue_depth'), ['{state="running"} 0', '{state="waiting"} 0']);
       assert.deepEqual(samples('herald_task_failures_total'), [' 0']);
       assert.match(scrape, /^herald_event_loop_delay_seconds \d/m);
+      // One observation per 10 ms sample, from the same monitor as the gauge.
+      assert.match(scrape, /^herald_event_loop_delay_histogram_seconds_bucket\{le="0.001"\} \d/m);
+      assert.ok(Number(/^herald_event_loop_delay_histogram_seconds_count (\d+)/m.exec(scrape)?.[1]) > 0);
     } finally {
       client.ws.close();
     }

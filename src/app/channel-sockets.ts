@@ -1,5 +1,5 @@
 import type { Herald } from '../herald.ts';
-import { relayClientChannel } from './client-channel.ts';
+import { clientChannelRelay } from './client-channel.ts';
 
 /**
  * Seed 000's example socket, generalised: `/ws/{channel}` subscribes to `channel` and publishes
@@ -11,7 +11,5 @@ import { relayClientChannel } from './client-channel.ts';
  * message to a channel clients may not publish to gets an error frame.
  */
 export function channelSockets(herald: Herald): void {
-  herald.socket('/ws/:channel', async (socket) => {
-    await relayClientChannel(herald, socket, socket.params.channel!);
-  });
+  herald.socket('/ws/:channel', clientChannelRelay(herald, (socket) => socket.params.channel!));
 }

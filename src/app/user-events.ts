@@ -1,5 +1,5 @@
 import type { Herald } from '../herald.ts';
-import { relayClientChannel } from './client-channel.ts';
+import { clientChannelRelay } from './client-channel.ts';
 
 /**
  * Seed 000's per-user channel: whatever a socket of user N sends, and whatever a backend publishes
@@ -15,7 +15,5 @@ export function userEvents(herald: Herald): void {
     envelope: (data) => ({ type: 'user_event', data }),
     subscribe: herald.authenticationConfigured ? 'owner' : 'anyone',
   });
-  herald.socket('/ws/:user_id(^\\d+$)', async (socket) => {
-    await relayClientChannel(herald, socket, `user:${socket.params.user_id}`);
-  });
+  herald.socket('/ws/:user_id(^\\d+$)', clientChannelRelay(herald, (socket) => `user:${socket.params.user_id}`));
 }

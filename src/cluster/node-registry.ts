@@ -53,7 +53,6 @@ export class NodeRegistry {
     const id = sampler.id;
     // An announcement already sent went out on the same Redis connection before this removal, so
     // Redis runs it first: the node cannot reappear after it.
-    sampler.close();
     await settlesBefore(this.#directory.remove(id).catch(() => {}), deadline);
   }
 

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { LoopDelayWindow } from '../shared/event-loop-delay.ts';
 import type { NodeAnnouncement } from './node-announcement.ts';
 
 /** Counters the server already keeps; read once per announcement, never per message. */
@@ -28,15 +28,14 @@ export class NodeSampler {
   readonly #counters: NodeCounters;
   readonly #host = hostname();
   readonly #startedAt = new Date();
-  readonly #loopDelay: IntervalHistogram;
+  readonly #loopDelay: LoopDelayWindow;
   #last: { at: number; published: number; delivered: number; cpu: NodeJS.CpuUsage };
 
-  constructor(identity: NodeIdentity, counters: NodeCounters) {
+  /** `loopDelay`: this sampler's own window on the process's event-loop delay monitor. */
+  constructor(identity: NodeIdentity, counters: NodeCounters, loopDelay: LoopDelayWindow) {
     this.#identity = identity;
     this.#counters = counters;
-    // 10 ms resolution: fine enough for a p99 worth reporting, cheap enough to leave running.
-    this.#loopDelay = monitorEventLoopDelay({ resolution: 10 });
-    this.#loopDelay.enable();
+    this.#loopDelay = loopDelay;
     this.#last = { at: performance.now(), published: counters.published(), delivered: counters.delivered(), cpu: process.cpuUsage() };
   }
 
@@ -52,9 +51,7 @@ export class NodeSampler {
     const seconds = Math.max((now - this.#last.at) / 1000, 1e-3);
     const cpuMicros = cpu.user - this.#last.cpu.user + (cpu.system - this.#last.cpu.system);
     const memory = process.memoryUsage();
-    // The histogram is empty until its first resolution tick has passed.
-    const p99Ms = this.#loopDelay.count > 0 ? this.#loopDelay.percentile(99) / 1e6 : 0;
-    this.#loopDelay.reset();
+    const p99Ms = this.#loopDelay.takeP99Ms();
     const announcement: NodeAnnouncement = {
       id: this.#identity.id,
       host: this.#host,
@@ -74,10 +71,6 @@ export class NodeSampler {
     };
     this.#last = { at: now, published, delivered, cpu };
     return announcement;
-  }
-
-  close(): void {
-    this.#loopDelay.disable();
   }
 }
 

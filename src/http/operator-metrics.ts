@@ -1,5 +1,5 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { EventLoopDelay } from '../shared/event-loop-delay.ts';
 import { BucketHistogram } from './bucket-histogram.ts';
 
 /** What the operator metrics read; everything but the publish duration is read at scrape time. */
@@ -14,36 +14,39 @@ export interface OperatorMetricSources {
   taskFailures(): number;
 }
 
-const LOOP_DELAY_RESOLUTION_MS = 20;
-
 /**
  * The metrics an operator of a cluster alerts on (docs/operations.md), added to the /metrics
  * registry. The per-message path pays one histogram observe per publish; per-namespace numbers and
  * queue depth are read when Prometheus scrapes.
  *
- * Returns the publish-duration observer and a `close` that stops the event-loop monitor.
+ * Returns the publish-duration observer.
  */
-export function operatorMetrics(registry: Registry, sources: OperatorMetricSources): { observePublish: (seconds: number) => void; close: () => void } {
+export function operatorMetrics(registry: Registry, sources: OperatorMetricSources, loopDelay: EventLoopDelay): { observePublish: (seconds: number) => void } {
   const publishDuration = new BucketHistogram({
     name: 'herald_publish_duration_seconds',
     help: 'Time from a publish being accepted to the broker confirming it',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  // Sampled every 20 ms; the gauge is the p99 of the delays since the previous scrape. Node
-  // records the time between two samples, the 20 ms period included: that is taken off, so an
-  // idle process reads 0, not 0.02.
-  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-  loopDelay.enable();
+  // The gauge's window is its own: the node announcement reads p99s of the same samples without
+  // resetting it. Two scrapers still share it, so the histogram is what dashboards and alerts
+  // across processes should use (histogram_quantile over its rate).
+  const sinceScrape = loopDelay.window();
   new Gauge({
     name: 'herald_event_loop_delay_seconds',
     help: '99th percentile of the event-loop delay since the previous scrape',
     registers: [registry],
     collect(this: Gauge) {
-      this.set(loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1000) : 0);
-      loopDelay.reset();
+      this.set(sinceScrape.takeP99Ms() / 1000);
     },
   });
+  const loopDelays = new BucketHistogram({
+    name: 'herald_event_loop_delay_histogram_seconds',
+    help: 'Event-loop delay of each 10 ms sample',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  loopDelay.onSample((seconds) => loopDelays.observe(seconds));
   new Counter({
     name: 'herald_namespace_publications_total',
     help: "Publications accepted by the broker, by namespace (declared names, '' and other)",
@@ -89,5 +92,5 @@ export function operatorMetrics(registry: Registry, sources: OperatorMetricSourc
       this.inc(sources.taskFailures());
     },
   });
-  return { observePublish: (seconds) => publishDuration.observe(seconds), close: () => loopDelay.disable() };
+  return { observePublish: (seconds) => publishDuration.observe(seconds) };
 }

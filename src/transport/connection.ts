@@ -59,7 +59,21 @@ export interface SubscribeOptions {
   reserved?: boolean;
 }
 
-type MessageHandler = (text: string) => unknown;
+/**
+ * Handles one text frame. `socket` is the connection it came on: a handler shared by every
+ * connection of a route (no closure per socket) finds it there.
+ */
+type MessageHandler = (text: string, socket: Connection) => unknown;
+
+/** Byte counts are compared modulo 2^30, so they stay small integers on a long-lived socket. */
+const BYTES_READ_MASK = 0x3fffffff;
+
+/** What a connection holds only until its handshake completes (Connection.#opening). */
+interface OpeningState {
+  frames?: Buffer[] | undefined;
+  subscriptions?: Promise<void>[] | undefined;
+  close?: { code: number; reason: string } | undefined;
+}
 const kConnection = Symbol('herald.connection');
 type TaggedWebSocket = WebSocket & { [kConnection]?: Connection };
 type CloseHandler = (code: number, reason: string) => void;
@@ -88,17 +102,23 @@ export class Connection {
   claims: Readonly<Record<string, unknown>> | undefined;
   /** Set by authentication: when the token expires (ms since the epoch); the socket closes then unless refreshed. */
   tokenExpiresAt: number | undefined;
-  /** Cleared by each ping, set by each pong; a connection still unanswered at the next ping is dropped. */
-  alive = true;
+  /**
+   * The socket's byte count when the heartbeat last pinged (kept to 30 bits, a small integer): a
+   * pong, or anything else the client sent since, moves it. Read from the socket rather than set by
+   * a 'pong' listener: a fourth listener doubles the size of ws' listener table on every socket
+   * (96 B per idle connection).
+   */
+  #readAtPing = -1;
 
   readonly #socket: Socket;
   readonly #context: ConnectionContext;
   #ws: WebSocket | undefined;
   #state: 'opening' | 'open' | 'closed' = 'opening';
-  /** While opening: frames to send after the 101, subscriptions to wait for, a close to apply. */
-  #pendingFrames: Buffer[] | undefined;
-  #pendingSubscriptions: Promise<void>[] | undefined;
-  #pendingClose: { code: number; reason: string } | undefined;
+  /**
+   * While opening: frames to send after the 101, subscriptions to wait for, a close to apply. One
+   * field for the three, dropped once open: idle memory per connection is a headline number.
+   */
+  #opening: OpeningState | undefined;
   /**
    * The first subscription lives in two fields and only the others in a Map: most sockets (every
    * `/ws/...` route) hold exactly one, and an empty Map costs an idle connection about 200 bytes.
@@ -112,8 +132,8 @@ export class Connection {
   #closeHandlers: CloseHandler[] | undefined;
   /** Says goodbye before a drain closes the socket (the /connect `disconnect` push). */
   #goingAway: ((reconnectAfterMs: number) => void) | undefined;
-  #queryString: string;
-  #query: URLSearchParams | undefined;
+  /** The query string until `query` is first read, then its parsed form (one field for both). */
+  #query: string | URLSearchParams;
   /** The message-rate window (see message-rate.ts), kept inline: one less object per connection. */
   #rateWindowStart = 0;
   #rateCount = 0;
@@ -123,14 +143,15 @@ export class Connection {
     this.#context = context;
     this.id = init.id;
     this.params = init.params;
-    this.#queryString = init.queryString;
+    this.#query = init.queryString;
     this.headers = init.headers;
     this.remoteAddress = init.remoteAddress;
   }
 
   /** The handshake URL's query parameters (parsed on first use: most connections never ask). */
   get query(): URLSearchParams {
-    return (this.#query ??= new URLSearchParams(this.#queryString));
+    if (typeof this.#query === 'string') this.#query = new URLSearchParams(this.#query);
+    return this.#query;
   }
 
   /** True once the socket has closed (or its handshake was abandoned); false while opening and open. */
@@ -151,7 +172,7 @@ export class Connection {
   /** Sends a prebuilt frame (shared by every receiver of one publication). */
   sendFrame(frame: Buffer): void {
     if (this.#state === 'opening') {
-      (this.#pendingFrames ??= []).push(frame);
+      ((this.#opening ??= {}).frames ??= []).push(frame);
       return;
     }
     if (this.#ws === undefined || this.#ws.readyState !== WebSocket.OPEN) return;
@@ -180,7 +201,7 @@ export class Connection {
       (this.#moreSubscriptions ??= new Map()).set(channel, subscriber);
     }
     const subscribed = this.#context.registry.add(channel, subscriber);
-    if (this.#state === 'opening') (this.#pendingSubscriptions ??= []).push(subscribed);
+    if (this.#state === 'opening') ((this.#opening ??= {}).subscriptions ??= []).push(subscribed);
     return subscribed;
   }
 
@@ -263,7 +284,7 @@ export class Connection {
 
   close(code: number = CloseCode.NORMAL, reason = ''): void {
     if (this.#state === 'opening') {
-      this.#pendingClose ??= { code, reason };
+      (this.#opening ??= {}).close ??= { code, reason };
       return;
     }
     const ws = this.#ws;
@@ -275,8 +296,14 @@ export class Connection {
     this.close(closeCode, error.message.slice(0, 120));
   }
 
-  /** Sends a ping; called by the server's heartbeat. */
+  /** Whether the client has sent anything (a pong, a frame) since the heartbeat's last ping. */
+  get alive(): boolean {
+    return (this.#socket.bytesRead & BYTES_READ_MASK) !== this.#readAtPing;
+  }
+
+  /** Sends a ping; called by the server's heartbeat, which drops the connection if it is not `alive` by the next one. */
   ping(): void {
+    this.#readAtPing = this.#socket.bytesRead & BYTES_READ_MASK;
     if (this.isOpen) this.#ws!.ping();
   }
 
@@ -288,12 +315,12 @@ export class Connection {
 
   /** Resolves when the subscriptions made so far by the route are confirmed (or failed). */
   async settled(): Promise<void> {
-    while (this.#pendingSubscriptions !== undefined && this.#pendingSubscriptions.length > 0) {
-      const pending = this.#pendingSubscriptions;
-      this.#pendingSubscriptions = [];
+    let pending: Promise<void>[] | undefined;
+    while ((pending = this.#opening?.subscriptions) !== undefined && pending.length > 0) {
+      this.#opening!.subscriptions = [];
       await Promise.allSettled(pending);
     }
-    this.#pendingSubscriptions = undefined;
+    if (this.#opening !== undefined) this.#opening.subscriptions = undefined;
   }
 
   /**
@@ -307,18 +334,17 @@ export class Connection {
     }
     this.#ws = ws;
     this.#state = 'open';
-    // The listeners are shared by every connection (found through the socket's tag), not four
+    // The listeners are shared by every connection (found through the socket's tag), not three
     // closures per connection: idle memory per connection is a headline number (docs/benchmarks.md).
     (ws as TaggedWebSocket)[kConnection] = this;
     ws.on('message', Connection.#wsListeners.message);
-    ws.on('pong', Connection.#wsListeners.pong);
     // on, not once: ws emits close once, and once() would cost a bound wrapper per connection.
     ws.on('close', Connection.#wsListeners.close);
     ws.on('error', Connection.#wsListeners.error);
-    const frames = this.#pendingFrames;
-    this.#pendingFrames = undefined;
-    if (frames !== undefined) for (const frame of frames) this.sendFrame(frame);
-    if (this.#pendingClose !== undefined) this.close(this.#pendingClose.code, this.#pendingClose.reason);
+    const opening = this.#opening;
+    this.#opening = undefined;
+    if (opening?.frames !== undefined) for (const frame of opening.frames) this.sendFrame(frame);
+    if (opening?.close !== undefined) this.close(opening.close.code, opening.close.reason);
     return true;
   }
 
@@ -330,9 +356,6 @@ export class Connection {
   static readonly #wsListeners = {
     message(this: TaggedWebSocket, data: Buffer, isBinary: boolean): void {
       this[kConnection]!.#receive(data, isBinary);
-    },
-    pong(this: TaggedWebSocket): void {
-      this[kConnection]!.alive = true;
     },
     close(this: TaggedWebSocket, code: number, reason: Buffer): void {
       this[kConnection]!.#closed(code, reason.toString());
@@ -372,7 +395,7 @@ export class Connection {
 
   #handle(text: string): void {
     try {
-      const result = this.#onMessage!(text);
+      const result = this.#onMessage!(text, this);
       if (result instanceof Promise) result.catch((error: unknown) => this.#handlerFailed(error));
     } catch (error) {
       this.#handlerFailed(error);
@@ -424,7 +447,7 @@ export class Connection {
     }
     this.#onMessage = undefined;
     this.#early = undefined;
-    this.#pendingFrames = undefined;
+    if (this.#opening !== undefined) this.#opening.frames = undefined;
     const handlers = this.#closeHandlers;
     this.#closeHandlers = undefined;
     for (const handler of handlers ?? []) {

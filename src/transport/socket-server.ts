@@ -55,9 +55,7 @@ interface RouteEntry {
 /** Ticks per heartbeat interval: each pings and checks that share of the connections. */
 const HEARTBEAT_SLICES = 25;
 
-/** The connection of a handshake not yet accepted, on its socket (for the shared listeners). */
-const kPending = Symbol('herald.pendingConnection');
-type HandshakeSocket = Socket & { [kPending]?: Connection | undefined };
+type HandshakeSocket = Socket;
 
 /**
  * Accepts WebSocket handshakes on the HTTP server's `upgrade` event and hands each accepted socket
@@ -86,11 +84,25 @@ export class SocketServer {
   #tick = 0;
   readonly #perIp: ConnectionsPerIp;
   readonly #deadlines: HandshakeDeadlines<HandshakeSocket>;
+  /**
+   * The connection of each handshake not yet accepted, by socket. Kept here rather than as a
+   * property of the socket: one more property on a Node socket gives every open socket an
+   * out-of-object property array (40 B) that outlives the handshake.
+   */
+  readonly #pending = new Map<HandshakeSocket, Connection>();
+  /** Shared by every handshake socket (no closure per connection): the client went away before the 101. */
+  readonly #abandonPending: (this: HandshakeSocket) => void;
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
     // Every connection shares this context: its close hook does the server's bookkeeping.
     options.context.connectionClosed = (connection) => this.#forget(connection);
+    const pending = this.#pending;
+    this.#abandonPending = function (this: HandshakeSocket) {
+      const connection = pending.get(this);
+      pending.delete(this);
+      connection?.abandon();
+    };
     this.#perIp = new ConnectionsPerIp(options.maxConnectionsPerIp);
     this.#deadlines = new HandshakeDeadlines(options.handshakeTimeoutMs, (socket) => this.#timedOut(socket));
     this.#wss = new WebSocketServer({
@@ -165,8 +177,8 @@ export class SocketServer {
     // The route runs before the 101: the socket opens once its subscriptions are live (connection.ts).
     // Until ws calls back with the accepted socket, the socket's closing abandons the connection:
     // ws destroys a socket it refuses (or whose client already sent FIN) without calling back.
-    socket[kPending] = connection;
-    socket.on('close', abandonPending);
+    this.#pending.set(socket, connection);
+    socket.on('close', this.#abandonPending);
     this.#deadlines.add(socket);
     this.#run(entry, connection).then(() => {
       // Not pending any more: answered 503 at the handshake timeout, and abandoned then.
@@ -178,7 +190,7 @@ export class SocketServer {
 
   /** The route did not settle in time (the broker is slow or frozen): answer now, retry later. */
   #timedOut(socket: HandshakeSocket): void {
-    const connection = socket[kPending];
+    const connection = this.#pending.get(socket);
     // Gone already: its close abandoned the connection.
     if (connection === undefined || socket.destroyed) return;
     this.#options.context.refusals.record('handshake-timeout', { connection: connection.id, timeoutMs: this.#options.handshakeTimeoutMs }, 'handshake timed out: route not settled');
@@ -193,8 +205,11 @@ export class SocketServer {
   }
 
   #accepted(socket: HandshakeSocket, connection: Connection, ws: WebSocket): void {
-    socket.off('close', abandonPending);
-    socket[kPending] = undefined;
+    socket.off('close', this.#abandonPending);
+    this.#pending.delete(socket);
+    // ws has its own error listener on the socket from now on (it destroys the socket too); ours
+    // would keep a two-listener array on every open socket.
+    socket.off('error', destroySocket);
     // A connection that closed meanwhile has had its close hook (#forget) already: never add it.
     if (connection.attach(ws)) this.connections.add(connection);
     // A handshake that was already under way when shutdown began is closed once it opens.
@@ -263,7 +278,6 @@ export class SocketServer {
         connection.terminate();
         continue;
       }
-      connection.alive = false;
       connection.ping();
     }
   }
@@ -357,16 +371,13 @@ async function resolvesWithin(promise: Promise<void>, ms: number): Promise<boole
  */
 function forgetPeerAddress(socket: Socket): void {
   const cached = socket as Socket & { _peername?: unknown };
-  if (cached._peername !== undefined) cached._peername = undefined;
+  // Deleted rather than set to undefined: it is the last property added to the socket, so V8 just
+  // steps back to the socket's previous shape, and the socket keeps no out-of-object property array.
+  if (cached._peername !== undefined) delete cached._peername;
 }
 
 function destroySocket(this: Socket): void {
   this.destroy();
-}
-
-/** Shared by every handshake socket (no closure per connection): the client went away before the 101. */
-function abandonPending(this: HandshakeSocket): void {
-  this[kPending]?.abandon();
 }
 
 function refuse(socket: Socket, error: HeraldError): void {
