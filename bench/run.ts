@@ -71,7 +71,7 @@ const config = {
   fanout2: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), processes: 2, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
   idle: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'socketio', 'herald', 'herald-connect']), steps: quick ? [2000, 4000] : [10_000, 19_000], warmUp: quick ? 1000 : 2000 },
   many: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), channels: quick ? 2000 : 10_000, durationMs: quick ? 3000 : 10_000 },
-  // Rates per channel: 1/s first (the figures), then the climb from 1/s.
+  // Rates per channel: 1/s first (the figures the targets are stated at), then the climb from 1/s.
   peruser: {
     // --quick runs the Redis pair unless --targets names others.
     targets: wanted(quick && targetFilter === undefined ? ['floor-redis', 'herald-redis'] : ['floor', 'floor-redis', 'socketio', 'herald', 'herald-redis', 'herald-connect']),

@@ -23,7 +23,7 @@ export interface FanOutOptions extends ClimbOptions {
 }
 
 export interface FanOutRun {
-  /** Highest sustained rate × subscribers: p99 under 50 ms, nothing lost (the "max"). */
+  /** Highest sustained rate × subscribers: p99 under 50 ms, nothing lost (the "max" the targets compare). */
   maxDeliveriesPerSec: number;
   /** Highest rate × subscribers the server kept up with: nothing lost, p99 under 1 s. */
   maxWithoutLossPerSec: number;
