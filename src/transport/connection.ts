@@ -109,6 +109,8 @@ export class Connection {
    * (96 B per idle connection).
    */
   #readAtPing = -1;
+  /** The heartbeat tick of the last ping (see SocketServer#beat); none yet: far in the past. */
+  #pingTick = -1_000_000;
 
   readonly #socket: Socket;
   readonly #context: ConnectionContext;
@@ -301,8 +303,14 @@ export class Connection {
     return (this.#socket.bytesRead & BYTES_READ_MASK) !== this.#readAtPing;
   }
 
-  /** Sends a ping; called by the server's heartbeat, which drops the connection if it is not `alive` by the next one. */
-  ping(): void {
+  /** The heartbeat tick `ping` was last called with. */
+  get pingTick(): number {
+    return this.#pingTick;
+  }
+
+  /** Sends a ping; called by the server's heartbeat at `tick`, which drops the connection if it is not `alive` by the next one. */
+  ping(tick: number): void {
+    this.#pingTick = tick;
     this.#readAtPing = this.#socket.bytesRead & BYTES_READ_MASK;
     if (this.isOpen) this.#ws!.ping();
   }

@@ -260,12 +260,14 @@ export class SocketServer {
    * One slice of the heartbeat: every `heartbeatMs` a round starts, and each of its
    * {@link HEARTBEAT_SLICES} ticks pings (and checks) that share of the connections. Pinging all
    * at once blocked the event loop for one write per socket (about 0.3 s for 15,000 sockets), a
-   * pause every publication in flight then waited out. A round visits each connection once, so a
-   * peer still has a whole interval to answer; one opened during a round is visited in it or the
-   * next, closed ones are skipped (the Set's iterator is live).
+   * pause every publication in flight then waited out. A round visits each connection once, and
+   * pings it only if a whole interval has passed since its last ping, so a peer always has at
+   * least one interval to answer (and is pinged at least every three); one opened during a round
+   * is visited in it or the next, closed ones are skipped (the Set's iterator is live).
    */
   #beat(): void {
-    if (this.#tick++ % HEARTBEAT_SLICES === 0) {
+    const tick = this.#tick++;
+    if (tick % HEARTBEAT_SLICES === 0) {
       this.#round = this.connections.values();
       this.#perTick = Math.ceil(this.connections.size / HEARTBEAT_SLICES);
     }
@@ -273,12 +275,16 @@ export class SocketServer {
       const next = this.#round.next();
       if (next.done === true) return;
       const connection = next.value;
+      // A connection's place in the round moves earlier when others close or the round is sized
+      // for more connections than the last: it waits for the next round rather than being pinged
+      // (and judged) again before a whole interval has passed.
+      if (tick - connection.pingTick < HEARTBEAT_SLICES) continue;
       if (!connection.alive) {
         this.#options.context.refusals.record('ping-timeout', { connection: connection.id }, 'no pong since the last ping: connection dropped');
         connection.terminate();
         continue;
       }
-      connection.ping();
+      connection.ping(tick);
     }
   }
 
