@@ -154,6 +154,10 @@ export class Herald {
       // stopped listening (a rolling restart's clients saw ECONNRESET). What is still open at the
       // deadline is dropped by close().
       forceCloseConnections: 'idle',
+      // The same for a connection the cluster primary hands over just as this process starts
+      // closing: Fastify would answer its request 503, which a rolling restart's health checks
+      // saw. /readyz still says 503 while shutting down, so load balancers stop sending.
+      return503OnClosing: false,
       // A realtime server has no slow uploads: a client that has not sent its headers, or its whole
       // request, within a few seconds is holding a connection open, not sending a request. Node
       // checks these every connectionsCheckingInterval, so the interval is kept well under them.
