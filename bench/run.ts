@@ -3,7 +3,7 @@
  * See docs/benchmarks.md for what each scenario measures and how to read the results.
  *
  *   npm run bench                       # everything, medians of 3 (about 45 minutes)
- *   npm run bench -- --quick            # smaller and shorter, 1 repeat, no /connect (about 2 min 40 s)
+ *   npm run bench -- --quick            # smaller and shorter, 1 repeat, no /connect or Pusher (under 3 minutes)
  *   npm run bench -- --only=fanout1,idle --targets=floor,herald
  *   npm run bench -- --redis-url=redis://127.0.0.1:6379   # use an existing Redis
  *   npm run bench -- --quick --only=fanout1 --targets=herald --profile   # CPU profiles of Herald
@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './lib/children.ts';
+import { LOAD_CPU, ROOT } from './lib/children.ts';
 import { startBenchRedis } from './lib/redis-server.ts';
 import { renderChart, type ChartPanel } from './report/chart.ts';
 import { fanOut, type FanOutResult } from './scenarios/fan-out.ts';
@@ -51,6 +51,10 @@ if (args.has('help')) {
   process.exit(0);
 }
 const quick = args.has('quick');
+// The bench itself (reading reports, /proc and Redis between and during steps) runs beside the load
+// generators, not on the servers' CPU: there it would take the CPU from the server under test at
+// moments that differ from one target to the next. All its threads, the ones started later included.
+execFileSync('taskset', ['-a', '-c', '-p', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
 if (args.has('profile')) {
   process.env.BENCH_PROFILE_DIR = join(ROOT, 'bench', 'results', 'profiles');
   mkdirSync(process.env.BENCH_PROFILE_DIR, { recursive: true });
@@ -67,9 +71,9 @@ const wanted = (names: TargetName[]): TargetName[] => names.filter((n) => target
 // and the retries of failed steps (they are shown, but never change a verdict), to stay under 3 minutes.
 const CLIMB = { startRate: 50, maxRate: quick ? 1600 : 6400, bisections: quick ? 1 : 3, latencyBisections: quick ? 0 : 3, attempts: quick ? 1 : 2, retryPauseMs: 1000 };
 const config = {
-  fanout1: { targets: wanted(quick ? ['floor', 'socketio', 'herald', 'herald-pusher'] : ['floor', 'socketio', 'herald', 'herald-connect', 'herald-pusher']), processes: 1, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
+  fanout1: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'socketio', 'herald', 'herald-connect', 'herald-pusher']), processes: 1, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
   fanout2: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), processes: 2, subscribers: 1000, stepMs: quick ? 1000 : 2000, ...CLIMB, fixedRates: [50, 200], repeats },
-  idle: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'socketio', 'herald', 'herald-connect']), steps: quick ? [2000, 4000] : [10_000, 19_000], warmUp: quick ? 1000 : 2000 },
+  idle: { targets: wanted(quick ? ['floor', 'socketio', 'herald'] : ['floor', 'socketio', 'herald', 'herald-connect']), steps: quick ? [2000, 4000] : [10_000, 19_000], warmUp: quick ? 1000 : 2000, settleMs: quick ? 1000 : 3000 },
   many: { targets: wanted(quick ? ['floor-redis', 'herald-redis'] : ['floor-redis', 'socketio', 'herald-redis']), channels: quick ? 2000 : 10_000, durationMs: quick ? 3000 : 10_000 },
   // Rates per channel: 1/s first (the figures the targets are stated at), then the climb from 1/s.
   peruser: {
@@ -87,7 +91,7 @@ const config = {
     repeats,
   },
   scale: { targets: wanted(['herald-redis']), connections: quick ? 10_000 : 100_000, processes: quick ? 2 : 6, publications: quick ? 1 : 3 },
-  manyCluster: { channels: quick ? 2000 : 10_000, durationMs: quick ? 2000 : 5000, rates: quick ? [1000, 2000] : [2500, 5000, 7500, 10_000, 12_500, 15_000] },
+  manyCluster: { channels: quick ? 2000 : 10_000, durationMs: quick ? 2000 : 5000, idleMs: quick ? 1000 : 3000, rates: quick ? [2000] : [2500, 5000, 7500, 10_000, 12_500, 15_000] },
   scaleCluster: { connections: quick ? 10_000 : 100_000, processes: quick ? 2 : 6, publications: quick ? 1 : 3 },
   capacity: { connections: Number(args.get('capacity-connections') ?? 200_000), processes: Number(args.get('capacity-processes') ?? 12), publications: 3 },
 };
@@ -109,6 +113,8 @@ interface Results {
   capacity: CapacityResult[];
   checks: Check[];
   errors: Array<{ scenario: string; message: string }>;
+  /** Wall time of each scenario that ran, in seconds. */
+  secondsPerScenario: Partial<Record<Scenario, number>>;
 }
 
 interface Check {
@@ -138,6 +144,7 @@ const results: Results = {
   capacity: [],
   checks: [],
   errors: [],
+  secondsPerScenario: {},
 };
 
 const redis = await startBenchRedis(args.get('redis-url'));
@@ -147,6 +154,7 @@ const benchCluster = async (): Promise<BenchRedisCluster> => (cluster ??= await 
 async function scenario(name: Scenario, title: string, run: () => Promise<void>): Promise<void> {
   if (!only.has(name)) return;
   log(`\n## ${title}`);
+  const started = Date.now();
   try {
     await run();
   } catch (error) {
@@ -154,6 +162,9 @@ async function scenario(name: Scenario, title: string, run: () => Promise<void>)
     log(`  ${name} failed: ${message}`);
     results.errors.push({ scenario: name, message });
   }
+  const seconds = Math.round((Date.now() - started) / 1000);
+  results.secondsPerScenario[name] = seconds;
+  log(`  (${name}: ${seconds} s)`);
 }
 try {
   await scenario('fanout1', `Fan-out, one process: 1 channel, ${config.fanout1.subscribers} subscribers`, async () => {
@@ -258,7 +269,10 @@ function msOpt(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '—' : `${Math.round(value * 100) / 100} ms`;
 }
 function attemptSummary(step: ClimbStep['first']): string {
-  return `${ms(step.p99Ms)} / ${ms(step.maxMs)}, lost ${step.lost}${step.publisherBehind ? ', publisher behind' : ''}, loop ${msOpt(step.loopDelayMaxMs)}`;
+  return (
+    `${ms(step.p99Ms)} / ${ms(step.maxMs)}, lost ${step.lost}${step.publisherBehind ? ', publisher behind' : ''}, loop ${msOpt(step.loopDelayMaxMs)}` +
+    (step.gcMaxMs === undefined ? '' : `, GC ${msOpt(step.gcMaxMs)}, preempted ${step.preempted}×`)
+  );
 }
 /** What a per-user target is compared with: the floor through the same kind of broker. */
 function perUserBaseline(target: string): TargetName {
@@ -424,7 +438,7 @@ function tables(r: Results): string {
   const perUserFailed = r.perUser.flatMap((u) => u.runs.flatMap((run, i) => run.steps.filter((s) => !s.sustained).map((s) => ({ scenario: 'per-user channels', target: u.target, round: i + 1, step: s }))));
   if (failedSteps.length + perUserFailed.length > 0) {
     push('### Climb steps whose first run failed (each counts as failed; retries shown beside it)', '');
-    push('| scenario | target | round | rate | first run: p99 / max, lost, event-loop delay max | retries |', '|---|---|---:|---:|---|---|');
+    push('| scenario | target | round | rate | first run: p99 / max, lost, event-loop delay max, longest GC pause, times preempted | retries |', '|---|---|---:|---:|---|---|');
     for (const f of [...failedSteps, ...perUserFailed]) {
       push(`| ${f.scenario} | ${TARGETS[f.target as TargetName].label} | ${f.round} | ${f.step.rate}/s | ${attemptSummary(f.step.first)} | ${f.step.retries.map(attemptSummary).join('; ') || '—'} |`);
     }

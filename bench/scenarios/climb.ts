@@ -46,21 +46,22 @@ export interface ClimbResult {
 }
 
 /**
- * `measuredFirst`, when given, is a run at `startRate` made already (a scenario's fixed-rate step):
- * it stands as the climb's first run at that rate instead of a new one.
+ * `measured`: runs made already (a scenario's fixed-rate steps), by the climb's rate. One whose rate
+ * the climb reaches stands as the climb's first run at that rate instead of a new one: it was made
+ * the same way, and measuring the same rate twice only makes the run longer.
  */
 export async function climb(
   run: (rate: number) => Promise<StepResult>,
   options: ClimbOptions,
   log: (line: string) => void,
   describe: (step: StepResult) => string,
-  measuredFirst?: StepResult,
+  measured: ReadonlyMap<number, StepResult> = new Map(),
 ): Promise<ClimbResult> {
   const steps: ClimbStep[] = [];
-  let reuse = measuredFirst;
+  const reuse = new Map(measured);
   const attempt = async (rate: number): Promise<ClimbStep> => {
-    const given = rate === options.startRate ? reuse : undefined;
-    reuse = undefined;
+    const given = reuse.get(rate);
+    reuse.delete(rate);
     const first = given ?? (await run(rate));
     const step: ClimbStep = { rate, first, retries: [], sustained: sustained(first), keptUp: keptUp(first) };
     if (given === undefined) log(`${describe(first)}${step.sustained ? '' : step.keptUp ? '  [over 50 ms]' : '  [failed]'}`);

@@ -20,6 +20,8 @@ export interface ClusterManyOptions {
   channels: number;
   durationMs: number;
   rates: number[];
+  /** How long each Redis's idle CPU is read for, before the first rate. */
+  idleMs: number;
   redisUrl: string;
   cluster: BenchRedisCluster;
 }
@@ -85,10 +87,10 @@ async function one(name: 'herald-redis' | 'herald-cluster', redises: Redises, op
       }
       return [input, output];
     };
-    // Idle CPU per ms of each Redis, over 3 s.
+    // Idle CPU per ms of each Redis.
     const idleFrom = cpu();
     const idleStart = performance.now();
-    await sleep(3000);
+    await sleep(options.idleMs);
     const idlePerMs = cpu().map((c, i) => (c - idleFrom[i]!) / (performance.now() - idleStart));
     log(`  [${name}] Redis idle CPU: ${idlePerMs.map((v) => `${(v * 100).toFixed(2)}%`).join(', ')}`);
     const steps: ClusterManyStep[] = [];

@@ -105,7 +105,7 @@ async function fanOutOnce(spec: TargetSpec, options: FanOutOptions, log: (line: 
       fixed.push(step);
       log(`fixed ${describe(step)}`);
     }
-    const result = await climb((rate) => runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, probes), options, log, describe);
+    const result = await climb((rate) => runStep(publisher, [subscribers], { ...request, rate, durationMs: options.stepMs }, options.subscribers, probes), options, log, describe, new Map(fixed.map((step) => [step.rate, step])));
     return { maxDeliveriesPerSec: result.maxSustainedRate * options.subscribers, maxWithoutLossPerSec: result.maxKeptUpRate * options.subscribers, steps: result.steps, fixed };
   } finally {
     await Promise.all([subscribers.exit(), publisher.exit()]);
@@ -125,6 +125,7 @@ export function describe(step: StepResult): string {
     `lost ${step.lost}, dup ${step.duplicates}, ${step.serverCpuMicrosPerDelivery} µs CPU/delivery, ${step.serverCpuMicrosPerPublication} µs CPU/publication` +
     (step.redisCpuMicrosPerPublication !== undefined ? `, Redis ${step.redisCpuMicrosPerPublication} µs CPU and ${step.redisCommandsPerPublication} commands/publication` : '') +
     (step.loopDelayP99Ms !== undefined ? `, event loop delay p99 ${step.loopDelayP99Ms} ms max ${step.loopDelayMaxMs} ms` : '') +
+    (step.gcMaxMs !== undefined ? ` (longest GC pause ${step.gcMaxMs} ms ${step.gcMaxKind}, preempted ${step.preempted}×)` : '') +
     (step.publisherBehind ? ', publisher behind' : '') +
     (step.publishErrors > 0 ? `, ${step.publishErrors} publish errors` : '')
   );

@@ -13,6 +13,8 @@ export interface IdleOptions {
   steps: number[];
   /** Handshakes opened and closed before measuring. */
   warmUp: number;
+  /** Wait after the last connection of a step opened before memory is read. */
+  settleMs: number;
   redisUrl: string | undefined;
 }
 
@@ -67,7 +69,7 @@ export async function idleConnections(spec: TargetSpec, options: IdleOptions, lo
         cpuMicrosPerAccept = Math.round(((cpuMs(pid) - cpuBefore) * 1000) / result.ready);
       }
       total = step;
-      await sleep(3000);
+      await sleep(options.settleMs);
       const rss = rssBytes(pid);
       const report = await worker.report();
       const previous = points.at(-1) ?? { connections: 0, rssBytes: baseline };

@@ -43,6 +43,12 @@ export interface StepResult {
   /** The worst process's p99 and max event-loop delay over the step, in ms. */
   loopDelayP99Ms?: number;
   loopDelayMaxMs?: number;
+  /** The longest garbage-collector pause of any server process over the step, in ms. */
+  gcMaxMs?: number;
+  /** Which kind of collection that pause was (minor, major, incremental, weak). */
+  gcMaxKind?: string;
+  /** Times the server processes were preempted by another program over the step, summed. */
+  preempted?: number;
   /** Publications the HTTP API did not accept. */
   publishErrors: number;
   /** The publisher could not keep the rate (the step took >25% longer than planned). */
@@ -97,6 +103,12 @@ export async function runStep(
     loop.loopDelay = loopDelay;
     loop.loopDelayP99Ms = Math.max(...loopDelay.map((l) => l.percentilesMs.p99 ?? Number.NaN));
     loop.loopDelayMaxMs = Math.max(...loopDelay.map((l) => l.maxMs));
+    if (loopDelay.every((l) => l.gc !== undefined)) {
+      const longest = loopDelay.reduce((a, b) => (b.gc!.maxMs > a.gc!.maxMs ? b : a));
+      loop.gcMaxMs = longest.gc!.maxMs;
+      loop.gcMaxKind = longest.gc!.maxKind;
+      loop.preempted = loopDelay.reduce((sum, l) => sum + (l.preempted ?? 0), 0);
+    }
   }
   return {
     rate: request.rate,

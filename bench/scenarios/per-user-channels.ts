@@ -109,8 +109,8 @@ async function perUserOnce(spec: TargetSpec, options: PerUserChannelsOptions, lo
     await step(options.fixedRatePerChannel);
     const fixed = await step(options.fixedRatePerChannel);
     log(`  [${spec.name}] fixed ${describe(fixed)}`);
-    // The fixed step is the climb's first (both at 1/s per channel): it is not run twice.
-    const result = await climb(step, options, (line) => log(`  [${spec.name}] ${line}`), describe, options.startRate === options.fixedRatePerChannel ? fixed : undefined);
+    // The fixed step stands as the climb's step at its rate: it is not run twice.
+    const result = await climb(step, options, (line) => log(`  [${spec.name}] ${line}`), describe, new Map([[options.fixedRatePerChannel, fixed]]));
     return {
       target: spec.name,
       sockets: options.sockets,

@@ -84,7 +84,7 @@ export async function scale(spec: TargetSpec, options: ScaleOptions, log: (line:
         `  [${spec.name}] publication ${i + 1}: last socket after ${step.maxMs} ms (p50 ${step.p50Ms} ms), lost ${step.lost}, duplicates ${step.duplicates}; ` +
           `server CPU ${entry.serverCpuMs} ms, Redis CPU ${entry.redisCpuMs ?? 'n/a'} ms, ${entry.redisCommands ?? 'n/a'} Redis commands, event loop delay max ${entry.loopDelayMaxMs} ms`,
       );
-      await sleep(1000);
+      if (i + 1 < options.publications) await sleep(1000);
     }
     const open = (await Promise.all(workers.map((w) => w.report()))).reduce((s, r) => s + r.open, 0);
     return { target: spec.name, connections: ready, open, processes: options.processes, connectSeconds, serverRssBytes, publications };

@@ -58,6 +58,10 @@ export interface LoopDelay {
   meanMs: number;
   maxMs: number;
   percentilesMs: Record<string, number>;
+  /** Garbage-collector pauses over the same time: how many, their sum and the longest. */
+  gc?: { count: number; totalMs: number; maxMs: number; maxKind: string; byKind: Record<string, { count: number; totalMs: number }> };
+  /** Times the kernel took the CPU from the process while it could have run (another program). */
+  preempted?: number;
 }
 
 const PRELOAD = ['--import', 'tsx', '--import', './bench/lib/exit-with-parent.ts', '--import', './bench/lib/loop-delay-probe.ts'];
