@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
 import { runHerald, servedUrl, startHeraldCommand } from './support/cli.ts';
 
@@ -46,5 +47,24 @@ describe('herald command', () => {
       stdout: '',
       stderr: 'herald serve: --port must be a whole number from 0 to 65535, got 70000\n',
     });
+  });
+
+  test('serve on one CPU sweeps the old generation on the main thread and still serves through full collections', async () => {
+    const ONE_CPU = /One CPU available: the garbage collector sweeps on the main thread/;
+    const pinned = startHeraldCommand([...SERVE, '--no-demos'], { cpu: 0, env: { LOG_LEVEL: 'info' } });
+    const url = await servedUrl(pinned);
+    await pinned.waitFor(ONE_CPU);
+    // Enough garbage for several scavenges and a mark-compact with the flag in force.
+    for (let i = 0; i < 200; i++) {
+      const response = await fetch(`${url}/api/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: `gc-${i % 20}`, data: 'x'.repeat(50_000) }) });
+      assert.equal(response.status, 200, await response.text());
+    }
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    assert.equal(await pinned.stop('SIGTERM'), 0);
+    if (availableParallelism() === 1) return;
+    const free = startHeraldCommand([...SERVE, '--no-demos'], { env: { LOG_LEVEL: 'info' } });
+    await servedUrl(free);
+    assert.doesNotMatch(free.output(), ONE_CPU);
+    assert.equal(await free.stop('SIGTERM'), 0);
   });
 });

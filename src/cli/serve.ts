@@ -8,6 +8,7 @@ import { ConfigError } from '../config.ts';
 import { createHerald } from '../herald.ts';
 import type { Command } from './command.ts';
 import { configOption, settingsFor } from './load-settings.ts';
+import { sweepOnMainThreadWhenOneCpu } from './one-cpu-gc.ts';
 import { runServerProcesses } from './server-processes.ts';
 import { exitOnSignals } from './shutdown.ts';
 
@@ -37,6 +38,7 @@ export const serve: Command = {
       }
       return runServerProcesses(workers, options.shutdownTimeoutMs);
     }
+    const sweepsOnMainThread = sweepOnMainThreadWhenOneCpu();
     // The demo page speaks the Pusher protocol to an app of its own.
     const herald = createHerald(settings.demos ? { ...options, pusherApps: withDemoPusherApp(options.pusherApps) } : options);
     if (settings.demos) installDefaultApp(herald);
@@ -46,6 +48,7 @@ export const serve: Command = {
       const address = await herald.listen();
       if (settings.demos) herald.log.warn(openDemoNotice(herald));
       herald.log.info(`Herald on ${address.url} (broker: ${herald.broker.kind}${settings.demos ? '' : ', no demos'})`);
+      if (sweepsOnMainThread) herald.log.info('One CPU available: the garbage collector sweeps on the main thread, not on a background thread that would wait for the CPU');
       if (cluster.isWorker) process.send?.({ herald: 'listening', url: address.url });
     } catch (error) {
       herald.log.fatal({ err: error }, 'could not start');

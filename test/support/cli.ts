@@ -44,9 +44,14 @@ export interface HeraldCommand {
 }
 
 /** Starts a long-running `herald ...args` (serve, worker) and collects its output. */
-export function startHeraldCommand(args: string[], { env = {}, cwd = ROOT }: { env?: Record<string, string>; cwd?: string } = {}): HeraldCommand {
+export function startHeraldCommand(
+  args: string[],
+  { env = {}, cwd = ROOT, cpu }: { env?: Record<string, string>; cwd?: string; /** Pins it to this CPU (taskset). */ cpu?: number } = {},
+): HeraldCommand {
   ensureBuilt();
-  const child = spawn(process.execPath, [HERALD_BIN, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [process.execPath, HERALD_BIN, ...args];
+  if (cpu !== undefined) command.unshift('taskset', '-c', String(cpu));
+  const child = spawn(command[0]!, command.slice(1), { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
