@@ -23,6 +23,12 @@ export interface PerUserChannelsOptions extends ClimbOptions {
   sockets: number;
   stepMs: number;
   fixedRatePerChannel: number;
+  /**
+   * Length of the fixed-rate step. Longer than a climb step: CPU per message over a 2-second window
+   * moved by a third between rounds of one target, as a single old-generation collection or a
+   * burst of wake-ups fell inside the window or not.
+   */
+  fixedStepMs: number;
   repeats: number;
   redis: BenchRedis;
 }
@@ -103,11 +109,11 @@ async function perUserOnce(spec: TargetSpec, options: PerUserChannelsOptions, lo
     if (connected.failed > 0) throw new Error(`${connected.failed} of ${channels.length} sockets could not connect`);
     const request: Omit<PublishRequest, 'op' | 'rate' | 'durationMs'> = { protocol: spec.protocol, mode: 'each', server: target.servers[0]!, channels };
     await warmUp(sockets, [sockets], request, 1);
-    const step = (ratePerChannel: number): Promise<StepResult> =>
-      runStep(sockets, [sockets], { ...request, rate: ratePerChannel * options.sockets, durationMs: options.stepMs }, 1, probes);
+    const step = (ratePerChannel: number, durationMs = options.stepMs): Promise<StepResult> =>
+      runStep(sockets, [sockets], { ...request, rate: ratePerChannel * options.sockets, durationMs }, 1, probes);
     // Let the JIT compile the publish path before anything is measured.
     await step(options.fixedRatePerChannel);
-    const fixed = await step(options.fixedRatePerChannel);
+    const fixed = await step(options.fixedRatePerChannel, options.fixedStepMs);
     log(`  [${spec.name}] fixed ${describe(fixed)}`);
     // The fixed step stands as the climb's step at its rate: it is not run twice.
     const result = await climb(step, options, (line) => log(`  [${spec.name}] ${line}`), describe, new Map([[options.fixedRatePerChannel, fixed]]));
