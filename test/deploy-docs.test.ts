@@ -106,7 +106,7 @@ describe('docs/deploy.md', () => {
     const doc = await repoFile('docs/deploy.md');
     const scaling = doc.slice(doc.indexOf('## Scaling out'));
     const benchmarks = await repoFile('docs/benchmarks.md');
-    for (const figure of ['2,800,000', '250,000', '3,000,000', '3.42 KiB', '3.83 KiB', '100,000', '1203 MiB', '9,999']) {
+    for (const figure of ['4,000,000', '1,400,000', '5,600,000', '3.42 KiB', '3.83 KiB', '100,000', '1246 MiB', '9,997']) {
       assert.ok(scaling.includes(figure), `deploy.md quotes ${figure}`);
       assert.ok(benchmarks.includes(figure), `benchmarks.md has ${figure}`);
     }
