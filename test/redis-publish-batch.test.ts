@@ -85,3 +85,61 @@ test('a batch whose connection closed during its turn is refused unwritten, and 
   await assert.rejects(publishThroughRedis('x', '1', { history }, via), { code: 'HERALD_ERR_BROKER_UNAVAILABLE' });
   deadlines.close();
 });
+
+// A channel's expiry is renewed at most once per twentieth of its TTL (per process), and set that
+// much longer: each publication is still kept at least ttlSeconds, and a busy channel costs Redis
+// two commands fewer per publication.
+test('expiry renewals: skipped within a twentieth of the TTL, never leaving a publication kept less than ttlSeconds', async () => {
+  const redis = redisClient();
+  const keys = singleRedisKeys(prefix);
+  const expiryOf = async (channel: string, kind: 'history' | 'history-meta'): Promise<number> => {
+    const pttl = await redis.pttl(keys.channelKey(channel, kind));
+    assert.ok(pttl > 0, `${kind} of ${channel} has an expiry (${pttl})`);
+    return Date.now() + pttl;
+  };
+  try {
+    // TTL 600 s: renewed at most every 30 s, each renewal good for 630 s.
+    const long = { size: 100, ttlSeconds: 600 };
+    const firstAt = Date.now();
+    await broker.publish('renew-long', '1', { history: long });
+    const streamExpiry = await expiryOf('renew-long', 'history');
+    assert.ok(streamExpiry >= firstAt + 630_000 - 50 && streamExpiry <= Date.now() + 630_000, `stream expires ${streamExpiry - firstAt} ms after the first publication`);
+    const metaExpiry = await expiryOf('renew-long', 'history-meta');
+    assert.ok(metaExpiry >= firstAt + 86_400_000 + 30_000 - 50, `position expires ${metaExpiry - firstAt} ms after the first publication`);
+    // Time passes (what is tested is time), then a second publication within the 30 s: no renewal.
+    await waitFor(() => Date.now() >= firstAt + 300, 2000, '300 ms to pass');
+    const secondAt = Date.now();
+    await broker.publish('renew-long', '2', { history: long });
+    const unchanged = await expiryOf('renew-long', 'history');
+    assert.ok(Math.abs(unchanged - streamExpiry) < 100, `not renewed: moved by ${unchanged - streamExpiry} ms`);
+    assert.ok(unchanged >= secondAt + 600_000, 'still kept at least ttlSeconds after the last publication');
+
+    // The stream gone while the position stays (deleted, or dropped by a read that found no epoch):
+    // the next publication makes it again with its expiry, renewal interval or not.
+    await redis.del(keys.channelKey('renew-long', 'history'));
+    const thirdAt = Date.now();
+    const third = await broker.publish('renew-long', '3', { history: long });
+    assert.equal(third.offset, 3);
+    assert.ok((await expiryOf('renew-long', 'history')) >= thirdAt + 630_000 - 50, 'a stream made again has its expiry');
+    // The history removed (a new epoch): both keys get theirs.
+    await broker.history.remove('renew-long');
+    const fourth = await broker.publish('renew-long', '4', { history: long });
+    assert.equal(fourth.offset, 1);
+    assert.ok((await expiryOf('renew-long', 'history')) > Date.now() + 600_000);
+    assert.ok((await expiryOf('renew-long', 'history-meta')) > Date.now() + 86_400_000);
+
+    // TTL 2 s: renewed at most every 100 ms. A publication after that renews, 2.1 s from then.
+    const short = { size: 100, ttlSeconds: 2 };
+    await broker.publish('renew-short', '1', { history: short });
+    const before = await expiryOf('renew-short', 'history');
+    const waitedFrom = Date.now();
+    await waitFor(() => Date.now() >= waitedFrom + 400, 2000, '400 ms to pass');
+    const renewedAt = Date.now();
+    await broker.publish('renew-short', '2', { history: short });
+    const after = await expiryOf('renew-short', 'history');
+    assert.ok(after - before >= 300, `renewed: moved by ${after - before} ms`);
+    assert.ok(after >= renewedAt + 2000, 'kept at least ttlSeconds after the last publication');
+  } finally {
+    redis.disconnect();
+  }
+});
