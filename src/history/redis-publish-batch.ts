@@ -40,7 +40,7 @@ const MAX_BATCH = 256;
 /**
  * The publications of one turn of the event loop, in order, as ONE script call per Redis (each
  * primary of a cluster). Per publication it
- * does what one publication did alone (idempotency check, epoch, HINCRBY, XADD, two EXPIREs,
+ * does what one publication did alone (idempotency check, epoch, HINCRBY, XADD, the two PEXPIREs when due,
  * PUBLISH / SPUBLISH), but Redis parses, dispatches and answers one command instead of many, and
  * reads the writer identity (CLUSTER MYID, INFO replication) once per call instead of once per
  * publication. Each publication runs under its own `pcall`, so a failing one (a key of the wrong
