@@ -100,16 +100,12 @@ local function publishOne(meta, stream, seen, a)
   local epoch, renew = epochOf(meta, stream, ARGV[a + 8])
   if ARGV[a + 10] == '1' then renew = true end
   local offset = redis.call('HINCRBY', meta, 'offset', 1)
-  local id = offset .. '-0'
-  local added
-  -- Without a renewal the stream must exist already: one made now (flushed, or dropped with a new
-  -- epoch by a read) gets its expiry here.
-  if renew then added = false
-  elseif ARGV[a + 9] == '' then added = redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', '~', ARGV[a + 5], id, 'd', data)
-  else added = redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', '~', ARGV[a + 5], id, 'd', data, 'f', ARGV[a + 9]) end
-  if not added then
-    if ARGV[a + 9] == '' then redis.call('XADD', stream, 'MAXLEN', '~', ARGV[a + 5], id, 'd', data)
-    else redis.call('XADD', stream, 'MAXLEN', '~', ARGV[a + 5], id, 'd', data, 'f', ARGV[a + 9]) end
+  local entry = {'MAXLEN', '~', ARGV[a + 5], offset .. '-0', 'd', data}
+  if ARGV[a + 9] ~= '' then entry[7] = 'f'; entry[8] = ARGV[a + 9] end
+  -- Without a renewal the stream must exist already: one made now (deleted while its position
+  -- stayed, e.g. dropped by a read that started a new epoch) gets its expiry here.
+  if renew or not redis.call('XADD', stream, 'NOMKSTREAM', unpack(entry)) then
+    redis.call('XADD', stream, unpack(entry))
     redis.call('PEXPIRE', stream, ARGV[a + 6])
     redis.call('PEXPIRE', meta, ARGV[a + 7])
   end
