@@ -90,7 +90,8 @@ export class Herald {
   readonly broker: Broker;
   /** Who is subscribed to presence channels, across processes. */
   readonly presence: Presence;
-  readonly #gapRepair: GapRepair;
+  /** Undefined with the embedded broker: it hands over every publication in order, in the same call, so there is never a gap to repair. */
+  readonly #gapRepair: GapRepair | undefined;
   /** With Redis: proves Pub/Sub delivers, for /readyz (broker/delivery-canary.ts). */
   readonly #canary: DeliveryCanary | undefined;
   /** Cluster-wide admin commands on the reserved channel `#admin` (cluster/admin-commands.ts). */
@@ -193,7 +194,7 @@ export class Herald {
     this.presence = this.engine.presence;
     this.#nodes = new NodeRegistry({ directory: this.engine.nodes, intervalMs: o.nodeAnnounceMs, log: this.log });
     this.#registry = new SubscriberRegistry(this.broker);
-    this.#gapRepair = new GapRepair(this.broker.history, this.#registry, this.log, o.positionCheckMs);
+    this.#gapRepair = this.broker.kind === 'memory' ? undefined : new GapRepair(this.broker.history, this.#registry, this.log, o.positionCheckMs);
     this.#publisher = new Publisher(this.broker, this.#namespaces);
     this.#sockets = new SocketServer({
       context: {
@@ -422,7 +423,7 @@ export class Herald {
   }
 
   async listen(): Promise<HeraldAddress> {
-    const gapRepair = this.#gapRepair.dispatch;
+    const gapRepair = this.#gapRepair?.dispatch ?? this.#registry.dispatch;
     const dispatch = this.#adminCommands.sink((publication) => {
       this.#received++;
       gapRepair(publication);
@@ -513,7 +514,7 @@ export class Herald {
         this.#schedules.drain(deadline),
         this.#ticks?.close(deadline),
       ]);
-      this.#gapRepair.close();
+      this.#gapRepair?.close();
       await this.#leaves.settled(deadline);
       await this.#users.close();
       await this.engine.close(deadline);
