@@ -13,6 +13,21 @@ export interface PublishExtras {
   event?: 'join' | 'leave';
 }
 
+/**
+ * What JSON.stringify would escape in a string (quote, backslash, control characters), and the
+ * surrogates (it escapes a lone one): a string with none of these is its own JSON text in quotes.
+ */
+const ESCAPED_IN_JSON = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * JSON.stringify, with a shortcut for the commonest publication, a socket's text frame: a test
+ * and two quotes cost half of what JSON.stringify spends on a 100-character string.
+ */
+function toJson(data: unknown): string | undefined {
+  if (typeof data === 'string' && !ESCAPED_IN_JSON.test(data)) return `"${data}"`;
+  return JSON.stringify(data);
+}
+
 /** Publishes application data: validates, applies the namespace's envelope and history, encodes once. */
 export class Publisher {
   readonly #broker: Broker;
@@ -37,7 +52,7 @@ export class Publisher {
     const envelope = event === undefined ? settings.options?.envelope : undefined;
     let json: string | undefined;
     try {
-      json = JSON.stringify(envelope === undefined ? data : envelope(data));
+      json = toJson(envelope === undefined ? data : envelope(data));
     } catch (error) {
       // Deeply nested data (from a client's JSON) overflows JSON.stringify's stack: refuse it.
       throw new HeraldError(Errors.BAD_REQUEST, 'Published data cannot be encoded as JSON (nested too deeply?)', { cause: error });

@@ -3,8 +3,8 @@ import type { HistoryOptions } from '../channels/namespace.ts';
 import { IDEMPOTENCY_TTL_SECONDS, type History, type HistoryEntry, type HistoryPage, type HistoryQuery, type StreamPosition } from './history.ts';
 
 /**
- * Data (JSON text length) a channel's memory history holds at most, whatever its `size`: it lives
- * in the server's own heap, and retained large strings inflate RSS well beyond their size (with
+ * Data (bytes of JSON as UTF-8) a channel's memory history holds at most, whatever its `size`: it
+ * lives in the server's own memory, and retained large publications inflate RSS beyond it (with
  * 256 KB publications, keeping 100 of them made a 100 MB stream past a stalled client grow the
  * server by over 150 MB; test/slow-consumer.test.ts allows 80).
  */
@@ -24,27 +24,34 @@ export const MEMORY_HISTORY_MAX_CHANNELS = 100_000;
  */
 export const MEMORY_HISTORY_MAX_IDEMPOTENCY_KEYS = 1_000_000;
 
-/** Dropped entries left in front of the kept ones before they are compacted away. */
-const COMPACT_AFTER = 32;
-
 interface ChannelHistory {
   epoch: string;
   /** The offset of the newest publication. */
   offset: number;
   /**
-   * The kept publications' JSON, oldest first, from index `first` on; the newest (the last) has
-   * `offset`, so the one at index i has `offset - (jsons.length - 1 - i)`. Plain strings, not an
-   * object per entry, and dropped ones are skipped by moving `first` and compacted away in bulk:
-   * every publication is kept here, and a splice of the oldest per publication plus an object that
-   * lived for the next hundred publications were the largest single cost of the publish path.
+   * The kept publications' JSON as UTF-8, back to back, oldest first, outside the JS heap. Kept as
+   * strings (one per publication, each living for the next hundred publications), every entry was
+   * copied by two young-generation collections and then marked by every full one: with 5,000
+   * channels at one publication a second that was the largest single cost of the publish path. In
+   * a Buffer the collector sees one object per channel. Undefined while nothing is kept.
    */
-  jsons: Array<string | undefined>;
+  data: Buffer | undefined;
+  /**
+   * Where each entry ends in `data`; entry i starts where entry i-1 ends (0 for the first). Entries
+   * before `first` are dropped; their ends stay until the next compaction, which moves the kept
+   * bytes to the front. The newest (the last) has `offset`, so entry i has
+   * `offset - (ends.length - 1 - i)`.
+   */
+  ends: number[];
   first: number;
-  /** Sum of the kept entries' JSON lengths. */
+  /** Bytes the kept entries take. */
   bytes: number;
   /** When every entry expires together: ttlSeconds after the last publication, as with Redis. */
   expiresAt: number;
 }
+
+/** The smallest Buffer a channel's history starts with. */
+const MIN_CAPACITY = 1024;
 
 /**
  * History in this process's memory (the embedded broker).
@@ -102,24 +109,18 @@ export class MemoryHistory implements History {
       if (state === undefined) state = this.#create(channel);
       else if (state.expiresAt <= now) this.#expire(state);
       state.offset += 1;
-      const jsons = state.jsons;
-      jsons.push(json);
-      let bytes = state.bytes + json.length;
+      const length = Buffer.byteLength(json);
+      let end = state.ends.length === 0 ? 0 : state.ends[state.ends.length - 1]!;
+      if (state.data === undefined || end + length > state.data.length) end = this.#makeRoom(state, length);
+      state.data!.write(json, end, 'utf8');
+      const ends = state.ends;
+      ends.push(end + length);
       let first = state.first;
-      // Dropped slots are cleared at once: they must not hold their data until the compaction.
-      while (jsons.length - first > history.size) {
-        bytes -= jsons[first]!.length;
-        jsons[first++] = undefined;
-      }
-      while (bytes > MEMORY_HISTORY_MAX_BYTES && first < jsons.length - 1) {
-        bytes -= jsons[first]!.length;
-        jsons[first++] = undefined;
-      }
+      let bytes = state.bytes + length;
+      // Dropped from the front by moving `first`; the bytes go at the next compaction.
+      while (ends.length - first > history.size) bytes -= entryBytes(ends, first++);
+      while (bytes > MEMORY_HISTORY_MAX_BYTES && first < ends.length - 1) bytes -= entryBytes(ends, first++);
       state.bytes = bytes;
-      if (first >= COMPACT_AFTER && first * 2 >= jsons.length) {
-        state.jsons = jsons.slice(first);
-        first = 0;
-      }
       state.first = first;
       state.expiresAt = now + history.ttlSeconds * 1000;
       position = { offset: state.offset, epoch: state.epoch };
@@ -144,22 +145,24 @@ export class MemoryHistory implements History {
     }
     if (state === undefined) return { position: { offset: 0, epoch: this.#subscribed.get(channel) ?? this.#eraEpoch }, publications: [] };
     const position = { offset: state.offset, epoch: state.epoch };
-    const { jsons, first } = state;
+    const { ends, first, data } = state;
     const limit = query.limit ?? Number.POSITIVE_INFINITY;
     // Offsets are consecutive up to the newest, the last entry: an offset maps to an index.
     let start: number;
     let end: number;
     if (query.since !== undefined) {
       if (query.since.epoch !== state.epoch) return { position, publications: [] };
-      start = Math.max(first, jsons.length - (state.offset - query.since.offset));
-      end = Math.min(jsons.length, start + limit);
+      start = Math.max(first, ends.length - (state.offset - query.since.offset));
+      end = Math.min(ends.length, start + limit);
     } else {
-      start = limit === 0 ? jsons.length : Math.max(first, jsons.length - limit);
-      end = jsons.length;
+      start = limit === 0 ? ends.length : Math.max(first, ends.length - limit);
+      end = ends.length;
     }
     const publications: HistoryEntry[] = [];
-    const lastIndex = jsons.length - 1;
-    for (let i = start; i < end; i++) publications.push({ offset: state.offset - (lastIndex - i), json: jsons[i]! });
+    const lastIndex = ends.length - 1;
+    for (let i = start; i < end; i++) {
+      publications.push({ offset: state.offset - (lastIndex - i), json: data!.toString('utf8', i === 0 ? 0 : ends[i - 1]!, ends[i]!) });
+    }
     return { position, publications };
   }
 
@@ -187,7 +190,7 @@ export class MemoryHistory implements History {
 
   #create(channel: string): ChannelHistory {
     if (this.#channels.size >= this.#maxChannels) this.#evictOldestUnsubscribed();
-    const state: ChannelHistory = { epoch: this.#subscribed.get(channel) ?? this.#eraEpoch, offset: 0, jsons: [], first: 0, bytes: 0, expiresAt: 0 };
+    const state: ChannelHistory = { epoch: this.#subscribed.get(channel) ?? this.#eraEpoch, offset: 0, data: undefined, ends: [], first: 0, bytes: 0, expiresAt: 0 };
     this.#channels.set(channel, state);
     return state;
   }
@@ -200,9 +203,36 @@ export class MemoryHistory implements History {
   }
 
   #expire(state: ChannelHistory): void {
-    state.jsons = [];
+    state.data = undefined;
+    state.ends = [];
     state.first = 0;
     state.bytes = 0;
+  }
+
+  /**
+   * Makes room for `length` more bytes at the end of the channel's data: moves the kept entries to
+   * the front of the Buffer (dropping the ends of dropped ones), in a new Buffer half as large again
+   * as they and the new entry need when they would fill more than three quarters of it (or less
+   * than an eighth). Returns
+   * where the new entry starts. Each compaction copies what is kept once, after at least a quarter
+   * of the Buffer has been appended since the last, so the copying per publication stays small.
+   */
+  #makeRoom(state: ChannelHistory, length: number): number {
+    const { ends, first } = state;
+    const from = first === 0 ? 0 : ends[first - 1]!;
+    const to = ends.length === 0 ? 0 : ends[ends.length - 1]!;
+    const kept = to - from;
+    const needed = kept + length;
+    const old = state.data;
+    let data = old;
+    // A Buffer eight times what is kept (a channel whose publications got smaller) is replaced too.
+    if (data === undefined || needed > (data.length * 3) / 4 || (needed * 8 < data.length && data.length > MIN_CAPACITY)) data = Buffer.allocUnsafeSlow(Math.max(MIN_CAPACITY, Math.ceil(needed * 1.5)));
+    if (old !== undefined && kept > 0) old.copy(data, 0, from, to);
+    state.data = data;
+    state.ends = first === 0 ? ends : ends.slice(first);
+    if (from !== 0) for (let i = 0; i < state.ends.length; i++) state.ends[i]! -= from;
+    state.first = 0;
+    return kept;
   }
 
   #free(channel: string): void {
@@ -224,7 +254,7 @@ export class MemoryHistory implements History {
     for (const [channel, state] of this.#channels) {
       if (state.expiresAt > now) continue;
       if (this.#subscribed.has(channel)) {
-        if (state.jsons.length > state.first) this.#expire(state);
+        if (state.ends.length > state.first) this.#expire(state);
       } else {
         this.#channels.delete(channel);
         freed = true;
@@ -237,4 +267,9 @@ export class MemoryHistory implements History {
       this.#idempotency.delete(key);
     }
   }
+}
+
+/** The bytes of entry `i` (it starts where entry i-1 ends). */
+function entryBytes(ends: number[], i: number): number {
+  return ends[i]! - (i === 0 ? 0 : ends[i - 1]!);
 }
