@@ -146,7 +146,7 @@ export const configSchema = {
     },
     positionCheckMs: {
       type: 'integer', minimum: 0, maximum: 3_600_000, default: 10_000, env: 'HERALD_POSITION_CHECK_MS', section: 'server',
-      description: 'How often each process compares its quiet history channels with their history, to refill publications Redis Pub/Sub lost at the tail of a stream, or published in a new epoch after the history was lost (`0`: never; gaps followed by another publication are refilled at once regardless). A process keeps a channel\'s position only while it has subscribers of the channel, whatever this setting.',
+      description: 'With Redis: how often each process compares its quiet history channels with their history, to refill publications Redis Pub/Sub lost at the tail of a stream, or published in a new epoch after the history was lost (`0`: never; gaps followed by another publication are refilled at once regardless). A process keeps a channel\'s position only while it has subscribers of the channel, whatever this setting. The embedded broker never skips a publication, so it neither checks nor keeps positions.',
     },
     webhooks: {
       type: 'array', items: { type: 'object' }, env: 'HERALD_WEBHOOKS', envFile: true, section: 'users', secret: true, defaultText: 'unset (none)',
